@@ -1,0 +1,74 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "lumenfall-fetch",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "lumenfall-fetch", targets: ["lumenfall-fetch"]),
+        .executable(name: "lumenfall-sandbox", targets: ["lumenfall-sandbox"]),
+        .library(name: "LumenfallCore", targets: ["LumenfallCore"]),
+        .library(name: "LumenfallSandbox", targets: ["LumenfallSandbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // libcurl from Debian's libcurl4-openssl-dev; shim.h gives typed, non-variadic wrappers.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // The only importer of CCurl.
+        .target(
+            name: "LumenfallCurl",
+            dependencies: ["CCurl"]
+        ),
+        // Pure Swift: models, API client, poller, downloader, sidecar, pipeline.
+        .target(
+            name: "LumenfallCore",
+            dependencies: [
+                "LumenfallCurl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The offline Lumenfall-compatible server used by the demo and the tests.
+        .target(
+            name: "LumenfallSandbox",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "lumenfall-fetch",
+            dependencies: [
+                "LumenfallCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "lumenfall-sandbox",
+            dependencies: [
+                "LumenfallSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "LumenfallCoreTests",
+            dependencies: ["LumenfallCore"]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["LumenfallCore", "LumenfallSandbox", "LumenfallCurl"]
+        ),
+    ]
+)

@@ -1,0 +1,91 @@
+import Foundation
+import LumenfallCurl
+
+/// Talks to `{base}/videos`. Every answer is checked for size, status and shape before the
+/// poller sees it; the key is attached only to requests on the base URL's own origin.
+public struct APIClient: Sendable {
+    public static let defaultBaseURL = "https://api.lumenfall.ai/openai/v1"
+    /// API answers are small JSON; anything bigger is refused so memory stays bounded.
+    public static let maxAnswerBytes = 8 * 1024 * 1024
+
+    public let baseURL: String
+    let key: APIKey
+    var http = HTTPClient()
+    public var connectTimeout: Double = 30
+    public var stallTimeout: Double = 30
+    /// One API exchange never takes longer than this, whatever the server does.
+    public var requestTimeout: Double = 120
+
+    public init(baseURL: String, key: APIKey) {
+        var b = baseURL
+        while b.hasSuffix("/") { b.removeLast() }
+        self.baseURL = b
+        self.key = key
+    }
+
+    var credentials: [String] { [key.authorizationHeader] }
+
+    /// Checks the base URL before anything is sent.
+    public static func checkBaseURL(_ url: String) -> String? {
+        if case .refused(let why) = URLPolicy.check(url) { return why }
+        return nil
+    }
+
+    public func videoURL(_ id: String) -> String { "\(baseURL)/videos/\(id)" }
+    public func contentURL(_ id: String) -> String { "\(baseURL)/videos/\(id)/content?variant=video" }
+
+    public func retrieve(_ id: String) async throws -> VideoObject {
+        let bytes = try await getJSON(videoURL(id))
+        do {
+            let v = try VideoObject(json: bytes)
+            guard v.id == id else { throw APIError.malformed("asked for \(id), the server answered with \(v.id)") }
+            return v
+        } catch let e as VideoObject.ParseError {
+            switch e {
+            case .notJSON: throw APIError.malformed(Self.describeNonJSON(bytes))
+            case .notAVideoObject(let why): throw APIError.malformed("not a video object: \(why)")
+            }
+        }
+    }
+
+    /// GET a JSON document; HTTP errors become `APIError.http` with the API's code and message.
+    func getJSON(_ url: String) async throws -> [UInt8] {
+        let req = HTTPRequest(url: url, headers: ["Accept: application/json"],
+                              connectTimeout: connectTimeout, stallTimeout: stallTimeout,
+                              totalTimeout: requestTimeout, bufferSize: 64 * 1024)
+        let sink = BufferSink(limit: Self.maxAnswerBytes)
+        let out: HTTPClient.Outcome
+        do {
+            out = try await http.send(req, credentials: credentials, credentialOrigin: baseURL, sink: sink)
+        } catch let e as CurlError {
+            throw APIError.transport("\(URLPolicy.host(of: url)): \(e.message)", isTimeout: e.isTimeout)
+        }
+        if sink.overflowed { throw APIError.tooLarge(limit: Self.maxAnswerBytes) }
+        guard let head = out.result.head else { throw APIError.malformed("no HTTP answer from \(URLPolicy.host(of: url))") }
+        if (200..<300).contains(head.status) { return sink.bytes }
+        throw Self.httpError(head: head, body: sink.bytes)
+    }
+
+    static func httpError(head: HTTPResponseHead, body: [UInt8]) -> APIError {
+        let retryAfter = RetryAfter.parse(head.header("Retry-After"), now: Date())
+        var code: String?
+        var message: String?
+        if let obj = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+           let err = obj["error"] as? [String: Any] {
+            code = err["code"] as? String ?? err["type"] as? String
+            message = err["message"] as? String
+        } else if !body.isEmpty {
+            message = describeNonJSON(body)
+        }
+        return .http(status: head.status, code: code, message: message, retryAfter: retryAfter)
+    }
+
+    /// A proxy's HTML error page or a truncated body, described without dumping it.
+    static func describeNonJSON(_ body: [UInt8]) -> String {
+        let text = String(decoding: body.prefix(512), as: UTF8.self).lowercased()
+        if text.contains("<html") || text.contains("<!doctype") {
+            return "the server answered with an HTML page instead of JSON (a proxy or gateway in the way?)"
+        }
+        return body.isEmpty ? "an empty answer instead of JSON" : "an answer that is not valid JSON (\(body.count) bytes)"
+    }
+}

@@ -1,0 +1,26 @@
+/// What went wrong talking to the API, in a form the poller can decide on and a person can
+/// act on. Messages name the host, never a signed query, never the key.
+public enum APIError: Error, Sendable, Equatable {
+    /// The server answered with an HTTP error and (maybe) the API's JSON error body.
+    case http(status: Int, code: String?, message: String?, retryAfter: Double?)
+    /// The answer was not the JSON we expect (an HTML page from a proxy, a truncated body).
+    case malformed(String)
+    /// The answer was larger than we are willing to hold in memory.
+    case tooLarge(limit: Int)
+    /// DNS, connect, TLS, reset, timeout: nothing usable came back.
+    case transport(String, isTimeout: Bool)
+    /// The URL or a redirect was refused by URLPolicy, or redirects looped.
+    case refused(String)
+
+    public var summary: String {
+        switch self {
+        case let .http(status, code, message, _):
+            let what = [code, message].compactMap { $0 }.joined(separator: ": ")
+            return what.isEmpty ? "HTTP \(status)" : "HTTP \(status) \(what)"
+        case .malformed(let s): return "unexpected answer: \(s)"
+        case .tooLarge(let limit): return "the answer is larger than \(limit / (1024 * 1024)) MiB; refusing it"
+        case .transport(let s, _): return s
+        case .refused(let s): return s
+        }
+    }
+}

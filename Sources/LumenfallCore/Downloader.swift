@@ -1,0 +1,345 @@
+import Crypto
+import Foundation
+import LumenfallCurl
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct DownloadSettings: Sendable {
+    public var connectTimeout: Double = 30
+    /// A transfer that moves no byte this long is aborted and resumed.
+    public var stallTimeout: Double = 30
+    public var retry = RetryPolicy()
+    /// How many fresh signed URLs one id may ask for before we stop believing in them.
+    public var maxURLRefreshes = 3
+
+    public init() {}
+}
+
+/// Where the bytes come from: the signed `output.url` (no key) or the API's own
+/// `/videos/{id}/content` (key attached, OpenAI's way).
+public struct MediaSource: Sendable, Equatable {
+    public var url: String
+    public var usesAPIKey: Bool
+    public var kind: String { usesAPIKey ? "content_endpoint" : "output_url" }
+}
+
+public struct DownloadResult: Sendable {
+    public var file: MediaFile
+    public var bytes: Int64
+    public var sha256: String
+    public var contentType: String?
+    public var mediaHost: String
+    public var source: String
+    /// Attempts that sent a request (1 when nothing went wrong).
+    public var attempts: Int
+    /// True when the bytes were already on disk (a finished file from an earlier run).
+    public var reused: Bool
+}
+
+public enum DownloadEvent: Sendable {
+    case started(host: String, offset: Int64, total: Int64?)
+    case retrying(reason: String, delay: Double)
+    case refreshingURL(status: Int)
+    case restarting(reason: String)
+}
+
+public enum DownloadError: Error, Sendable, Equatable {
+    case expired(Date)
+    case denied(status: Int, host: String)
+    case failed(String)
+    case authenticationFailed
+    case disk(String)
+}
+
+/// Streams one id's output into `<id>.<ext>.part`, resuming and retrying until it is whole and
+/// verified, then renames it into place. Memory stays constant whatever the size: bytes go from
+/// libcurl's buffer to the file and the SHA-256 in one pass.
+struct Downloader: Sendable {
+    let directory: String
+    let id: String
+    let settings: DownloadSettings
+    let api: APIClient
+    let random: @Sendable () -> Double
+    let events: @Sendable (DownloadEvent) -> Void
+
+    /// `refresh` fetches the video object again when a signed URL stops working.
+    func run(video initial: VideoObject, refresh: @Sendable () async throws -> VideoObject) async throws -> DownloadResult {
+        var video = initial
+        var source = mediaSource(for: video)
+        let sink = FileSink(directory: directory, id: id)
+        defer { sink.closeFile() }
+        sink.file = MediaFile.existingPart(directory: directory, id: id)
+
+        var failures = 0
+        var refreshes = 0
+        var attempts = 0
+        while true {
+            try Task.checkCancellation()
+            try sink.prepareAttempt()
+            attempts += 1
+            var headers = ["Accept-Encoding: identity"]
+            if sink.localSize > 0 {
+                headers.append("Range: bytes=\(sink.localSize)-")
+                if let v = sink.known?.ifRange { headers.append("If-Range: \(v)") }
+            }
+            let request = HTTPRequest(url: source.url, headers: headers,
+                                      connectTimeout: settings.connectTimeout,
+                                      stallTimeout: settings.stallTimeout)
+            events(.started(host: URLPolicy.host(of: source.url), offset: sink.localSize, total: sink.known?.total))
+
+            var transient: (String, Double?)?
+            do {
+                _ = try await api.http.send(request, credentials: source.usesAPIKey ? api.credentials : [],
+                                            credentialOrigin: source.usesAPIKey ? api.baseURL : nil, sink: sink)
+            } catch let e as CurlError {
+                if let f = sink.failure { throw DownloadError.disk(f) }
+                transient = ("\(URLPolicy.host(of: source.url)): \(e.message)", nil)
+            } catch let e as APIError {
+                throw DownloadError.failed(e.summary)
+            }
+            sink.closeFile()
+            if let f = sink.failure { throw DownloadError.disk(f) }
+
+            if transient == nil {
+                switch sink.decision {
+                case nil:
+                    transient = ("no answer from \(URLPolicy.host(of: source.url))", nil)
+                case .write(_, let total, _):
+                    let size = sink.localSize
+                    if let total, size < total {
+                        transient = ("the connection closed at byte \(size) of \(total)", nil)
+                    } else if let total, size > total {
+                        try sink.discardPart()
+                        events(.restarting(reason: "received more bytes than announced; starting over"))
+                        transient = ("the server sent more than \(total) bytes", nil)
+                    } else {
+                        return try finish(sink, source: source, attempts: attempts)
+                    }
+                case .complete:
+                    return try finish(sink, source: source, attempts: attempts)
+                case .restart(let why):
+                    try sink.discardPart()
+                    events(.restarting(reason: why))
+                    transient = (why, 0)
+                case .retry(let why, let after):
+                    transient = (why, after)
+                case .refreshURL(let status):
+                    if source.usesAPIKey && status == 401 { throw DownloadError.authenticationFailed }
+                    refreshes += 1
+                    if refreshes > settings.maxURLRefreshes {
+                        if let exp = video.expiresAt, exp < Date() { throw DownloadError.expired(exp) }
+                        throw DownloadError.denied(status: status, host: URLPolicy.host(of: source.url))
+                    }
+                    events(.refreshingURL(status: status))
+                    video = try await refresh()
+                    if let exp = video.expiresAt, exp < Date() { throw DownloadError.expired(exp) }
+                    source = mediaSource(for: video)
+                    continue
+                case .redirect:
+                    throw DownloadError.failed("\(URLPolicy.host(of: source.url)) redirected without a Location")
+                case .fail(let why):
+                    throw DownloadError.failed("\(why) (\(URLPolicy.host(of: source.url)))")
+                }
+            }
+
+            // Progress proves the link works: a long download on a flaky network may fail
+            // many times, and only failures in a row count against the limit.
+            failures = sink.attemptBytes > 0 ? 1 : failures + 1
+            guard let (why, after) = transient else { continue }
+            if failures > settings.retry.maxRetries {
+                throw DownloadError.failed("gave up after \(failures) failed attempts in a row: \(why)")
+            }
+            let delay = after ?? settings.retry.backoff.delay(attempt: failures - 1, random: random())
+            events(.retrying(reason: why, delay: delay))
+            try await Task.sleep(nanoseconds: UInt64(max(0, delay) * 1e9))
+        }
+    }
+
+    func mediaSource(for v: VideoObject) -> MediaSource {
+        if let u = v.outputURL { return MediaSource(url: u, usesAPIKey: false) }
+        return MediaSource(url: api.contentURL(id), usesAPIKey: true)
+    }
+
+    private func finish(_ sink: FileSink, source: MediaSource, attempts: Int) throws -> DownloadResult {
+        guard let file = sink.file else { throw DownloadError.failed("no file was written") }
+        let (bytes, digest) = try sink.finalize()
+        return DownloadResult(file: file, bytes: bytes, sha256: digest, contentType: sink.contentType,
+                              mediaHost: URLPolicy.host(of: source.url), source: source.kind,
+                              attempts: attempts, reused: false)
+    }
+}
+
+/// Receives the media answer on the libcurl thread: decides from the head whether the body
+/// continues the `.part`, replaces it or is not wanted, then writes and hashes each chunk.
+final class FileSink: HTTPResponseSink, @unchecked Sendable {
+    let directory: String
+    let id: String
+    var file: MediaFile?
+    private var fd: Int32 = -1
+    private var hasher = SHA256()
+    private var hashed: Int64 = 0
+    private(set) var localSize: Int64 = 0
+    private(set) var known: ResumeValidator?
+    // What the last attempt brought.
+    private(set) var decision: HeadDecision?
+    private(set) var failure: String?
+    private(set) var attemptBytes: Int64 = 0
+    private(set) var contentType: String?
+
+    init(directory: String, id: String) {
+        self.directory = directory
+        self.id = id
+    }
+
+    deinit { closeFile() }
+
+    /// Before each request: learn the `.part`'s size and saved validator, and make sure the
+    /// running SHA-256 covers exactly the bytes on disk. Within one run it always does (we hash
+    /// what we write); after a restart of the tool the existing prefix is hashed once here.
+    func prepareAttempt() throws {
+        decision = nil
+        failure = nil
+        attemptBytes = 0
+        guard let f = file, let size = AtomicFile.size(of: f.partPath) else {
+            localSize = 0
+            known = nil
+            return
+        }
+        localSize = size
+        known = (try? Data(contentsOf: URL(fileURLWithPath: f.statePath)))
+            .flatMap { try? JSONDecoder().decode(ResumeValidator.self, from: $0) }
+        if hashed != size { try rehash(f.partPath, upTo: size) }
+    }
+
+    private func rehash(_ path: String, upTo size: Int64) throws {
+        hasher = SHA256()
+        hashed = 0
+        let rfd = open(path, O_RDONLY | O_CLOEXEC)
+        guard rfd >= 0 else { throw DownloadError.disk("cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { close(rfd) }
+        let chunk = 1 << 20
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buf.deallocate() }
+        while hashed < size {
+            let n = read(rfd, buf.baseAddress, min(chunk, Int(size - hashed)))
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw DownloadError.disk("cannot read \(path): it shrank while resuming") }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+            hashed += Int64(n)
+        }
+    }
+
+    func didReceiveHead(_ h: HTTPResponseHead) -> Bool {
+        let head = MediaHead(
+            status: h.status, contentRange: h.header("Content-Range"),
+            contentLength: h.header("Content-Length").flatMap { Int64($0) },
+            etag: h.header("ETag"), lastModified: h.header("Last-Modified"),
+            retryAfter: RetryAfter.parse(h.header("Retry-After"), now: Date()))
+        let d = ResumeDecision.decide(head, localSize: localSize, known: known)
+        decision = d
+        switch d {
+        case .write(let offset, let total, _):
+            do {
+                try openPart(at: offset, contentType: h.header("Content-Type"))
+                let v = ResumeValidator(etag: head.etag, lastModified: head.lastModified, total: total)
+                known = v
+                if let f = file { try AtomicFile.write(Array(try JSONEncoder().encode(v)), to: f.statePath) }
+                return true
+            } catch {
+                failure = "\(error)"
+                return false
+            }
+        case .redirect:
+            return true  // its small body is dropped; HTTPClient follows the Location
+        default:
+            return false  // nothing in this body is wanted
+        }
+    }
+
+    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard case .write = decision else { return true }
+        do {
+            try AtomicFile.writeAll(fd, bytes, path: file?.partPath ?? id)
+        } catch {
+            failure = "\(error)"
+            return false
+        }
+        hasher.update(bufferPointer: bytes)
+        hashed += Int64(bytes.count)
+        localSize += Int64(bytes.count)
+        attemptBytes += Int64(bytes.count)
+        return true
+    }
+
+    /// Opens the `.part` for this answer: offset 0 truncates it (a fresh start or a proven
+    /// stale file), any other offset continues exactly where the file ends.
+    private func openPart(at offset: Int64, contentType ct: String?) throws {
+        closeFile()
+        contentType = ct
+        if offset == 0 {
+            let ext = MediaFile.ext(forContentType: ct)
+            if let old = file, old.ext != ext {
+                unlink(old.partPath)
+                unlink(old.statePath)
+            }
+            file = MediaFile(directory: directory, id: id, ext: ext)
+            hasher = SHA256()
+            hashed = 0
+            localSize = 0
+        }
+        guard let f = file else { throw DownloadError.disk("no partial file to continue") }
+        guard hashed == offset else {
+            throw DownloadError.disk("internal: hash covers \(hashed) bytes, resuming at \(offset)")
+        }
+        fd = Glibc.open(f.partPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw AtomicFile.errnoText("cannot open", f.partPath) }
+        guard ftruncate(fd, off_t(offset)) == 0, lseek(fd, off_t(offset), SEEK_SET) == offset else {
+            throw AtomicFile.errnoText("cannot position", f.partPath)
+        }
+    }
+
+    func closeFile() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+    }
+
+    /// The server proved the `.part` stale: empty it and forget its validator.
+    func discardPart() throws {
+        closeFile()
+        if let f = file {
+            unlink(f.partPath)
+            unlink(f.statePath)
+        }
+        hasher = SHA256()
+        hashed = 0
+        localSize = 0
+        known = nil
+    }
+
+    /// fsync, check the length, rename into place: the final name exists only for whole files.
+    func finalize() throws -> (Int64, String) {
+        guard let f = file else { throw DownloadError.failed("no file was written") }
+        let size = AtomicFile.size(of: f.partPath) ?? -1
+        if let total = known?.total, size != total {
+            throw DownloadError.failed("\(f.name) has \(size) bytes, the server announced \(total)")
+        }
+        guard hashed == size else { throw DownloadError.disk("\(f.partPath) changed on disk while downloading") }
+        let wfd = Glibc.open(f.partPath, O_RDWR | O_CLOEXEC)
+        guard wfd >= 0, fsync(wfd) == 0 else {
+            if wfd >= 0 { close(wfd) }
+            throw DownloadError.disk("cannot sync \(f.partPath): \(String(cString: strerror(errno)))")
+        }
+        close(wfd)
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        do {
+            try AtomicFile.rename(f.partPath, to: f.path)
+        } catch {
+            throw DownloadError.disk("\(error)")
+        }
+        unlink(f.statePath)
+        return (size, digest)
+    }
+}

@@ -1,0 +1,236 @@
+import Crypto
+import Foundation
+import Logging
+
+public struct FetchFailure: Error, Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case invalidID, generationFailed, cancelled, unknownStatus, refused, authentication
+        case expired, timedOut, gaveUp, download, disk, stopped
+    }
+    public var kind: Kind
+    public var message: String
+}
+
+public enum IDOutcome: Sendable, Equatable {
+    case saved(file: String, bytes: Int64, sha256: String)
+    case alreadySaved(file: String)
+    case failed(FetchFailure)
+
+    public var succeeded: Bool {
+        if case .failed = self { return false }
+        return true
+    }
+}
+
+public enum FetchEvent: Sendable {
+    case alreadySaved(id: String, file: String)
+    case status(id: String, status: VideoStatus, progress: Double?)
+    case pollRetry(id: String, reason: String, delay: Double)
+    case download(id: String, DownloadEvent)
+    case saved(id: String, file: String, bytes: Int64, sha256: String, reused: Bool)
+    case failed(id: String, FetchFailure)
+}
+
+public struct FetchReport: Sendable {
+    public var outcomes: [(id: String, outcome: IDOutcome)]
+    /// Set when the API rejected the key: the run stopped at once.
+    public var authenticationFailure: String?
+    public var allSucceeded: Bool { outcomes.allSatisfy { $0.outcome.succeeded } && authenticationFailure == nil }
+}
+
+public struct FetchConfiguration: Sendable {
+    public var outputDirectory: String
+    public var api: APIClient
+    public var poll = PollPolicy()
+    public var download = DownloadSettings()
+    /// How many ids are worked on at once.
+    public var jobs = 4
+    public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
+
+    public init(outputDirectory: String, api: APIClient) {
+        self.outputDirectory = outputDirectory
+        self.api = api
+    }
+}
+
+/// The pipeline for a batch: per id, poll → download → sidecar, `jobs` ids at a time. Each id
+/// is independent; only a rejected key (true for every id) stops the others.
+public struct Fetcher: Sendable {
+    public let config: FetchConfiguration
+    let logger: Logger
+    let emit: @Sendable (FetchEvent) -> Void
+
+    public init(config: FetchConfiguration, logger: Logger = Logger(label: "lumenfall-fetch"),
+                events: @escaping @Sendable (FetchEvent) -> Void = { _ in }) {
+        self.config = config
+        self.logger = logger
+        self.emit = events
+    }
+
+    public func run(_ rawIDs: [String]) async -> FetchReport {
+        var seen = Set<String>()
+        let ids = rawIDs.filter { seen.insert($0).inserted }
+        var results = [IDOutcome?](repeating: nil, count: ids.count)
+        var authFailure: String?
+
+        await withTaskGroup(of: (Int, IDOutcome).self) { group in
+            var next = 0
+            func startNext() {
+                let i = next
+                next += 1
+                group.addTask { (i, await fetchOne(ids[i])) }
+            }
+            while next < min(max(1, config.jobs), ids.count) { startNext() }
+            while let (i, outcome) = await group.next() {
+                results[i] = outcome
+                if case .failed(let f) = outcome, f.kind == .authentication, authFailure == nil {
+                    authFailure = f.message
+                    group.cancelAll()
+                }
+                if authFailure == nil, !Task.isCancelled, next < ids.count { startNext() }
+            }
+        }
+        let stopped = FetchFailure(kind: .stopped, message: authFailure != nil
+            ? "not finished: the run stopped because the API key was rejected"
+            : "not finished: the run was interrupted")
+        return FetchReport(
+            outcomes: ids.enumerated().map { ($0.element, results[$0.offset] ?? .failed(stopped)) },
+            authenticationFailure: authFailure)
+    }
+
+    func fetchOne(_ id: String) async -> IDOutcome {
+        let outcome = await fetchOneUnreported(id)
+        switch outcome {
+        case .failed(let f): emit(.failed(id: id, f))
+        case .alreadySaved(let file): emit(.alreadySaved(id: id, file: file))
+        case .saved: break
+        }
+        return outcome
+    }
+
+    private func fetchOneUnreported(_ id: String) async -> IDOutcome {
+        if let why = VideoID.problem(with: id) {
+            return .failed(FetchFailure(kind: .invalidID, message: "invalid id: \(why); skipped"))
+        }
+        let dir = config.outputDirectory
+        if let done = Sidecar.finished(directory: dir, id: id) {
+            return .alreadySaved(file: done.file)
+        }
+        do {
+            let video = try await pollUntilCompleted(id)
+            let result: DownloadResult
+            if MediaFile.existingPart(directory: dir, id: id) == nil,
+               let final = MediaFile.existingFinal(directory: dir, id: id) {
+                // A verified file whose sidecar was never written (the run died in between).
+                result = try adopt(final, video: video)
+            } else {
+                let downloader = Downloader(
+                    directory: dir, id: id, settings: config.download, api: config.api,
+                    random: config.random, events: { [emit] in emit(.download(id: id, $0)) })
+                result = try await downloader.run(video: video, refresh: { try await pollUntilCompleted(id) })
+            }
+            let sidecar = Sidecar.render(video: video, download: result, downloadedAt: Date())
+            do {
+                try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: id))
+            } catch {
+                throw DownloadError.disk("\(error)")
+            }
+            emit(.saved(id: id, file: result.file.name, bytes: result.bytes, sha256: result.sha256, reused: result.reused))
+            return .saved(file: result.file.name, bytes: result.bytes, sha256: result.sha256)
+        } catch let f as FetchFailure {
+            return .failed(f)
+        } catch let e as DownloadError {
+            return .failed(Self.failure(e))
+        } catch is CancellationError {
+            return .failed(FetchFailure(kind: .stopped, message: "interrupted; partial files are kept and resume on the next run"))
+        } catch {
+            return .failed(FetchFailure(kind: .download, message: "\(error)"))
+        }
+    }
+
+    /// Polls until the job completes, per PollMachine's decisions.
+    func pollUntilCompleted(_ id: String) async throws -> VideoObject {
+        var machine = PollMachine(policy: config.poll)
+        let start = Date()
+        var lastShown: (String, Int?)?
+        while true {
+            let event: PollEvent
+            var video: VideoObject?
+            do {
+                let v = try await config.api.retrieve(id)
+                video = v
+                event = .video(v)
+                let shown = (v.status.text, v.progress.map { Int($0) })
+                if lastShown == nil || lastShown! != shown {
+                    lastShown = shown
+                    emit(.status(id: id, status: v.status, progress: v.progress))
+                }
+            } catch let e as APIError {
+                event = .error(e)
+            }
+            try Task.checkCancellation()
+            switch machine.next(event, elapsed: Date().timeIntervalSince(start), random: config.random()) {
+            case .download:
+                if let video { return video }
+            case .wait(let d):
+                if case .error(let e) = event { emit(.pollRetry(id: id, reason: e.summary, delay: d)) }
+                try await Task.sleep(nanoseconds: UInt64(max(0, d) * 1e9))
+            case .stop(let s):
+                throw Self.failure(s)
+            }
+        }
+    }
+
+    private func adopt(_ file: MediaFile, video: VideoObject) throws -> DownloadResult {
+        guard let handle = FileHandle(forReadingAtPath: file.path) else {
+            throw DownloadError.disk("cannot read \(file.path)")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var bytes: Int64 = 0
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(data: chunk)
+            bytes += Int64(chunk.count)
+        }
+        return DownloadResult(
+            file: file, bytes: bytes, sha256: hasher.finalize().map { String(format: "%02x", $0) }.joined(),
+            contentType: nil, mediaHost: URLPolicy.host(of: video.outputURL ?? config.api.baseURL),
+            source: video.outputURL == nil ? "content_endpoint" : "output_url", attempts: 0, reused: true)
+    }
+
+    static func failure(_ s: PollStop) -> FetchFailure {
+        switch s {
+        case let .generationFailed(code, message):
+            let what = [code, message].compactMap { $0 }.joined(separator: ": ")
+            return FetchFailure(kind: .generationFailed, message: "generation failed: \(what.isEmpty ? "no reason given" : what)")
+        case .cancelled:
+            return FetchFailure(kind: .cancelled, message: "the job was cancelled on the server; nothing to download")
+        case .unknownStatus(let st):
+            return FetchFailure(kind: .unknownStatus, message: "unknown status '\(st)'; not treating it as success")
+        case .authenticationFailed(let m):
+            return FetchFailure(kind: .authentication, message: "the API rejected the key (HTTP 401\(m.map { ": \($0)" } ?? ""))")
+        case let .refused(status, code, message):
+            let what = [code, message].compactMap { $0 }.joined(separator: ": ")
+            return FetchFailure(kind: .refused, message: "the API refused the request (HTTP \(status)\(what.isEmpty ? "" : ": \(what)"))")
+        case .gaveUp(let why):
+            return FetchFailure(kind: .gaveUp, message: "gave up polling: \(why)")
+        case .timedOut(let limit):
+            return FetchFailure(kind: .timedOut, message: "not completed after \(Int(limit)) s (--max-wait); run again later")
+        }
+    }
+
+    static func failure(_ e: DownloadError) -> FetchFailure {
+        switch e {
+        case .expired(let at):
+            return FetchFailure(kind: .expired, message: "output expired at \(utcString(at)); any partial file is kept")
+        case let .denied(status, host):
+            return FetchFailure(kind: .download, message: "the media host \(host) keeps refusing the download (HTTP \(status)) even with a fresh link; the partial file is kept")
+        case .failed(let why):
+            return FetchFailure(kind: .download, message: "download failed: \(why); the partial file is kept, run again to resume")
+        case .authenticationFailed:
+            return FetchFailure(kind: .authentication, message: "the API rejected the key (HTTP 401) on the content endpoint")
+        case .disk(let why):
+            return FetchFailure(kind: .disk, message: "disk error: \(why)")
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// Names of the files one id owns inside the output folder.
+public struct MediaFile: Sendable, Equatable {
+    public let directory: String
+    public let id: String
+    public let ext: String
+
+    public var name: String { "\(id).\(ext)" }
+    public var path: String { "\(directory)/\(name)" }
+    public var partPath: String { "\(path).part" }
+    public var statePath: String { "\(path).part.state" }
+    public static func sidecarPath(directory: String, id: String) -> String { "\(directory)/\(id).json" }
+
+    public init(directory: String, id: String, ext: String) {
+        self.directory = directory
+        self.id = id
+        self.ext = ext
+    }
+
+    /// File extensions we write; the file name comes from the Content-Type of the answer.
+    public static let knownExtensions = ["mp4", "webm", "mov", "mkv", "gif", "png", "jpg", "webp"]
+
+    public static func ext(forContentType ct: String?) -> String {
+        let type = (ct ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        switch type {
+        case "video/webm": return "webm"
+        case "video/quicktime": return "mov"
+        case "video/x-matroska", "video/matroska": return "mkv"
+        case "image/gif": return "gif"
+        case "image/png": return "png"
+        case "image/jpeg": return "jpg"
+        case "image/webp": return "webp"
+        default: return "mp4"  // video/mp4, application/octet-stream, missing: the API makes MP4
+        }
+    }
+
+    /// A `.part` left by an earlier run, if any: resuming must reuse its name.
+    public static func existingPart(directory: String, id: String) -> MediaFile? {
+        knownExtensions.lazy.map { MediaFile(directory: directory, id: id, ext: $0) }
+            .first { AtomicFile.size(of: $0.partPath) != nil }
+    }
+
+    /// A finished file from an earlier run, if any.
+    public static func existingFinal(directory: String, id: String) -> MediaFile? {
+        knownExtensions.lazy.map { MediaFile(directory: directory, id: id, ext: $0) }
+            .first { AtomicFile.size(of: $0.path) != nil }
+    }
+}

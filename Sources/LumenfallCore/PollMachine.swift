@@ -1,0 +1,133 @@
+import Foundation
+
+public struct RetryPolicy: Sendable {
+    /// The first wait after a transient failure (429, 5xx, timeout, reset); doubles after.
+    public var initialDelay: Double
+    public var maxDelay: Double
+    /// Consecutive transient failures tolerated before giving up on an id.
+    public var maxRetries: Int
+
+    public init(initialDelay: Double = 1, maxDelay: Double = 60, maxRetries: Int = 10) {
+        self.initialDelay = initialDelay
+        self.maxDelay = maxDelay
+        self.maxRetries = maxRetries
+    }
+
+    var backoff: Backoff { Backoff(initial: initialDelay, cap: maxDelay, factor: 2, jitter: 0.5) }
+}
+
+public struct PollPolicy: Sendable {
+    /// The first wait between two polls of a job still running.
+    public var interval: Double
+    /// Later waits grow by half each time, up to this cap.
+    public var maxInterval: Double
+    /// How long one id may take to reach a final status; nil waits for ever.
+    public var maxWait: Double?
+    public var retry: RetryPolicy
+    /// Malformed answers (HTML from a proxy, truncated JSON) tolerated before giving up.
+    public var maxMalformed: Int
+
+    public init(interval: Double = 5, maxInterval: Double = 60, maxWait: Double? = 3600,
+                retry: RetryPolicy = RetryPolicy(), maxMalformed: Int = 3) {
+        self.interval = interval
+        self.maxInterval = max(interval, maxInterval)
+        self.maxWait = maxWait
+        self.retry = retry
+        self.maxMalformed = maxMalformed
+    }
+}
+
+public enum PollEvent: Sendable {
+    case video(VideoObject)
+    case error(APIError)
+}
+
+/// Why polling ended without a video to download.
+public enum PollStop: Equatable, Sendable {
+    case generationFailed(code: String?, message: String?)
+    case cancelled
+    case unknownStatus(String)
+    /// 401: the key is bad for every id, so the whole run stops.
+    case authenticationFailed(message: String?)
+    /// 400/402/404 and other answers that another try will not change.
+    case refused(status: Int, code: String?, message: String?)
+    case gaveUp(String)
+    case timedOut(Double)
+}
+
+public enum PollAction: Equatable, Sendable {
+    case wait(Double)
+    case download
+    case stop(PollStop)
+}
+
+/// The polling decision for one id: given what the last request brought, what to do next.
+/// No I/O and no clock: `elapsed` and `random` come in, so every branch is unit-testable.
+public struct PollMachine: Sendable {
+    public let policy: PollPolicy
+    private var pendingPolls = 0
+    private var transientFailures = 0
+    private var malformed = 0
+
+    public init(policy: PollPolicy) { self.policy = policy }
+
+    public mutating func next(_ event: PollEvent, elapsed: Double, random: Double) -> PollAction {
+        switch event {
+        case .video(let v):
+            transientFailures = 0
+            malformed = 0
+            switch v.status {
+            case .completed: return .download
+            case .failed: return .stop(.generationFailed(code: v.errorCode, message: v.errorMessage))
+            case .cancelled: return .stop(.cancelled)
+            case .other(let s): return .stop(.unknownStatus(s))
+            case .queued, .inProgress:
+                let d = Backoff(initial: policy.interval, cap: policy.maxInterval, factor: 1.5, jitter: 0.2)
+                    .delay(attempt: pendingPolls, random: random)
+                pendingPolls += 1
+                return bounded(d, elapsed: elapsed)
+            }
+        case .error(let e):
+            switch e {
+            case let .http(status, code, message, retryAfter):
+                if status == 401 { return .stop(.authenticationFailed(message: message)) }
+                if status == 429 || status == 408 || status >= 500 {
+                    return transient(retryAfter: retryAfter, elapsed: elapsed, random: random,
+                                     what: "HTTP \(status)")
+                }
+                return .stop(.refused(status: status, code: code, message: message))
+            case .transport(let s, _):
+                return transient(retryAfter: nil, elapsed: elapsed, random: random, what: s)
+            case .malformed(let s):
+                malformed += 1
+                if malformed > policy.maxMalformed {
+                    return .stop(.gaveUp("\(malformed) malformed answers in a row (last: \(s))"))
+                }
+                return transient(retryAfter: nil, elapsed: elapsed, random: random, what: s, counts: false)
+            case .tooLarge, .refused:
+                return .stop(.gaveUp(e.summary))
+            }
+        }
+    }
+
+    private mutating func transient(retryAfter: Double?, elapsed: Double, random: Double,
+                                    what: String, counts: Bool = true) -> PollAction {
+        if counts {
+            transientFailures += 1
+            if transientFailures > policy.retry.maxRetries {
+                return .stop(.gaveUp("\(transientFailures) failed attempts in a row (last: \(what))"))
+            }
+        }
+        let attempt = max(0, (counts ? transientFailures : malformed) - 1)
+        let d = retryAfter ?? policy.retry.backoff.delay(attempt: attempt, random: random)
+        return bounded(d, elapsed: elapsed)
+    }
+
+    /// Never sleeps past --max-wait: the last poll lands on the deadline, and one that is
+    /// still pending there ends the id.
+    private func bounded(_ delay: Double, elapsed: Double) -> PollAction {
+        guard let limit = policy.maxWait else { return .wait(delay) }
+        if elapsed >= limit { return .stop(.timedOut(limit)) }
+        return .wait(min(delay, limit - elapsed))
+    }
+}

@@ -1,0 +1,129 @@
+/// What we knew about the remote file when the `.part` was written, saved beside it so a
+/// later run can ask for the rest with a validator (RFC 9110 §13.1.5 If-Range).
+public struct ResumeValidator: Codable, Equatable, Sendable {
+    public var etag: String?
+    public var lastModified: String?
+    public var total: Int64?
+
+    public init(etag: String? = nil, lastModified: String? = nil, total: Int64? = nil) {
+        self.etag = etag
+        self.lastModified = lastModified
+        self.total = total
+    }
+
+    /// If-Range wants a strong ETag; a weak one (W/"...") must not be used for ranges.
+    public var strongETag: String? {
+        guard let e = etag, !e.hasPrefix("W/"), e.hasPrefix("\"") else { return nil }
+        return e
+    }
+
+    /// The value for If-Range: the strong ETag, else the Last-Modified date.
+    public var ifRange: String? { strongETag ?? lastModified }
+}
+
+/// The media server's answer, reduced to what the resume decision needs.
+public struct MediaHead: Sendable, Equatable {
+    public var status: Int
+    public var contentRange: String?
+    public var contentLength: Int64?
+    public var etag: String?
+    public var lastModified: String?
+    public var retryAfter: Double?
+
+    public init(status: Int, contentRange: String? = nil, contentLength: Int64? = nil,
+                etag: String? = nil, lastModified: String? = nil, retryAfter: Double? = nil) {
+        self.status = status
+        self.contentRange = contentRange
+        self.contentLength = contentLength
+        self.etag = etag
+        self.lastModified = lastModified
+        self.retryAfter = retryAfter
+    }
+}
+
+public enum HeadDecision: Equatable, Sendable {
+    /// Write the body at `offset` (0 means truncate the `.part` and start over).
+    case write(offset: Int64, total: Int64?, reason: String?)
+    /// The `.part` already holds all `total` bytes (a 416 whose `*/N` equals its size).
+    case complete(total: Int64)
+    /// The `.part` is proven stale without a usable body: empty it, then ask again.
+    case restart(String)
+    /// The signed URL was refused (401/403/404/410): fetch a fresh one, keep the `.part`.
+    case refreshURL(status: Int)
+    /// Worth asking again later with the same `.part`.
+    case retry(String, after: Double?)
+    /// Follow the redirect (the HTTP layer checks it).
+    case redirect
+    case fail(String)
+}
+
+/// The resume rules of the careful downloaders (yt-dlp's http.py, and the bugs aria2 and
+/// youtube-dl had without them): a body is appended only when the server proves it continues
+/// exactly where the file ends; a full 200 means start over, never append.
+public enum ResumeDecision {
+    public static func decide(_ h: MediaHead, localSize: Int64, known: ResumeValidator?) -> HeadDecision {
+        switch h.status {
+        case 200:
+            let why = localSize > 0 ? "the server sent the whole file instead of the rest; starting over" : nil
+            return .write(offset: 0, total: h.contentLength, reason: why)
+        case 206:
+            guard let cr = h.contentRange.flatMap(ContentRange.init) else {
+                return .retry("a 206 answer without a usable Content-Range", after: nil)
+            }
+            if localSize > 0, let old = known?.strongETag, let new = h.etag, old != new {
+                return .restart("the file changed on the server (ETag \(old) became \(new))")
+            }
+            if let oldTotal = known?.total, let newTotal = cr.total, oldTotal != newTotal {
+                return .restart("the file changed on the server (\(oldTotal) bytes became \(newTotal))")
+            }
+            guard cr.start == localSize else {
+                return .retry("the server resumed at byte \(cr.start) but the file ends at \(localSize)", after: nil)
+            }
+            return .write(offset: localSize, total: cr.total, reason: nil)
+        case 416:
+            let total = h.contentRange.flatMap(ContentRange.init)?.total
+            if let total, total == localSize, localSize > 0 { return .complete(total: total) }
+            if let total, localSize > total {
+                return .restart("the partial file (\(localSize) bytes) is longer than the file on the server (\(total) bytes)")
+            }
+            return .retry("the server refused the range at byte \(localSize) (HTTP 416)", after: h.retryAfter)
+        case 301, 302, 303, 307, 308:
+            return .redirect
+        case 401, 403, 404, 410:
+            return .refreshURL(status: h.status)
+        case 408, 425, 429, 500...599:
+            return .retry("HTTP \(h.status)", after: h.retryAfter)
+        default:
+            return .fail("the media host answered HTTP \(h.status)")
+        }
+    }
+}
+
+/// `Content-Range: bytes first-last/total` or `bytes */total` (RFC 9110 §14.4).
+public struct ContentRange: Equatable, Sendable {
+    public var start: Int64
+    public var end: Int64?
+    public var total: Int64?
+
+    public init?(_ value: String) {
+        let v = value.trimmingCharacters(in: .whitespaces)
+        guard v.lowercased().hasPrefix("bytes ") else { return nil }
+        let rest = v.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        let halves = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard halves.count == 2 else { return nil }
+        total = halves[1] == "*" ? nil : Int64(halves[1])
+        if halves[1] != "*" && total == nil { return nil }
+        if halves[0] == "*" {
+            start = -1
+            end = nil
+            return
+        }
+        let ends = halves[0].split(separator: "-", maxSplits: 1)
+        guard ends.count == 2, let s = Int64(ends[0]), let e = Int64(ends[1]), s >= 0, e >= s else { return nil }
+        start = s
+        end = e
+        if let t = total, e >= t { return nil }
+    }
+}
+
+import Foundation

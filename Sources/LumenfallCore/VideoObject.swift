@@ -1,0 +1,85 @@
+import Foundation
+
+public enum VideoStatus: Equatable, Sendable {
+    case queued, inProgress, completed, failed, cancelled
+    /// Anything else a server says. Never treated as success.
+    case other(String)
+
+    init(_ raw: String) {
+        switch raw {
+        case "queued": self = .queued
+        case "in_progress": self = .inProgress
+        case "completed": self = .completed
+        case "failed": self = .failed
+        case "cancelled", "canceled": self = .cancelled
+        default: self = .other(raw)
+        }
+    }
+
+    public var text: String {
+        switch self {
+        case .queued: "queued"
+        case .inProgress: "in_progress"
+        case .completed: "completed"
+        case .failed: "failed"
+        case .cancelled: "cancelled"
+        case .other(let s): s
+        }
+    }
+}
+
+/// A video object as the API sent it: `raw` holds the exact bytes (the sidecar stores them
+/// untouched, fields this code does not know included); the rest is the little we act on.
+public struct VideoObject: Sendable {
+    public let raw: [UInt8]
+    public let id: String
+    public let status: VideoStatus
+    public let progress: Double?
+    public let outputURL: String?
+    public let expiresAt: Date?
+    public let completedAt: Date?
+    public let errorCode: String?
+    public let errorMessage: String?
+    public let model: String?
+
+    public enum ParseError: Error, Equatable {
+        case notJSON
+        case notAVideoObject(String)
+    }
+
+    public init(json bytes: [UInt8]) throws(ParseError) {
+        guard let any = try? JSONSerialization.jsonObject(with: Data(bytes)),
+              let obj = any as? [String: Any] else { throw .notJSON }
+        guard let id = obj["id"] as? String else { throw .notAVideoObject("no \"id\" field") }
+        guard let status = obj["status"] as? String else { throw .notAVideoObject("no \"status\" field") }
+        raw = bytes
+        self.id = id
+        self.status = VideoStatus(status)
+        progress = (obj["progress"] as? NSNumber)?.doubleValue
+        let output = obj["output"] as? [String: Any]
+        outputURL = (output?["url"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+        expiresAt = Self.timestamp(obj["expires_at"])
+        completedAt = Self.timestamp(obj["completed_at"])
+        let error = obj["error"] as? [String: Any]
+        errorCode = error?["code"] as? String
+        errorMessage = error?["message"] as? String
+        model = obj["model"] as? String
+    }
+
+    /// Unix seconds, accepted only within a sane window (2000 to 2200): a missing, null, zero,
+    /// negative or absurd value means "unknown", never "expired in 1970" or "valid forever".
+    static func timestamp(_ v: Any?) -> Date? {
+        guard let n = v as? NSNumber else { return nil }  // true/false land below 2000: unknown
+        let s = n.doubleValue
+        guard s.isFinite, s >= 946_684_800, s <= 7_258_118_400 else { return nil }
+        return Date(timeIntervalSince1970: s)
+    }
+}
+
+/// Formats instants the way every message of this tool shows them: UTC, ISO 8601.
+public func utcString(_ date: Date) -> String {
+    let f = ISO8601DateFormatter()
+    f.timeZone = TimeZone(identifier: "UTC")
+    f.formatOptions = [.withInternetDateTime]
+    return f.string(from: date)
+}

@@ -1,0 +1,71 @@
+/// What to send. Redirects are never followed here: the caller sees every 3xx and decides,
+/// so each hop can be checked against the URL policy before anything is sent to it.
+public struct HTTPRequest: Sendable {
+    public var url: String
+    public var method: String
+    /// Header lines in `Name: value` form. Only what the caller adds is sent; the API key is
+    /// therefore present only where the API client put it.
+    public var headers: [String]
+    public var body: [UInt8]?
+    public var connectTimeout: Double
+    /// A transfer that moves no byte for this long fails with `CurlError.isStall`.
+    public var stallTimeout: Double
+    /// Upper bound for the whole exchange; nil for downloads, whose length is unbounded.
+    public var totalTimeout: Double?
+    /// Receive buffer size handed to libcurl; bigger buffers mean fewer callbacks on big files.
+    public var bufferSize: Int
+    public var userAgent: String
+
+    public init(
+        url: String, method: String = "GET", headers: [String] = [], body: [UInt8]? = nil,
+        connectTimeout: Double = 30, stallTimeout: Double = 30, totalTimeout: Double? = nil,
+        bufferSize: Int = 256 * 1024, userAgent: String = "lumenfall-fetch"
+    ) {
+        self.url = url
+        self.method = method
+        self.headers = headers
+        self.body = body
+        self.connectTimeout = connectTimeout
+        self.stallTimeout = stallTimeout
+        self.totalTimeout = totalTimeout
+        self.bufferSize = bufferSize
+        self.userAgent = userAgent
+    }
+}
+
+/// The status line and headers of the final (non-1xx) response.
+public struct HTTPResponseHead: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+
+    public init(status: Int, headers: [(name: String, value: String)]) {
+        self.status = status
+        self.headers = headers
+    }
+
+    /// The last value of a header, matched case-insensitively (RFC 9110 §5.1).
+    public func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.last(where: { $0.name.lowercased() == wanted })?.value
+    }
+}
+
+/// Receives a response as it arrives, on the transfer thread. Returning false aborts the
+/// transfer at once; the sink keeps its own reason, the caller reads it afterwards.
+/// Implementations are touched by one thread at a time: the event loop during the transfer,
+/// the awaiting task after it (the continuation orders the two).
+public protocol HTTPResponseSink: AnyObject, Sendable {
+    func didReceiveHead(_ head: HTTPResponseHead) -> Bool
+    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool
+}
+
+public struct HTTPTransferResult: Sendable {
+    /// The final response's head; nil only if the server sent none.
+    public var head: HTTPResponseHead?
+    /// Body bytes handed to the sink.
+    public var bodyBytes: Int64
+    /// Where a 3xx points, resolved against the request URL by libcurl.
+    public var redirectURL: String?
+    /// True when the sink returned false and so stopped the transfer.
+    public var abortedBySink: Bool
+}

@@ -1,0 +1,62 @@
+/// Deterministic output bytes for a job: an MP4 box layout (`ftyp`, then one `mdat` covering
+/// the rest) filled from a seeded pseudo-random block. Any range is produced by copying, so a
+/// 1 GiB answer costs no memory and little CPU, and a test can recompute the exact bytes.
+public struct MediaContent: Sendable {
+    public let size: Int
+    let header: [UInt8]
+    let block: [UInt8]
+    static let segment = 1 << 16
+    static let windows = 15
+
+    public init(size: Int, seed: UInt64) {
+        self.size = max(size, 64)
+        var h: [UInt8] = [0, 0, 0, 24] + Array("ftypisom".utf8) + [0, 0, 2, 0] + Array("isommp41".utf8)
+        let mdat = self.size - 24
+        if mdat <= Int(UInt32.max) {
+            h += withUnsafeBytes(of: UInt32(mdat).bigEndian, Array.init) + Array("mdat".utf8)
+        } else {
+            h += [0, 0, 0, 1] + Array("mdat".utf8) + withUnsafeBytes(of: UInt64(mdat).bigEndian, Array.init)
+        }
+        header = h
+        var state = seed &+ 0x9E37_79B9_7F4A_7C15
+        var b = [UInt8](repeating: 0, count: (Self.windows + 1) * Self.segment + 64 * 17)
+        for i in stride(from: 0, to: b.count, by: 8) {
+            // splitmix64: fast, seedable, good enough to make every file distinct.
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            for k in 0..<min(8, b.count - i) { b[i + k] = UInt8(truncatingIfNeeded: z >> (8 * UInt64(k))) }
+        }
+        block = b
+    }
+
+    /// Calls `body` with consecutive slices that together are bytes [offset, offset+count).
+    public func withBytes(offset: Int, count: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var o = offset
+        let end = min(size, offset + count)
+        if o < header.count {
+            let n = min(header.count, end) - o
+            header.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[o..<(o + n)])) }
+            o += n
+        }
+        block.withUnsafeBytes { raw in
+            while o < end {
+                let seg = o / Self.segment
+                let within = o % Self.segment
+                let start = (seg &* 40503 % Self.windows) * Self.segment + (seg % 64) * 17
+                let n = min(Self.segment - within, end - o)
+                body(UnsafeRawBufferPointer(rebasing: raw[(start + within)..<(start + within + n)]))
+                o += n
+            }
+        }
+    }
+
+    public func allBytes() -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(size)
+        withBytes(offset: 0, count: size) { out.append(contentsOf: $0) }
+        return out
+    }
+}

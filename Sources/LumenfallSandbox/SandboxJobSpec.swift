@@ -1,0 +1,121 @@
+import Foundation
+
+/// A job the sandbox will run: its schedule, its outcome, its output and the faults it injects.
+/// Every field has a default, so `{"sandbox": {"outcome": "failed"}}` is a complete spec.
+public struct SandboxJobSpec: Codable, Sendable {
+    public var id: String?
+    public var model = "sora-2"
+    public var prompt = "A capybara lounging in a hot spring, steam rising gently — 温泉, slow camera pan"
+    public var seconds = "4"
+    public var size = "1280x720"
+    /// Output length in bytes (a valid MP4 box layout: ftyp, then one mdat).
+    public var bytes = 1 << 20
+    public var contentType = "video/mp4"
+    public var queuedSeconds = 0.2
+    public var processingSeconds = 0.4
+    /// completed, failed, cancelled, or any other word (reported as an unknown status).
+    public var outcome = "completed"
+    public var errorCode = "content_policy_violation"
+    public var errorMessage = "The prompt was flagged by the provider's safety system."
+    /// How long the signed URL lives after completion; zero or negative: already expired.
+    public var urlTTL = 3600.0
+    /// No `output.url`: the bytes come from `/videos/{id}/content` with the key (OpenAI's way).
+    public var contentEndpointOnly = false
+    public var costEstimate = 0.21
+    public var faults = SandboxFaults()
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = SandboxJobSpec()
+        id = try c.decodeIfPresent(String.self, forKey: .id)
+        model = try c.decodeIfPresent(String.self, forKey: .model) ?? d.model
+        prompt = try c.decodeIfPresent(String.self, forKey: .prompt) ?? d.prompt
+        seconds = try c.decodeIfPresent(String.self, forKey: .seconds) ?? d.seconds
+        size = try c.decodeIfPresent(String.self, forKey: .size) ?? d.size
+        bytes = try c.decodeIfPresent(Int.self, forKey: .bytes) ?? d.bytes
+        contentType = try c.decodeIfPresent(String.self, forKey: .contentType) ?? d.contentType
+        queuedSeconds = try c.decodeIfPresent(Double.self, forKey: .queuedSeconds) ?? d.queuedSeconds
+        processingSeconds = try c.decodeIfPresent(Double.self, forKey: .processingSeconds) ?? d.processingSeconds
+        outcome = try c.decodeIfPresent(String.self, forKey: .outcome) ?? d.outcome
+        errorCode = try c.decodeIfPresent(String.self, forKey: .errorCode) ?? d.errorCode
+        errorMessage = try c.decodeIfPresent(String.self, forKey: .errorMessage) ?? d.errorMessage
+        urlTTL = try c.decodeIfPresent(Double.self, forKey: .urlTTL) ?? d.urlTTL
+        contentEndpointOnly = try c.decodeIfPresent(Bool.self, forKey: .contentEndpointOnly) ?? d.contentEndpointOnly
+        costEstimate = try c.decodeIfPresent(Double.self, forKey: .costEstimate) ?? d.costEstimate
+        faults = try c.decodeIfPresent(SandboxFaults.self, forKey: .faults) ?? d.faults
+    }
+}
+
+/// Misbehaviour switched on per job, each for a bounded number of requests so a correct
+/// client always gets there in the end.
+public struct SandboxFaults: Codable, Sendable {
+    /// Close the connection after this many body bytes of a media answer...
+    public var dropAfterBytes: Int?
+    /// ...for this many answers.
+    public var dropTimes = 1
+    /// Answer every media request with the whole file (200), as some CDNs do.
+    public var ignoreRange = false
+    /// Answer the first `mediaErrorTimes` media requests with this status (429, 503...).
+    public var mediaErrorStatus: Int?
+    public var mediaErrorTimes = 1
+    /// Sent with mediaErrorStatus and apiErrors: seconds or an HTTP-date.
+    public var retryAfter: String?
+    /// Stop sending (connection left open) after this many body bytes...
+    public var stallAfterBytes: Int?
+    public var stallSeconds = 3600.0
+    public var stallTimes = 1
+    /// After this many media requests the bytes change, and so does the ETag.
+    public var changeContentAfterRequests: Int?
+    /// After this many media requests the signed URL in use stops working (403); fetching the
+    /// video object again yields a fresh one that works.
+    public var expireURLAfterRequests: Int?
+    /// The media URL first answers 302 to the real one.
+    public var redirect = false
+    /// The media URL answers 302 to this address instead (file:///..., ftp://..., ...).
+    public var redirectTo: String?
+    /// Answers for the first GET /videos/{id} requests, consumed in order.
+    public var apiErrors: [SandboxAPIFault] = []
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = SandboxFaults()
+        dropAfterBytes = try c.decodeIfPresent(Int.self, forKey: .dropAfterBytes)
+        dropTimes = try c.decodeIfPresent(Int.self, forKey: .dropTimes) ?? d.dropTimes
+        ignoreRange = try c.decodeIfPresent(Bool.self, forKey: .ignoreRange) ?? d.ignoreRange
+        mediaErrorStatus = try c.decodeIfPresent(Int.self, forKey: .mediaErrorStatus)
+        mediaErrorTimes = try c.decodeIfPresent(Int.self, forKey: .mediaErrorTimes) ?? d.mediaErrorTimes
+        retryAfter = try c.decodeIfPresent(String.self, forKey: .retryAfter)
+        stallAfterBytes = try c.decodeIfPresent(Int.self, forKey: .stallAfterBytes)
+        stallSeconds = try c.decodeIfPresent(Double.self, forKey: .stallSeconds) ?? d.stallSeconds
+        stallTimes = try c.decodeIfPresent(Int.self, forKey: .stallTimes) ?? d.stallTimes
+        changeContentAfterRequests = try c.decodeIfPresent(Int.self, forKey: .changeContentAfterRequests)
+        expireURLAfterRequests = try c.decodeIfPresent(Int.self, forKey: .expireURLAfterRequests)
+        redirect = try c.decodeIfPresent(Bool.self, forKey: .redirect) ?? d.redirect
+        redirectTo = try c.decodeIfPresent(String.self, forKey: .redirectTo)
+        apiErrors = try c.decodeIfPresent([SandboxAPIFault].self, forKey: .apiErrors) ?? []
+    }
+}
+
+public struct SandboxAPIFault: Codable, Sendable {
+    public var status: Int
+    /// Answer with an HTML page (a proxy's error page) instead of the API's JSON.
+    public var html: Bool
+    public var retryAfter: String?
+
+    public init(status: Int, html: Bool = false, retryAfter: String? = nil) {
+        self.status = status
+        self.html = html
+        self.retryAfter = retryAfter
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        status = try c.decode(Int.self, forKey: .status)
+        html = try c.decodeIfPresent(Bool.self, forKey: .html) ?? false
+        retryAfter = try c.decodeIfPresent(String.self, forKey: .retryAfter)
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The offline Lumenfall-compatible server: the API under `/openai/v1`, signed media under
+/// `/media`, with per-job schedules and faults. Bound to loopback; port 0 picks a free port.
+public final class SandboxServer: Sendable {
+    public static let defaultAPIKey = "lmnfl_sandbox_0123456789abcdef"
+
+    let state: SandboxState
+    let group: MultiThreadedEventLoopGroup
+    let channel: Channel
+    public let port: Int
+
+    public var baseURL: String { "http://127.0.0.1:\(port)/openai/v1" }
+    public var apiKey: String { state.apiKey }
+
+    private init(state: SandboxState, group: MultiThreadedEventLoopGroup, channel: Channel, port: Int) {
+        self.state = state
+        self.group = group
+        self.channel = channel
+        self.port = port
+    }
+
+    public static func start(host: String = "127.0.0.1", port: Int = 0,
+                             apiKey: String = SandboxServer.defaultAPIKey) async throws -> SandboxServer {
+        let state = SandboxState(apiKey: apiKey)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                    channel.pipeline.addHandler(SandboxHTTPHandler(state: state))
+                }
+            }
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+        let channel = try await bootstrap.bind(host: host, port: port).get()
+        let bound = channel.localAddress?.port ?? port
+        state.port = bound
+        return SandboxServer(state: state, group: group, channel: channel, port: bound)
+    }
+
+    /// Adds a job directly (tests); the HTTP route `POST /openai/v1/videos` does the same.
+    @discardableResult
+    public func createJob(_ spec: SandboxJobSpec = SandboxJobSpec()) -> String { state.create(spec) }
+
+    public func requests() -> [LoggedRequest] { state.requests() }
+
+    /// The bytes a job serves now: what a correct client must end up with.
+    public func content(for id: String) -> MediaContent? { state.content(for: id) }
+
+    public func shutdown() async throws {
+        try await channel.close()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// Reads a whole request, asks SandboxState for the answer, writes it. Media bodies are
+/// streamed one chunk at a time, each written when the previous one has gone out, so a 1 GiB
+/// answer never sits in memory and faults (drop, stall) can strike at an exact byte.
+final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let state: SandboxState
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var closed = false
+    static let chunk = 256 * 1024
+
+    init(state: SandboxState) { self.state = state }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body.removeAll()
+        case .body(var buf):
+            if body.count < 1 << 20, let bytes = buf.readBytes(length: buf.readableBytes) { body += bytes }
+        case .end:
+            guard let h = head else { return }
+            head = nil
+            let response = state.handle(method: h.method.rawValue, uri: h.uri,
+                                        headers: h.headers.map { ($0.name, $0.value) }, body: body)
+            respond(context: context, request: h, response: response)
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext, request: HTTPRequestHead, response: SandboxResponse) {
+        switch response {
+        case let .full(status, headers, bytes):
+            var hh = HTTPHeaders(headers)
+            if !hh.contains(name: "Content-Length") { hh.add(name: "Content-Length", value: "\(bytes.count)") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: hh))), promise: nil)
+            if !bytes.isEmpty, request.method != .HEAD {
+                var buf = context.channel.allocator.buffer(capacity: bytes.count)
+                buf.writeBytes(bytes)
+                context.write(wrapOutboundOut(.body(.byteBuffer(buf))), promise: nil)
+            }
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        case let .stream(status, headers, content, start, end, dropAfter, stallAfter, stallSeconds):
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: HTTPHeaders(headers)))), promise: nil)
+            if request.method == .HEAD {
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                return
+            }
+            let plan = StreamPlan(content: content, next: start, end: end, sent: 0, dropAfter: dropAfter,
+                                  stallAfter: stallAfter, stallSeconds: stallSeconds)
+            pump(context: context, plan)
+        }
+    }
+
+    struct StreamPlan {
+        let content: MediaContent
+        var next: Int
+        let end: Int
+        var sent: Int
+        let dropAfter: Int?
+        var stallAfter: Int?
+        let stallSeconds: Double
+    }
+
+    private func pump(context: ChannelHandlerContext, _ plan: StreamPlan) {
+        var p = plan
+        if closed { return }
+        if p.next >= p.end {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        if let d = p.dropAfter, p.sent >= d {
+            context.close(promise: nil)  // the fault: the connection dies mid-body
+            return
+        }
+        if let s = p.stallAfter, p.sent >= s {
+            p.stallAfter = nil  // the fault: the server goes quiet, the connection stays open
+            let loopBound = NIOLoopBound((self, context, p), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(Int64(p.stallSeconds * 1000))) {
+                let (me, ctx, plan) = loopBound.value
+                me.pump(context: ctx, plan)
+            }
+            return
+        }
+        var n = min(Self.chunk, p.end - p.next)
+        if let d = p.dropAfter { n = min(n, d - p.sent) }
+        if let s = p.stallAfter { n = min(n, s - p.sent) }
+        var buf = context.channel.allocator.buffer(capacity: n)
+        p.content.withBytes(offset: p.next, count: n) { buf.writeBytes($0) }
+        p.next += n
+        p.sent += n
+        let loopBound = NIOLoopBound((self, context, p), eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buf)))).whenComplete { result in
+            guard case .success = result else { return }
+            // Hop through the loop: a write that completes at once would otherwise recurse.
+            loopBound.eventLoop.execute {
+                let (me, ctx, plan) = loopBound.value
+                me.pump(context: ctx, plan)
+            }
+        }
+    }
+}

@@ -1,0 +1,340 @@
+import Crypto
+import Foundation
+
+/// One request as the sandbox saw it: what tests assert on (the Range a resume sent, whether a
+/// key reached the media host).
+public struct LoggedRequest: Sendable {
+    public var method: String
+    public var path: String
+    public var range: String?
+    public var ifRange: String?
+    public var authorization: String?
+    public var status: Int
+}
+
+enum SandboxResponse {
+    case full(status: Int, headers: [(String, String)], body: [UInt8])
+    /// Bytes [start, end) of `content`, with the job's transfer faults.
+    case stream(status: Int, headers: [(String, String)], content: MediaContent, start: Int, end: Int,
+                dropAfter: Int?, stallAfter: Int?, stallSeconds: Double)
+
+    var status: Int {
+        switch self {
+        case .full(let s, _, _), .stream(let s, _, _, _, _, _, _, _): s
+        }
+    }
+}
+
+/// Jobs, their clocks and fault counters, and the request log, behind one lock: NIO's threads
+/// and the test's own calls all come through here.
+final class SandboxState: @unchecked Sendable {
+    struct Job {
+        var spec: SandboxJobSpec
+        var id: String
+        var createdAt: Date
+        var contentVersion = 0
+        var urlGeneration = 0
+        var mediaRequests = 0
+        var mediaErrorsSent = 0
+        var dropsDone = 0
+        var stallsDone = 0
+        var apiFaultsUsed = 0
+        var urlExpiryDone = false
+
+        var completedAt: Date { createdAt.addingTimeInterval(spec.queuedSeconds + spec.processingSeconds) }
+        var expiresAt: Date { completedAt.addingTimeInterval(spec.urlTTL) }
+    }
+
+    private let lock = NSLock()
+    private var jobs: [String: Job] = [:]
+    private var order: [String] = []
+    private var log: [LoggedRequest] = []
+    private var contents: [String: MediaContent] = [:]
+    private var counter = 0
+    let apiKey: String
+    var port = 0
+
+    init(apiKey: String) { self.apiKey = apiKey }
+
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    func create(_ spec: SandboxJobSpec) -> String { withLock { createLocked(spec) } }
+
+    private func createLocked(_ spec: SandboxJobSpec) -> String {
+        counter += 1
+        let id = spec.id ?? "video_sbx\(counter)_\(String(UInt64.random(in: 0..<UInt64.max), radix: 36))"
+        jobs[id] = Job(spec: spec, id: id, createdAt: Date())
+        order.append(id)
+        return id
+    }
+
+    func requests() -> [LoggedRequest] { withLock { log } }
+
+    /// The bytes the job serves at this moment (they change under changeContentAfterRequests).
+    func content(for id: String) -> MediaContent? {
+        withLock { jobs[id].map(contentLocked) }
+    }
+
+    private func contentLocked(_ job: Job) -> MediaContent {
+        let key = "\(job.id)#\(job.contentVersion)"
+        if let c = contents[key] { return c }
+        var seed: UInt64 = 1469598103934665603
+        for b in key.utf8 { seed = (seed ^ UInt64(b)) &* 1099511628211 }
+        let c = MediaContent(size: job.spec.bytes, seed: seed)
+        contents[key] = c
+        return c
+    }
+
+    private func etag(_ job: Job) -> String { "\"\(job.id)-v\(job.contentVersion)-\(job.spec.bytes)\"" }
+
+    // MARK: - Routing
+
+    func handle(method: String, uri: String, headers: [(String, String)], body: [UInt8]) -> SandboxResponse {
+        func header(_ n: String) -> String? { headers.last { $0.0.lowercased() == n.lowercased() }?.1 }
+        let comps = URLComponents(string: uri)
+        let path = comps?.path ?? uri
+        let query = Dictionary((comps?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        let response = withLock { route(method: method, path: path, query: query, header: header, body: body) }
+        withLock {
+            log.append(LoggedRequest(method: method, path: path, range: header("Range"), ifRange: header("If-Range"),
+                                     authorization: header("Authorization"), status: response.status))
+        }
+        return response
+    }
+
+    private func route(method: String, path: String, query: [String: String], header: (String) -> String?,
+                       body: [UInt8]) -> SandboxResponse {
+        let parts = path.split(separator: "/").map(String.init)
+        if parts == ["health"] { return json(200, ["status": "ok"]) }
+        if parts.first == "media" { return media(parts: Array(parts.dropFirst()), query: query, header: header) }
+        guard parts.count >= 3, parts[0] == "openai", parts[1] == "v1", parts[2] == "videos" else {
+            return apiError(404, "NOT_FOUND", "no route for \(path)")
+        }
+        guard header("Authorization") == "Bearer \(apiKey)" else {
+            return apiError(401, "AUTHENTICATION_FAILED", "Invalid or missing API key. Pass it as 'Authorization: Bearer lmnfl_...'.")
+        }
+        switch (method, parts.count) {
+        case ("POST", 3): return createFromBody(body)
+        case ("GET", 3): return list(query)
+        case ("GET", 4): return retrieve(parts[3])
+        case ("GET", 5) where parts[4] == "content": return contentEndpoint(parts[3], header: header)
+        default: return apiError(404, "NOT_FOUND", "no route for \(method) \(path)")
+        }
+    }
+
+    private func createFromBody(_ body: [UInt8]) -> SandboxResponse {
+        guard let obj = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+            return apiError(400, "INVALID_REQUEST", "the body must be a JSON object")
+        }
+        var spec = SandboxJobSpec()
+        if let s = obj["sandbox"], let data = try? JSONSerialization.data(withJSONObject: s) {
+            do { spec = try JSONDecoder().decode(SandboxJobSpec.self, from: data) } catch {
+                return apiError(400, "INVALID_REQUEST", "bad sandbox spec: \(error)")
+            }
+        }
+        if let m = obj["model"] as? String { spec.model = m }
+        if let p = obj["prompt"] as? String { spec.prompt = p }
+        if let s = obj["seconds"] as? String { spec.seconds = s }
+        if let s = obj["size"] as? String { spec.size = s }
+        let id = createLocked(spec)
+        guard let job = jobs[id] else { return apiError(500, "UPSTREAM_ERROR", "lost the job") }
+        return .full(status: 202, headers: [("Content-Type", "application/json")], body: videoJSON(job))
+    }
+
+    private func list(_ q: [String: String]) -> SandboxResponse {
+        let limit = max(1, min(100, Int(q["limit"] ?? "") ?? 20))
+        var ids = q["order"] == "asc" ? order : order.reversed()
+        if let after = q["after"], let i = ids.firstIndex(of: after) { ids = Array(ids[(i + 1)...]) }
+        let page = Array(ids.prefix(limit))
+        var out = Array("{\"object\":\"list\",\"data\":[".utf8)
+        for (i, id) in page.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            if let j = jobs[id] { out += videoJSON(j) }
+        }
+        let tail: [String: Any] = ["first_id": page.first ?? NSNull(), "last_id": page.last ?? NSNull(), "has_more": ids.count > page.count]
+        let t = (try? JSONSerialization.data(withJSONObject: tail, options: [.sortedKeys])) ?? Data("{}".utf8)
+        out += Array("],".utf8) + Array(t.dropFirst())
+        return .full(status: 200, headers: [("Content-Type", "application/json")], body: out)
+    }
+
+    private func retrieve(_ id: String) -> SandboxResponse {
+        guard var job = jobs[id] else { return apiError(404, "NOT_FOUND", "No video found with id '\(id)'") }
+        if job.apiFaultsUsed < job.spec.faults.apiErrors.count {
+            let f = job.spec.faults.apiErrors[job.apiFaultsUsed]
+            job.apiFaultsUsed += 1
+            jobs[id] = job
+            var headers: [(String, String)] = []
+            if let ra = f.retryAfter { headers.append(("Retry-After", ra)) }
+            if f.html {
+                headers.append(("Content-Type", "text/html"))
+                return .full(status: f.status, headers: headers,
+                             body: Array("<html><body><h1>\(f.status) Bad Gateway</h1>nginx</body></html>".utf8))
+            }
+            let code = f.status == 429 ? "RATE_LIMITED" : f.status == 502 ? "ALL_PROVIDERS_EXHAUSTED" : "UPSTREAM_ERROR"
+            return apiError(f.status, code, "sandbox fault \(f.status)", extra: headers)
+        }
+        return .full(status: 200, headers: [("Content-Type", "application/json")], body: videoJSON(job))
+    }
+
+    private func status(_ job: Job, now: Date = Date()) -> (String, Double?) {
+        let t = now.timeIntervalSince(job.createdAt)
+        if t < job.spec.queuedSeconds { return ("queued", 0) }
+        if t < job.spec.queuedSeconds + job.spec.processingSeconds {
+            let p = (t - job.spec.queuedSeconds) / max(job.spec.processingSeconds, 0.001) * 100
+            return ("in_progress", (p * 10).rounded() / 10)
+        }
+        return (job.spec.outcome, nil)
+    }
+
+    private func mediaURL(_ job: Job) -> String {
+        let ext = job.spec.contentType == "video/webm" ? "webm" : "mp4"
+        let expires = Int(job.expiresAt.timeIntervalSince1970)
+        let sig = SHA256.hash(data: Data("\(job.id)/\(job.urlGeneration)/\(expires)".utf8)).prefix(16)
+            .map { String(format: "%02x", $0) }.joined()
+        let route = job.spec.faults.redirect || job.spec.faults.redirectTo != nil ? "media/redirect" : "media"
+        return "http://127.0.0.1:\(port)/\(route)/\(job.id)/\(job.urlGeneration).\(ext)?expires=\(expires)&signature=\(sig)"
+    }
+
+    func videoJSON(_ job: Job) -> [UInt8] {
+        let (st, progress) = status(job)
+        let done = st != "queued" && st != "in_progress"
+        var o: [String: Any] = [
+            "id": job.id, "object": "video", "created_at": Int(job.createdAt.timeIntervalSince1970),
+            "status": st, "model": job.spec.model, "prompt": job.spec.prompt,
+            "seconds": job.spec.seconds, "size": job.spec.size,
+            "completed_at": done ? Int(job.completedAt.timeIntervalSince1970) : NSNull(),
+            "expires_at": st == "completed" ? Int(job.expiresAt.timeIntervalSince1970) : NSNull(),
+            "output": NSNull(), "error": NSNull(),
+            "metadata": [
+                "model": job.spec.model, "executed_model": "openai/\(job.spec.model)", "provider": "openai",
+                "provider_name": "OpenAI", "cost_estimate": job.spec.costEstimate, "cost_currency": "USD",
+            ] as [String: Any],
+            // A field no client models: it must reach the sidecar untouched.
+            "x_sandbox": ["note": "unknown fields survive", "emoji": "🎬", "nested": [1, 2.5, true]] as [String: Any],
+        ]
+        if let progress { o["progress"] = progress }
+        if st == "completed", !job.spec.contentEndpointOnly { o["output"] = ["url": mediaURL(job)] }
+        if st == "failed" { o["error"] = ["code": job.spec.errorCode, "message": job.spec.errorMessage] }
+        let data = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Array(data)
+    }
+
+    // MARK: - Media
+
+    private func contentEndpoint(_ id: String, header: (String) -> String?) -> SandboxResponse {
+        guard let job = jobs[id] else { return apiError(404, "NOT_FOUND", "No video found with id '\(id)'") }
+        guard status(job).0 == "completed" else { return apiError(404, "NOT_FOUND", "video \(id) is not completed") }
+        return serve(id, header: header)
+    }
+
+    private func media(parts: [String], query: [String: String], header: (String) -> String?) -> SandboxResponse {
+        var p = parts
+        let redirected = p.first == "redirect"
+        if redirected { p.removeFirst() }
+        guard p.count == 2, let job = jobs[p[0]], status(job).0 == "completed", !job.spec.contentEndpointOnly else {
+            return plain(404, "no such object")
+        }
+        if redirected {
+            let target = job.spec.faults.redirectTo
+                ?? mediaURL(job).replacingOccurrences(of: "/media/redirect/", with: "/media/")
+            return .full(status: 302, headers: [("Location", target), ("Content-Length", "0")], body: [])
+        }
+        let gen = Int(p[1].split(separator: ".").first ?? "") ?? -1
+        let expires = Double(query["expires"] ?? "") ?? 0
+        // What an expired or superseded signed URL gets from a real object store.
+        if gen != job.urlGeneration || Date().timeIntervalSince1970 > expires {
+            return plain(403, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
+        }
+        return serve(job.id, header: header)
+    }
+
+    /// Range, If-Range and ETag as RFC 9110 §14 has them, plus the job's transfer faults.
+    private func serve(_ id: String, header: (String) -> String?) -> SandboxResponse {
+        guard var job = jobs[id] else { return plain(404, "gone") }
+        job.mediaRequests += 1
+        defer { jobs[id] = job }
+        let f = job.spec.faults
+        if let n = f.expireURLAfterRequests, !job.urlExpiryDone, job.mediaRequests > n {
+            job.urlExpiryDone = true
+            job.urlGeneration += 1
+            return plain(403, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
+        }
+        if let code = f.mediaErrorStatus, job.mediaErrorsSent < f.mediaErrorTimes {
+            job.mediaErrorsSent += 1
+            var h: [(String, String)] = [("Content-Type", "text/plain")]
+            if let ra = f.retryAfter { h.append(("Retry-After", ra)) }
+            return .full(status: code, headers: h, body: Array("sandbox fault \(code)\n".utf8))
+        }
+        if let n = f.changeContentAfterRequests, job.mediaRequests > n { job.contentVersion = 1 }
+        let content = contentLocked(job)
+        let tag = etag(job)
+        let lastModified = httpDate(job.completedAt)
+        var headers: [(String, String)] = [
+            ("Content-Type", job.spec.contentType), ("ETag", tag), ("Last-Modified", lastModified),
+            ("Accept-Ranges", "bytes"),
+        ]
+        var start = 0
+        var status = 200
+        if !f.ignoreRange, let r = header("Range"), let first = parseRangeStart(r) {
+            let ifRange = header("If-Range")
+            if ifRange == nil || ifRange == tag || ifRange == lastModified {
+                if first >= content.size {
+                    headers.append(("Content-Range", "bytes */\(content.size)"))
+                    return .full(status: 416, headers: headers, body: [])
+                }
+                start = first
+                status = 206
+                headers.append(("Content-Range", "bytes \(first)-\(content.size - 1)/\(content.size)"))
+            }
+        }
+        headers.append(("Content-Length", "\(content.size - start)"))
+        var dropAfter: Int?
+        if let d = f.dropAfterBytes, job.dropsDone < f.dropTimes {
+            job.dropsDone += 1
+            dropAfter = d
+        }
+        var stallAfter: Int?
+        if let s = f.stallAfterBytes, job.stallsDone < f.stallTimes {
+            job.stallsDone += 1
+            stallAfter = s
+        }
+        return .stream(status: status, headers: headers, content: content, start: start, end: content.size,
+                       dropAfter: dropAfter, stallAfter: stallAfter, stallSeconds: f.stallSeconds)
+    }
+
+    private func parseRangeStart(_ v: String) -> Int? {
+        guard v.hasPrefix("bytes="), !v.contains(",") else { return nil }
+        let spec = v.dropFirst(6).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard spec.count == 2, let s = Int(spec[0]) else { return nil }
+        return s
+    }
+
+    // MARK: - Helpers
+
+    private func json(_ status: Int, _ obj: [String: Any]) -> SandboxResponse {
+        let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data()
+        return .full(status: status, headers: [("Content-Type", "application/json")], body: Array(data))
+    }
+
+    private func apiError(_ status: Int, _ code: String, _ message: String, extra: [(String, String)] = []) -> SandboxResponse {
+        let body: [String: Any] = ["error": ["message": message, "type": code.lowercased(), "code": code]]
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+        return .full(status: status, headers: [("Content-Type", "application/json")] + extra, body: Array(data))
+    }
+
+    private func plain(_ status: Int, _ text: String) -> SandboxResponse {
+        .full(status: status, headers: [("Content-Type", "application/xml")], body: Array(text.utf8))
+    }
+
+    private func httpDate(_ d: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return f.string(from: d)
+    }
+}

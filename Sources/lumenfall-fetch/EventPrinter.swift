@@ -1,0 +1,84 @@
+import Foundation
+import LumenfallCore
+
+/// Plain progress on stderr: one line per state change per id. Every line passes through the
+/// key's redaction, so even a server that echoes the key cannot make us print it.
+final class EventPrinter: Sendable {
+    let quiet: Bool
+    let key: APIKey
+    private let lock = NSLock()
+
+    init(quiet: Bool, key: APIKey) {
+        self.quiet = quiet
+        self.key = key
+    }
+
+    func line(_ s: String) {
+        let text = key.redact(s)
+        lock.lock()
+        FileHandle.standardError.write(Data("lumenfall-fetch: \(text)\n".utf8))
+        lock.unlock()
+    }
+
+    func print(_ e: FetchEvent) {
+        switch e {
+        case .failed(let id, let f):
+            line("\(id): \(f.message)")
+        default:
+            guard !quiet else { return }
+            line(describe(e))
+        }
+    }
+
+    private func describe(_ e: FetchEvent) -> String {
+        switch e {
+        case .alreadySaved(let id, let file):
+            return "\(id): already saved as \(file); nothing to do"
+        case .status(let id, let status, let progress):
+            if let p = progress, status == .inProgress { return "\(id): \(status.text) \(Int(p))%" }
+            return "\(id): \(status.text)"
+        case .pollRetry(let id, let reason, let delay):
+            return "\(id): \(reason); polling again in \(String(format: "%.1f", delay)) s"
+        case .download(let id, let d):
+            switch d {
+            case let .started(host, offset, total):
+                let size = total.map { " of \(formatBytes($0))" } ?? ""
+                return offset > 0 ? "\(id): resuming from \(host) at byte \(offset)\(size)"
+                    : "\(id): downloading from \(host)"
+            case let .retrying(reason, delay):
+                return "\(id): \(reason); retrying in \(String(format: "%.1f", delay)) s (partial file kept)"
+            case .refreshingURL(let status):
+                return "\(id): the media link was refused (HTTP \(status)); asking the API for a fresh one"
+            case .restarting(let reason):
+                return "\(id): \(reason)"
+            }
+        case let .saved(id, file, bytes, sha, reused):
+            return "\(id): saved \(file) (\(formatBytes(bytes)), sha256 \(sha.prefix(16))…)\(reused ? " from the file already on disk" : "")"
+        case .failed(let id, let f):
+            return "\(id): \(f.message)"
+        }
+    }
+
+    func summary(_ r: FetchReport) {
+        var saved = 0, already = 0, failed = 0
+        for (_, o) in r.outcomes {
+            switch o {
+            case .saved: saved += 1
+            case .alreadySaved: already += 1
+            case .failed: failed += 1
+            }
+        }
+        line("done: \(saved) saved, \(already) already saved, \(failed) not saved")
+    }
+}
+
+func formatBytes(_ n: Int64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var v = Double(n)
+    var i = 0
+    while v >= 1024, i < units.count - 1 {
+        v /= 1024
+        i += 1
+    }
+    return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
+}

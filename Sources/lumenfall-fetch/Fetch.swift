@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import Logging
+import LumenfallCore
+
+struct Fetch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Wait for each video to finish, download it with resume, and write its sidecar JSON.",
+        discussion: """
+            Each id ends as DIR/<id>.<ext> plus DIR/<id>.json. Partial downloads live in
+            DIR/<id>.<ext>.part and resume on the next run. Exit codes: 0 all saved, 1 some ids
+            not saved, 2 local set-up problem, 3 API key missing or rejected, 64 bad usage,
+            130/143 interrupted.
+            """)
+
+    @Argument(help: "Video ids (video_...). More can come from --input.")
+    var ids: [String] = []
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Output folder (created if missing).", valueName: "DIR"))
+    var output: String = "."
+
+    @Option(name: [.customShort("i"), .long], help: ArgumentHelp(
+        "Read more ids from FILE, one a line; '-' reads stdin. Blank lines and # comments are skipped.", valueName: "FILE"))
+    var input: [String] = []
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: ArgumentHelp("First wait between polls of an unfinished job; later waits grow with jitter up to --max-poll-interval.", valueName: "SECONDS"))
+    var pollInterval: Double = 5
+
+    @Option(help: ArgumentHelp("Cap on the wait between two polls.", valueName: "SECONDS"))
+    var maxPollInterval: Double = 60
+
+    @Option(help: ArgumentHelp("Give up on an id that has not completed after this long (0: wait for ever).", valueName: "SECONDS"))
+    var maxWait: Double = 3600
+
+    @Option(help: ArgumentHelp("Abort and resume a transfer that moves no byte for this long.", valueName: "SECONDS"))
+    var stallTimeout: Double = 30
+
+    @Option(help: ArgumentHelp("Give up connecting to a host after this long.", valueName: "SECONDS"))
+    var connectTimeout: Double = 30
+
+    @Option(help: ArgumentHelp("Transient failures in a row (429, 5xx, resets, stalls) tolerated per id.", valueName: "N"))
+    var retries: Int = 10
+
+    @Option(help: ArgumentHelp("First wait after a transient failure; doubles each time (with jitter), up to 60 s. Retry-After wins when sent.", valueName: "SECONDS"))
+    var retryDelay: Double = 1
+
+    @Option(help: ArgumentHelp("How many ids are worked on at once.", valueName: "N"))
+    var jobs: Int = 4
+
+    @Flag(name: [.short, .long], help: "Print only errors and the final summary.")
+    var quiet = false
+
+    @Flag(name: [.short, .long], help: "Also print debug detail (requests, decisions).")
+    var verbose = false
+
+    func validate() throws {
+        if ids.isEmpty && input.isEmpty { throw ValidationError("give at least one video id, or --input FILE") }
+        if !(pollInterval > 0) { throw ValidationError("--poll-interval must be more than 0 seconds") }
+        if !(maxPollInterval > 0) { throw ValidationError("--max-poll-interval must be more than 0 seconds") }
+        if !(maxWait >= 0) { throw ValidationError("--max-wait must be 0 (no limit) or more") }
+        if !(stallTimeout >= 1) { throw ValidationError("--stall-timeout must be at least 1 second") }
+        if !(connectTimeout > 0) { throw ValidationError("--connect-timeout must be more than 0 seconds") }
+        if retries < 0 { throw ValidationError("--retries must be 0 or more") }
+        if !(retryDelay >= 0) { throw ValidationError("--retry-delay must be 0 or more") }
+        if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be between 1 and 64") }
+        if input.filter({ $0 == "-" }).count > 1 { throw ValidationError("--input - (stdin) can be given only once") }
+    }
+
+    func run() async throws {
+        let key: APIKey
+        switch connection.loadKey() {
+        case .success(let k): key = k
+        case .failure(let e): fail(e)
+        }
+        var all = ids
+        for path in input {
+            let text: String?
+            if path == "-" {
+                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            } else {
+                text = try? String(contentsOfFile: path, encoding: .utf8)
+            }
+            guard let text else { fail(CLIError(code: Exit.setup, "cannot read the id list \(path); check the path")) }
+            all += VideoID.parseList(text)
+        }
+        if all.isEmpty { fail(CLIError(code: Exit.setup, "the id lists hold no ids")) }
+        do {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        } catch {
+            fail(CLIError(code: Exit.setup, "cannot create the output folder \(output): \(error.localizedDescription)"))
+        }
+        guard access(output, W_OK) == 0 else {
+            fail(CLIError(code: Exit.setup, "cannot write into the output folder \(output); check its permissions"))
+        }
+
+        var api = APIClient(baseURL: connection.resolvedBaseURL, key: key)
+        api.connectTimeout = connectTimeout
+        api.stallTimeout = stallTimeout
+        var config = FetchConfiguration(outputDirectory: output, api: api)
+        let retry = RetryPolicy(initialDelay: retryDelay, maxDelay: max(retryDelay, 60), maxRetries: retries)
+        config.poll = PollPolicy(interval: pollInterval, maxInterval: maxPollInterval,
+                                 maxWait: maxWait == 0 ? nil : maxWait, retry: retry)
+        config.download.connectTimeout = connectTimeout
+        config.download.stallTimeout = stallTimeout
+        config.download.retry = retry
+        config.jobs = jobs
+
+        let printer = EventPrinter(quiet: quiet, key: key)
+        var logger = Logger(label: "lumenfall-fetch")
+        logger.logLevel = verbose ? .debug : .warning
+        let fetcher = Fetcher(config: config, logger: logger, events: { printer.print($0) })
+
+        let signals = SignalTrap()
+        let work = Task { await fetcher.run(all) }
+        signals.install { work.cancel() }
+        let report = await work.value
+
+        if let sig = signals.caught {
+            printer.line("interrupted; partial downloads are kept and resume on the next run")
+            Foundation.exit(sig == SIGINT ? Exit.sigint : Exit.sigterm)
+        }
+        printer.summary(report)
+        for (_, outcome) in report.outcomes {
+            switch outcome {
+            case .saved(let file, _, _), .alreadySaved(let file):
+                print((output as NSString).appendingPathComponent(file))
+            case .failed: break
+            }
+        }
+        if let auth = report.authenticationFailure {
+            fail(CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.apiKeyFile ?? "LUMENFALL_API_KEY")"), key: key)
+        }
+        if !report.allSucceeded { throw ExitCode(Exit.someFailed) }
+    }
+
+    private func fail(_ e: CLIError, key: APIKey? = nil) -> Never {
+        let text = key.map { $0.redact(e.message) } ?? e.message
+        FileHandle.standardError.write(Data("lumenfall-fetch: error: \(text)\n".utf8))
+        Foundation.exit(e.code)
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import LumenfallCore
+
+/// Documented in README.md ("Exit codes"); scripts depend on these numbers.
+enum Exit {
+    static let someFailed: Int32 = 1
+    static let setup: Int32 = 2
+    static let apiKey: Int32 = 3
+    static let sigint: Int32 = 130
+    static let sigterm: Int32 = 143
+}
+
+@main
+struct LumenfallFetch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lumenfall-fetch",
+        abstract: "Save AI-generated videos from a Lumenfall (or OpenAI) Videos API before their links expire.",
+        version: lumenfallFetchVersion,
+        subcommands: [Fetch.self],
+        defaultSubcommand: Fetch.self)
+}
+
+/// How to reach the API: shared by every subcommand that talks to it.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "API base URL (default: $LUMENFALL_BASE_URL, else \(APIClient.defaultBaseURL)).", valueName: "URL"))
+    var baseURL: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Read the API key from this file instead of $LUMENFALL_API_KEY.", valueName: "PATH"))
+    var apiKeyFile: String?
+
+    var resolvedBaseURL: String {
+        baseURL ?? ProcessInfo.processInfo.environment["LUMENFALL_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? APIClient.defaultBaseURL
+    }
+
+    func validate() throws {
+        if let why = APIClient.checkBaseURL(resolvedBaseURL) {
+            throw ValidationError("--base-url \(URLPolicy.redacted(resolvedBaseURL)): \(why)")
+        }
+    }
+
+    /// The key, or a message saying where it was looked for. The key itself is never shown.
+    func loadKey() -> Result<APIKey, CLIError> {
+        if let path = apiKeyFile {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                return .failure(CLIError(code: Exit.apiKey, "cannot read the API key file \(path); check the path and its permissions"))
+            }
+            guard let key = APIKey(text) else {
+                return .failure(CLIError(code: Exit.apiKey, "the API key file \(path) is empty or holds more than one line"))
+            }
+            return .success(key)
+        }
+        guard let raw = ProcessInfo.processInfo.environment["LUMENFALL_API_KEY"], !raw.isEmpty else {
+            return .failure(CLIError(code: Exit.apiKey, "no API key: set LUMENFALL_API_KEY (export LUMENFALL_API_KEY=lmnfl_...) or pass --api-key-file PATH"))
+        }
+        guard let key = APIKey(raw) else {
+            return .failure(CLIError(code: Exit.apiKey, "LUMENFALL_API_KEY is malformed (it contains a line break); set it to the key alone"))
+        }
+        return .success(key)
+    }
+}
+
+struct CLIError: Error {
+    let code: Int32
+    let message: String
+    init(code: Int32, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import LumenfallSandbox
+
+@main
+struct LumenfallSandboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lumenfall-sandbox",
+        abstract: "An offline Lumenfall-compatible Videos API on loopback, with scheduled jobs and injectable faults.",
+        discussion: """
+            Create jobs with POST {base}/videos; an optional "sandbox" object in the body sets the
+            schedule, outcome, size and faults (see README.md, "The sandbox").
+            """)
+
+    @Option(help: "Address to bind (loopback only).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one.")
+    var port = 0
+
+    @Option(help: "The API key clients must send as 'Authorization: Bearer KEY'.")
+    var apiKey = SandboxServer.defaultAPIKey
+
+    @Option(help: ArgumentHelp("Write the base URL to this file once listening (for scripts).", valueName: "PATH"))
+    var urlFile: String?
+
+    func validate() throws {
+        guard host == "127.0.0.1" || host == "::1" || host == "localhost" else {
+            throw ValidationError("--host must be a loopback address (127.0.0.1, ::1, localhost)")
+        }
+    }
+
+    func run() async throws {
+        let server = try await SandboxServer.start(host: host, port: port, apiKey: apiKey)
+        FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
+        if let urlFile {
+            try Data((server.baseURL + "\n").utf8).write(to: URL(fileURLWithPath: urlFile), options: .atomic)
+        }
+        // Runs until SIGINT/SIGTERM; the default action ends the process, which is all we need.
+        while true { try await Task.sleep(nanoseconds: 3_600_000_000_000) }
+    }
+}
