@@ -1,0 +1,104 @@
+import Crypto
+import Foundation
+import LumenfallCore
+import LumenfallSandbox
+import Testing
+
+/// A fresh sandbox on an ephemeral loopback port for one test, shut down after it.
+func withSandbox(_ body: (SandboxServer) async throws -> Void) async throws {
+    let server = try await SandboxServer.start()
+    do {
+        try await body(server)
+    } catch {
+        try? await server.shutdown()
+        throw error
+    }
+    try await server.shutdown()
+}
+
+func makeTempDir() -> String {
+    let path = NSTemporaryDirectory() + "lumenfall-test-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Quick schedules for tests: polls every 50 ms, first retry after 50 ms, stall after 1 s.
+func testConfig(_ server: SandboxServer, dir: String, key: String? = nil, retries: Int = 6) -> FetchConfiguration {
+    let api = APIClient(baseURL: server.baseURL, key: APIKey(key ?? server.apiKey)!)
+    var c = FetchConfiguration(outputDirectory: dir, api: api)
+    let retry = RetryPolicy(initialDelay: 0.05, maxDelay: 0.5, maxRetries: retries)
+    c.poll = PollPolicy(interval: 0.05, maxInterval: 0.2, maxWait: 60, retry: retry)
+    c.download.retry = retry
+    c.download.stallTimeout = 1
+    c.download.connectTimeout = 5
+    return c
+}
+
+/// Collects events for assertions.
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [FetchEvent] = []
+    func add(_ e: FetchEvent) {
+        lock.lock()
+        items.append(e)
+        lock.unlock()
+    }
+    var all: [FetchEvent] {
+        lock.lock()
+        defer { lock.unlock() }
+        return items
+    }
+}
+
+func fetch(_ server: SandboxServer, _ ids: [String], dir: String, key: String? = nil, retries: Int = 6,
+           events: EventLog? = nil, configure: (inout FetchConfiguration) -> Void = { _ in }) async -> FetchReport {
+    var config = testConfig(server, dir: dir, key: key, retries: retries)
+    configure(&config)
+    let fetcher = Fetcher(config: config, events: { e in events?.add(e) })
+    return await fetcher.run(ids)
+}
+
+func sha256Hex(_ bytes: [UInt8]) -> String {
+    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+}
+
+func fileBytes(_ path: String) -> [UInt8]? {
+    FileManager.default.contents(atPath: path).map(Array.init)
+}
+
+func sidecar(_ dir: String, _ id: String) throws -> [String: Any] {
+    let data = try #require(FileManager.default.contents(atPath: "\(dir)/\(id).json"))
+    return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+}
+
+/// The media requests for one job, in order (the sandbox's log).
+func mediaRequests(_ server: SandboxServer, _ id: String) -> [LoggedRequest] {
+    server.requests().filter { $0.path.hasPrefix("/media/") && $0.path.contains(id) }
+}
+
+func apiRequests(_ server: SandboxServer, _ id: String) -> [LoggedRequest] {
+    server.requests().filter { $0.path == "/openai/v1/videos/\(id)" }
+}
+
+/// Asserts that the id's file holds exactly the bytes the sandbox serves and the sidecar agrees.
+func expectSaved(_ server: SandboxServer, _ id: String, dir: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let expected = try #require(server.content(for: id), sourceLocation: sourceLocation).allBytes()
+    let got = try #require(fileBytes("\(dir)/\(id).mp4"), "no \(id).mp4", sourceLocation: sourceLocation)
+    #expect(got.count == expected.count, sourceLocation: sourceLocation)
+    #expect(sha256Hex(got) == sha256Hex(expected), "\(id).mp4 differs from what the server serves", sourceLocation: sourceLocation)
+    let side = try sidecar(dir, id)
+    let dl = try #require(side["download"] as? [String: Any], sourceLocation: sourceLocation)
+    #expect(dl["sha256"] as? String == sha256Hex(expected), sourceLocation: sourceLocation)
+    #expect((dl["bytes"] as? NSNumber)?.intValue == expected.count, sourceLocation: sourceLocation)
+    #expect(!FileManager.default.fileExists(atPath: "\(dir)/\(id).mp4.part"), "the .part must be gone", sourceLocation: sourceLocation)
+    #expect(!FileManager.default.fileExists(atPath: "\(dir)/\(id).mp4.part.state"), sourceLocation: sourceLocation)
+}
+
+func spec(bytes: Int = 1 << 20, _ change: (inout SandboxJobSpec) -> Void = { _ in }) -> SandboxJobSpec {
+    var s = SandboxJobSpec()
+    s.bytes = bytes
+    s.queuedSeconds = 0.05
+    s.processingSeconds = 0.1
+    change(&s)
+    return s
+}
