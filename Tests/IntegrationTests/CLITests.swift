@@ -1,0 +1,137 @@
+import Foundation
+import LumenfallCore
+import LumenfallSandbox
+import Testing
+
+/// The built `lumenfall-fetch`, next to this test bundle in the build folder.
+func fetchBinary() throws -> String {
+    let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var dir = me.deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("lumenfall-fetch").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/lumenfall-fetch"
+    return try #require(FileManager.default.isExecutableFile(atPath: fallback) ? fallback : nil,
+                        "build lumenfall-fetch first (swift build)")
+}
+
+struct CLIRun {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var reason: Process.TerminationReason
+}
+
+/// Runs the binary with a controlled environment (no inherited key or base URL).
+final class CLIProcess: @unchecked Sendable {
+    let process = Process()
+    private let out = Pipe()
+    private let err = Pipe()
+
+    init(_ args: [String], env: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: try fetchBinary())
+        process.arguments = args
+        var e = ProcessInfo.processInfo.environment
+        e["LUMENFALL_API_KEY"] = nil
+        e["LUMENFALL_BASE_URL"] = nil
+        for (k, v) in env { e[k] = v }
+        process.environment = e
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func wait() -> CLIRun {
+        // Read before waiting: a full pipe would block the child.
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLIRun(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                      stderr: String(decoding: e, as: UTF8.self), reason: process.terminationReason)
+    }
+}
+
+func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRun {
+    let p = try CLIProcess(args, env: env)
+    return await Task.detached { p.wait() }.value
+}
+
+@Suite struct CLITests {
+    @Test func withoutAKeyItExitsNamingTheVariable() async throws {
+        let r = try await runCLI(["video_a", "-o", makeTempDir(), "--base-url", "http://127.0.0.1:9/openai/v1"])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("LUMENFALL_API_KEY"))
+    }
+
+    @Test func badUsageExits64() async throws {
+        let noIDs = try await runCLI(["-o", makeTempDir()], env: ["LUMENFALL_API_KEY": "lmnfl_x"])
+        #expect(noIDs.status == 64)
+        let ftp = try await runCLI(["video_a", "--base-url", "ftp://example.com/v1"], env: ["LUMENFALL_API_KEY": "lmnfl_x"])
+        #expect(ftp.status == 64)
+        #expect(ftp.stderr.contains("ftp://"))
+        let plain = try await runCLI(["video_a", "--base-url", "http://example.com/v1"], env: ["LUMENFALL_API_KEY": "lmnfl_x"])
+        #expect(plain.status == 64)
+        #expect(plain.stderr.contains("https"))
+    }
+
+    @Test func exitCodesSayWhetherEveryIdWasSaved() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let good = server.createJob(spec(bytes: 80_000))
+            let bad = server.createJob(spec { $0.outcome = "failed" })
+            let list = dir + "/ids.txt"
+            try "# batch\n\(good)\n\n\(bad)  # this one fails\n".write(toFile: list, atomically: true, encoding: .utf8)
+            let env = ["LUMENFALL_API_KEY": server.apiKey]
+            let mixed = try await runCLI(["-i", list, "-o", dir + "/out", "--base-url", server.baseURL,
+                                          "--poll-interval", "0.05", "--retry-delay", "0.05"], env: env)
+            #expect(mixed.status == 1)
+            #expect(mixed.stderr.contains("\(bad): generation failed: content_policy_violation"))
+            #expect(mixed.stdout == dir + "/out/\(good).mp4\n")
+            let allGood = try await runCLI([good, "-o", dir + "/out"], env: env.merging(["LUMENFALL_BASE_URL": server.baseURL]) { $1 })
+            #expect(allGood.status == 0)
+            #expect(allGood.stderr.contains("already saved"))
+            #expect(!(mixed.stderr + allGood.stderr + mixed.stdout).contains(server.apiKey))
+        }
+    }
+
+    @Test func aRejectedKeyExits3WithoutPrintingIt() async throws {
+        try await withSandbox { server in
+            let id = server.createJob(spec())
+            let secret = "lmnfl_this_key_is_revoked_123"
+            let keyFile = makeTempDir() + "/key"
+            try (secret + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
+            let r = try await runCLI([id, "-o", makeTempDir(), "--base-url", server.baseURL, "--api-key-file", keyFile])
+            #expect(r.status == 3)
+            #expect(r.stderr.contains("rejected the key"))
+            #expect(r.stderr.contains(keyFile))
+            #expect(!(r.stderr + r.stdout).contains(secret))
+        }
+    }
+
+    @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
+    func aSignalStopsWithin2SecondsAndKeepsThePart(signal: Int32, code: Int32) async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let id = server.createJob(spec { $0.faults.stallAfterBytes = 150_000 })
+            let p = try CLIProcess([id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05",
+                                    "--stall-timeout", "60"], env: ["LUMENFALL_API_KEY": server.apiKey])
+            let part = "\(dir)/\(id).mp4.part"
+            let deadline = Date().addingTimeInterval(30)
+            while AtomicFile.size(of: part) != 150_000, Date() < deadline {
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+            #expect(AtomicFile.size(of: part) == 150_000)
+            let sent = Date()
+            kill(p.process.processIdentifier, signal)
+            let r = await Task.detached { p.wait() }.value
+            #expect(Date().timeIntervalSince(sent) < 2.5)
+            #expect(r.status == code)
+            #expect(r.stderr.contains("interrupted"))
+            #expect(AtomicFile.size(of: part) == 150_000)
+            #expect(FileManager.default.fileExists(atPath: part + ".state"))
+        }
+    }
+}
