@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import Logging
 import LumenfallCurl
 #if canImport(Glibc)
 import Glibc
@@ -61,6 +61,7 @@ struct Downloader: Sendable {
     let settings: DownloadSettings
     let api: APIClient
     let random: @Sendable () -> Double
+    let logger: Logger
     let events: @Sendable (DownloadEvent) -> Void
 
     /// `refresh` fetches the video object again when a signed URL stops working.
@@ -87,6 +88,11 @@ struct Downloader: Sendable {
                                       connectTimeout: settings.connectTimeout,
                                       stallTimeout: settings.stallTimeout)
             events(.started(host: URLPolicy.host(of: source.url), offset: sink.localSize, total: sink.known?.total))
+            logger.debug("media request", metadata: [
+                "id": "\(id)", "stage": "download", "url": "\(URLPolicy.redacted(source.url))",
+                "range_from": "\(sink.localSize)", "if_range": "\(sink.known?.ifRange ?? "-")",
+                "attempt": "\(attempts)",
+            ])
 
             var transient: (String, Double?)?
             do {
@@ -99,6 +105,10 @@ struct Downloader: Sendable {
                 throw DownloadError.failed(e.summary)
             }
             sink.closeFile()
+            logger.debug("media answer", metadata: [
+                "id": "\(id)", "stage": "download", "decision": "\(sink.decision.map { "\($0)" } ?? "none")",
+                "bytes": "\(sink.attemptBytes)", "error": "\(transient?.0 ?? "-")",
+            ])
             if let f = sink.failure { throw DownloadError.disk(f) }
 
             if transient == nil {
@@ -171,14 +181,12 @@ struct Downloader: Sendable {
 }
 
 /// Receives the media answer on the libcurl thread: decides from the head whether the body
-/// continues the `.part`, replaces it or is not wanted, then writes and hashes each chunk.
+/// continues the `.part`, replaces it or is not wanted, then hands each chunk to the writer.
 final class FileSink: HTTPResponseSink, @unchecked Sendable {
     let directory: String
     let id: String
     var file: MediaFile?
-    private var fd: Int32 = -1
-    private var hasher = SHA256()
-    private var hashed: Int64 = 0
+    private let writer = HashingFileWriter()
     private(set) var localSize: Int64 = 0
     private(set) var known: ResumeValidator?
     // What the last attempt brought.
@@ -191,8 +199,6 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
         self.directory = directory
         self.id = id
     }
-
-    deinit { closeFile() }
 
     /// Before each request: learn the `.part`'s size and saved validator, and make sure the
     /// running SHA-256 covers exactly the bytes on disk. Within one run it always does (we hash
@@ -209,25 +215,7 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
         localSize = size
         known = (try? Data(contentsOf: URL(fileURLWithPath: f.statePath)))
             .flatMap { try? JSONDecoder().decode(ResumeValidator.self, from: $0) }
-        if hashed != size { try rehash(f.partPath, upTo: size) }
-    }
-
-    private func rehash(_ path: String, upTo size: Int64) throws {
-        hasher = SHA256()
-        hashed = 0
-        let rfd = open(path, O_RDONLY | O_CLOEXEC)
-        guard rfd >= 0 else { throw DownloadError.disk("cannot read \(path): \(String(cString: strerror(errno)))") }
-        defer { close(rfd) }
-        let chunk = 1 << 20
-        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buf.deallocate() }
-        while hashed < size {
-            let n = read(rfd, buf.baseAddress, min(chunk, Int(size - hashed)))
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { throw DownloadError.disk("cannot read \(path): it shrank while resuming") }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buf[0..<n]))
-            hashed += Int64(n)
-        }
+        if writer.hashed != size { try writer.hashExisting(f.partPath, upTo: size) }
     }
 
     func didReceiveHead(_ h: HTTPResponseHead) -> Bool {
@@ -260,13 +248,11 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
     func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard case .write = decision else { return true }
         do {
-            try AtomicFile.writeAll(fd, bytes, path: file?.partPath ?? id)
+            try writer.append(bytes)
         } catch {
             failure = "\(error)"
             return false
         }
-        hasher.update(bufferPointer: bytes)
-        hashed += Int64(bytes.count)
         localSize += Int64(bytes.count)
         attemptBytes += Int64(bytes.count)
         return true
@@ -275,7 +261,7 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
     /// Opens the `.part` for this answer: offset 0 truncates it (a fresh start or a proven
     /// stale file), any other offset continues exactly where the file ends.
     private func openPart(at offset: Int64, contentType ct: String?) throws {
-        closeFile()
+        try writer.close()
         contentType = ct
         if offset == 0 {
             let ext = MediaFile.ext(forContentType: ct)
@@ -284,25 +270,29 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
                 unlink(old.statePath)
             }
             file = MediaFile(directory: directory, id: id, ext: ext)
-            hasher = SHA256()
-            hashed = 0
+            writer.resetHash()
             localSize = 0
         }
         guard let f = file else { throw DownloadError.disk("no partial file to continue") }
-        guard hashed == offset else {
-            throw DownloadError.disk("internal: hash covers \(hashed) bytes, resuming at \(offset)")
+        guard writer.hashed == offset else {
+            throw DownloadError.disk("internal: the hash covers \(writer.hashed) bytes, resuming at \(offset)")
         }
-        fd = Glibc.open(f.partPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = Glibc.open(f.partPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw AtomicFile.errnoText("cannot open", f.partPath) }
         guard ftruncate(fd, off_t(offset)) == 0, lseek(fd, off_t(offset), SEEK_SET) == offset else {
-            throw AtomicFile.errnoText("cannot position", f.partPath)
+            let e = AtomicFile.errnoText("cannot position", f.partPath)
+            close(fd)
+            throw e
         }
+        try writer.attach(fd: fd, path: f.partPath)
     }
 
+    /// Ends the attempt's writing: what was received reaches the file and the hash.
     func closeFile() {
-        if fd >= 0 {
-            close(fd)
-            fd = -1
+        do {
+            try writer.close()
+        } catch {
+            if failure == nil { failure = "\(error)" }
         }
     }
 
@@ -313,8 +303,7 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
             unlink(f.partPath)
             unlink(f.statePath)
         }
-        hasher = SHA256()
-        hashed = 0
+        writer.resetHash()
         localSize = 0
         known = nil
     }
@@ -326,14 +315,14 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
         if let total = known?.total, size != total {
             throw DownloadError.failed("\(f.name) has \(size) bytes, the server announced \(total)")
         }
-        guard hashed == size else { throw DownloadError.disk("\(f.partPath) changed on disk while downloading") }
+        guard writer.hashed == size else { throw DownloadError.disk("\(f.partPath) changed on disk while downloading") }
         let wfd = Glibc.open(f.partPath, O_RDWR | O_CLOEXEC)
         guard wfd >= 0, fsync(wfd) == 0 else {
             if wfd >= 0 { close(wfd) }
             throw DownloadError.disk("cannot sync \(f.partPath): \(String(cString: strerror(errno)))")
         }
         close(wfd)
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = writer.digestHex()
         do {
             try AtomicFile.rename(f.partPath, to: f.path)
         } catch {

@@ -114,6 +114,7 @@ public struct Fetcher: Sendable {
         }
         let dir = config.outputDirectory
         if let done = Sidecar.finished(directory: dir, id: id) {
+            logger.debug("already saved", metadata: ["id": "\(id)", "stage": "check", "file": "\(done.file)"])
             return .alreadySaved(file: done.file)
         }
         do {
@@ -126,7 +127,7 @@ public struct Fetcher: Sendable {
             } else {
                 let downloader = Downloader(
                     directory: dir, id: id, settings: config.download, api: config.api,
-                    random: config.random, events: { [emit] in emit(.download(id: id, $0)) })
+                    random: config.random, logger: logger, events: { [emit] in emit(.download(id: id, $0)) })
                 result = try await downloader.run(video: video, refresh: { try await pollUntilCompleted(id) })
             }
             let sidecar = Sidecar.render(video: video, download: result, downloadedAt: Date())
@@ -169,7 +170,9 @@ public struct Fetcher: Sendable {
                 event = .error(e)
             }
             try Task.checkCancellation()
-            switch machine.next(event, elapsed: Date().timeIntervalSince(start), random: config.random()) {
+            let action = machine.next(event, elapsed: Date().timeIntervalSince(start), random: config.random())
+            logger.debug("poll", metadata: ["id": "\(id)", "stage": "poll", "event": "\(event.summary)", "action": "\(action)"])
+            switch action {
             case .download:
                 if let video { return video }
             case .wait(let d):
@@ -231,6 +234,16 @@ public struct Fetcher: Sendable {
             return FetchFailure(kind: .authentication, message: "the API rejected the key (HTTP 401) on the content endpoint")
         case .disk(let why):
             return FetchFailure(kind: .disk, message: "disk error: \(why)")
+        }
+    }
+}
+
+extension PollEvent {
+    /// One short phrase for logs (the whole object would drown the line).
+    var summary: String {
+        switch self {
+        case .video(let v): "status \(v.status.text)\(v.progress.map { " \($0)%" } ?? "")"
+        case .error(let e): e.summary
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import LumenfallCore
 
 /// Plain progress on stderr: one line per state change per id. Every line passes through the
@@ -81,4 +82,24 @@ func formatBytes(_ n: Int64) -> String {
         i += 1
     }
     return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
+}
+
+/// swift-log lines (--verbose) on stderr, through the same key redaction as every other line.
+/// Messages are fixed strings; the id and stage ride in metadata, so output stays greppable.
+struct RedactingLogHandler: LogHandler {
+    let label: String
+    let printer: EventPrinter
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        let fields = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        printer.line("\(event.level): \(event.message)\(fields.isEmpty ? "" : " " + fields)")
+    }
 }

@@ -7,9 +7,9 @@ struct Fetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Wait for each video to finish, download it with resume, and write its sidecar JSON.",
         discussion: """
-            Each id ends as DIR/<id>.<ext> plus DIR/<id>.json. Partial downloads live in
-            DIR/<id>.<ext>.part and resume on the next run. Exit codes: 0 all saved, 1 some ids
-            not saved, 2 local set-up problem, 3 API key missing or rejected, 64 bad usage,
+            Each id ends as DIR/<id>.<ext> plus DIR/<id>.json. Partial downloads live in \
+            DIR/<id>.<ext>.part and resume on the next run. Exit codes: 0 all saved, 1 some ids \
+            not saved, 2 local set-up problem, 3 API key missing or rejected, 64 bad usage, \
             130/143 interrupted.
             """)
 
@@ -108,6 +108,12 @@ struct Fetch: AsyncParsableCommand {
         config.jobs = jobs
 
         let printer = EventPrinter(quiet: quiet, key: key)
+        let redactor = printer
+        LoggingSystem.bootstrap { label in
+            var h = RedactingLogHandler(label: label, printer: redactor)
+            h.logLevel = .debug
+            return h
+        }
         var logger = Logger(label: "lumenfall-fetch")
         logger.logLevel = verbose ? .debug : .warning
         let fetcher = Fetcher(config: config, logger: logger, events: { printer.print($0) })

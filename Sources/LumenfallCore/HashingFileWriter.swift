@@ -1,0 +1,158 @@
+import Crypto
+import Dispatch
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Appends a download to its `.part` and keeps the SHA-256 of everything in the file.
+///
+/// libcurl hands over at most 16 KiB per callback (CURL_MAX_WRITE_SIZE); one write(2) each cost
+/// a third more system time than curl itself, and hashing on the transfer thread made SHA-256
+/// half of the profile. So bytes are gathered into 1 MiB blocks; each full block is written on
+/// the transfer thread, then hashed on a queue of its own while the next block fills. At most
+/// `maxBlocks` blocks exist, so memory stays bounded whatever the file size.
+///
+/// Invariant: once `drain()` returns, `hashed` equals the bytes written to the file, because a
+/// block is hashed only after its write succeeded.
+final class HashingFileWriter: @unchecked Sendable {
+    static let blockSize = 1 << 20
+    static let maxBlocks = 4
+
+    private let hashQueue = DispatchQueue(label: "lumenfall.sha256")
+    private let freeBlocks = DispatchSemaphore(value: HashingFileWriter.maxBlocks)
+    private let poolLock = NSLock()
+    private var pool: [UnsafeMutableRawBufferPointer] = []
+    private var allBlocks: [UnsafeMutableRawBufferPointer] = []
+
+    private var current: UnsafeMutableRawBufferPointer?
+    private var filled = 0
+    private var fd: Int32 = -1
+    private var path = ""
+    // Touched on hashQueue, or by the owner after drain().
+    private var hasher = SHA256()
+    private var hashedBytes: Int64 = 0
+
+    deinit {
+        try? close()
+        for b in allBlocks { b.deallocate() }
+    }
+
+    /// Bytes hashed so far, which after drain() is the bytes in the file.
+    var hashed: Int64 {
+        drain()
+        return hashedBytes
+    }
+
+    var isOpen: Bool { fd >= 0 }
+
+    func drain() { hashQueue.sync {} }
+
+    /// Forgets the hash: the file is being started over from byte 0.
+    func resetHash() {
+        drain()
+        hasher = SHA256()
+        hashedBytes = 0
+    }
+
+    /// Hashes an existing prefix of a file: a `.part` left by an earlier run of the tool.
+    func hashExisting(_ path: String, upTo size: Int64) throws {
+        resetHash()
+        let rfd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard rfd >= 0 else { throw AtomicFile.errnoText("cannot read", path) }
+        defer { Glibc.close(rfd) }
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 64)
+        defer { buf.deallocate() }
+        while hashedBytes < size {
+            let n = read(rfd, buf.baseAddress, min(Self.blockSize, Int(size - hashedBytes)))
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw DownloadError.disk("\(path) shrank while it was being resumed") }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+            hashedBytes += Int64(n)
+        }
+    }
+
+    /// Writes from now on go to `fd` (already positioned by the caller); the writer owns it.
+    func attach(fd: Int32, path: String) throws {
+        try close()
+        self.fd = fd
+        self.path = path
+    }
+
+    /// Called on the transfer thread for every chunk.
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        var rest = bytes
+        while !rest.isEmpty {
+            let block = current ?? takeBlock()
+            current = block
+            let n = min(rest.count, Self.blockSize - filled)
+            (block.baseAddress! + filled).copyMemory(from: rest.baseAddress!, byteCount: n)
+            filled += n
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            if filled == Self.blockSize { try writeCurrent() }
+        }
+    }
+
+    /// Writes what is gathered, waits for the hash, closes the file. Bytes received before a
+    /// dropped connection or a cancel are kept: they are valid, the next attempt continues
+    /// after them.
+    func close() throws {
+        defer {
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
+            drain()
+        }
+        if fd >= 0 { try writeCurrent() }
+        if let c = current { giveBack(c) }
+        current = nil
+        filled = 0
+    }
+
+    func digestHex() -> String {
+        drain()
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    private func writeCurrent() throws {
+        guard let block = current, filled > 0 else { return }
+        let full = UnsafeRawBufferPointer(rebasing: block[0..<filled])
+        current = nil
+        filled = 0
+        do {
+            try AtomicFile.writeAll(fd, full, path: path)
+        } catch {
+            giveBack(block)
+            throw error
+        }
+        // The block is owned by this hand-off until giveBack: no other thread touches it.
+        let handoff = Handoff(block: block, count: full.count)
+        hashQueue.async { [self] in
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: handoff.block[0..<handoff.count]))
+            hashedBytes += Int64(handoff.count)
+            giveBack(handoff.block)
+        }
+    }
+
+    private struct Handoff: @unchecked Sendable {
+        let block: UnsafeMutableRawBufferPointer
+        let count: Int
+    }
+
+    /// A free block; waits while all `maxBlocks` are being hashed (backpressure on libcurl).
+    private func takeBlock() -> UnsafeMutableRawBufferPointer {
+        freeBlocks.wait()
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        if let b = pool.popLast() { return b }
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 64)
+        allBlocks.append(b)
+        return b
+    }
+
+    private func giveBack(_ b: UnsafeMutableRawBufferPointer) {
+        poolLock.lock()
+        pool.append(b)
+        poolLock.unlock()
+        freeBlocks.signal()
+    }
+}
