@@ -187,10 +187,7 @@ import Testing
             let dir = makeTempDir()
             let id = server.createJob(spec { $0.urlTTL = -120 })
             let report = await fetch(server, [id], dir: dir)
-            guard case .failed(let f) = report.outcomes[0].outcome else {
-                Issue.record("an expired output cannot succeed")
-                return
-            }
+            let f = try failure(of: report, at: 0, "an expired output cannot succeed")
             #expect(f.kind == .expired)
             #expect(f.message.hasPrefix("output expired at 20"))
             #expect(f.message.contains("Z"))
@@ -203,10 +200,7 @@ import Testing
             let dir = makeTempDir()
             let id = server.createJob(spec { $0.faults.dropAfterBytes = 400_000 })
             let first = await fetch(server, [id], dir: dir, retries: 0)
-            guard case .failed(let f) = first.outcomes[0].outcome else {
-                Issue.record("with no retries the drop must fail the id")
-                return
-            }
+            let f = try failure(of: first, at: 0, "with no retries the drop must fail the id")
             #expect(f.kind == .download)
             #expect(AtomicFile.size(of: "\(dir)/\(id).mp4.part") == 400_000)
             #expect(FileManager.default.fileExists(atPath: "\(dir)/\(id).mp4.part.state"))
@@ -285,10 +279,7 @@ import Testing
         try await withSandbox { server in
             let dir = makeTempDir()
             let report = await fetch(server, ["video_does_not_exist"], dir: dir)
-            guard case .failed(let f) = report.outcomes[0].outcome else {
-                Issue.record("unknown id must fail")
-                return
-            }
+            let f = try failure(of: report, at: 0, "unknown id must fail")
             #expect(f.kind == .refused)
             #expect(f.message.contains("404"))
             #expect(f.message.contains("No video found with id 'video_does_not_exist'"))
@@ -303,10 +294,7 @@ import Testing
             let broken = server.createJob(spec { $0.faults.apiErrors = Array(repeating: SandboxAPIFault(status: 200, html: true), count: 10) })
             let report = await fetch(server, [ok, broken], dir: dir)
             try expectSaved(server, ok, dir: dir)
-            guard case .failed(let f) = report.outcomes[1].outcome else {
-                Issue.record("endless HTML must fail")
-                return
-            }
+            let f = try failure(of: report, at: 1, "endless HTML must fail")
             #expect(f.message.contains("HTML page instead of JSON"))
             #expect(apiRequests(server, broken).count == 4)  // the first, then maxMalformed (3) retries
         }
@@ -338,10 +326,7 @@ import Testing
             let evil = server.createJob(spec { $0.faults.redirectTo = "file:///etc/passwd" })
             let report = await fetch(server, [ok, evil], dir: dir)
             try expectSaved(server, ok, dir: dir)
-            guard case .failed(let f) = report.outcomes[1].outcome else {
-                Issue.record("a redirect to file:// must fail")
-                return
-            }
+            let f = try failure(of: report, at: 1, "a redirect to file:// must fail")
             #expect(f.message.contains("file://"))
             #expect(!FileManager.default.fileExists(atPath: "\(dir)/\(evil).mp4"))
         }
@@ -406,10 +391,7 @@ import Testing
             let dir = makeTempDir()
             let id = server.createJob(spec { $0.prompt = String(repeating: "x", count: 9 << 20) })
             let report = await fetch(server, [id], dir: dir)
-            guard case .failed(let f) = report.outcomes[0].outcome else {
-                Issue.record("a 9 MiB answer must be refused")
-                return
-            }
+            let f = try failure(of: report, at: 0, "a 9 MiB answer must be refused")
             #expect(f.message.contains("larger than 8 MiB"))
             #expect(apiRequests(server, id).count == 1)
         }
@@ -424,10 +406,7 @@ import Testing
                 $0.faults.redirectTo = "http://127.0.0.1:\(server.port)/media/redirect/\(id)/0.mp4"
             })
             let report = await fetch(server, [id], dir: dir)
-            guard case .failed(let f) = report.outcomes[0].outcome else {
-                Issue.record("a redirect loop must fail")
-                return
-            }
+            let f = try failure(of: report, at: 0, "a redirect loop must fail")
             #expect(f.message.contains("more than 10 redirects"))
             #expect(mediaRequests(server, id).count == 11)
         }

@@ -102,3 +102,15 @@ func spec(bytes: Int = 1 << 20, _ change: (inout SandboxJobSpec) -> Void = { _ i
     change(&s)
     return s
 }
+
+/// The failure of the id at `index`, or a recorded issue (and a thrown error) if it succeeded.
+func failure(of report: FetchReport, at index: Int, _ why: Comment,
+             sourceLocation: SourceLocation = #_sourceLocation) throws -> FetchFailure {
+    guard case .failed(let f) = report.outcomes[index].outcome else {
+        Issue.record(why, sourceLocation: sourceLocation)
+        throw UnexpectedSuccess()
+    }
+    return f
+}
+
+struct UnexpectedSuccess: Error {}
