@@ -130,7 +130,8 @@ func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRu
             let sent = Date()
             kill(p.process.processIdentifier, signal)
             let r = await Task.detached { p.wait() }.value
-            #expect(Date().timeIntervalSince(sent) < 2.5)
+            // The promise is 2 s (a watchdog exits at 1.8 s); the margin is for a loaded machine.
+            #expect(Date().timeIntervalSince(sent) < 3)
             #expect(r.status == code)
             #expect(r.stderr.contains("interrupted"))
             // Everything received was flushed on the way out, nothing more.

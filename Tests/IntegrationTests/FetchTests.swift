@@ -305,7 +305,7 @@ import Testing
             let dir = makeTempDir()
             let id = server.createJob(spec { $0.faults.stallAfterBytes = 200_000 })
             let log = EventLog()
-            let report = await fetch(server, [id], dir: dir, events: log)
+            let report = await fetch(server, [id], dir: dir, events: log) { $0.download.stallTimeout = 1 }
             #expect(report.allSucceeded)
             try expectSaved(server, id, dir: dir)
             let media = mediaRequests(server, id)

@@ -22,14 +22,15 @@ func makeTempDir() -> String {
     return path
 }
 
-/// Quick schedules for tests: polls every 50 ms, first retry after 50 ms, stall after 1 s.
+/// Quick schedules for tests: polls every 50 ms, first retry after 50 ms. The stall timeout is
+/// 5 s so a busy machine never takes a slow moment for a stall; the stall test sets its own.
 func testConfig(_ server: SandboxServer, dir: String, key: String? = nil, retries: Int = 6) -> FetchConfiguration {
     let api = APIClient(baseURL: server.baseURL, key: APIKey(key ?? server.apiKey)!)
     var c = FetchConfiguration(outputDirectory: dir, api: api)
     let retry = RetryPolicy(initialDelay: 0.05, maxDelay: 0.5, maxRetries: retries)
     c.poll = PollPolicy(interval: 0.05, maxInterval: 0.2, maxWait: 60, retry: retry)
     c.download.retry = retry
-    c.download.stallTimeout = 1
+    c.download.stallTimeout = 5
     c.download.connectTimeout = 5
     return c
 }
