@@ -51,9 +51,10 @@ public enum AtomicFile {
 
     /// write(2) until everything is out: short writes and EINTR are normal, not errors.
     static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer, path: String) throws {
+        guard let base = buf.baseAddress else { return }  // nothing to write
         var done = 0
         while done < buf.count {
-            let n = Glibc.write(fd, buf.baseAddress! + done, buf.count - done)
+            let n = Glibc.write(fd, base + done, buf.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw errnoText("cannot write", path)

@@ -162,7 +162,7 @@ public struct Fetcher: Sendable {
                 video = v
                 event = .video(v)
                 let shown = (v.status.text, v.progress.map { Int($0) })
-                if lastShown == nil || lastShown! != shown {
+                if lastShown.map({ $0 != shown }) ?? true {
                     lastShown = shown
                     emit(.status(id: id, status: v.status, progress: v.progress))
                 }

@@ -86,7 +86,9 @@ final class HashingFileWriter: @unchecked Sendable {
             let block = current ?? takeBlock()
             current = block
             let n = min(rest.count, Self.blockSize - filled)
-            (block.baseAddress! + filled).copyMemory(from: rest.baseAddress!, byteCount: n)
+            // Blocks are allocated non-empty and `rest` is non-empty here: both have addresses.
+            guard let dst = block.baseAddress, let src = rest.baseAddress else { return }
+            (dst + filled).copyMemory(from: src, byteCount: n)
             filled += n
             rest = UnsafeRawBufferPointer(rebasing: rest[n...])
             if filled == Self.blockSize { try writeCurrent() }

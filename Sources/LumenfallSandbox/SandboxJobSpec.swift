@@ -13,6 +13,11 @@ public struct SandboxJobSpec: Codable, Sendable {
     public var contentType = "video/mp4"
     public var queuedSeconds = 0.2
     public var processingSeconds = 0.4
+    /// When set, the schedule counts GETs of the object instead of seconds: queued for the
+    /// first `queuedPolls`, in_progress for the next `processingPolls`. Tests use it so a slow
+    /// machine cannot skip a phase.
+    public var queuedPolls: Int?
+    public var processingPolls = 0
     /// completed, failed, cancelled, or any other word (reported as an unknown status).
     public var outcome = "completed"
     public var errorCode = "content_policy_violation"
@@ -38,6 +43,8 @@ public struct SandboxJobSpec: Codable, Sendable {
         contentType = try c.decodeIfPresent(String.self, forKey: .contentType) ?? d.contentType
         queuedSeconds = try c.decodeIfPresent(Double.self, forKey: .queuedSeconds) ?? d.queuedSeconds
         processingSeconds = try c.decodeIfPresent(Double.self, forKey: .processingSeconds) ?? d.processingSeconds
+        queuedPolls = try c.decodeIfPresent(Int.self, forKey: .queuedPolls)
+        processingPolls = try c.decodeIfPresent(Int.self, forKey: .processingPolls) ?? d.processingPolls
         outcome = try c.decodeIfPresent(String.self, forKey: .outcome) ?? d.outcome
         errorCode = try c.decodeIfPresent(String.self, forKey: .errorCode) ?? d.errorCode
         errorMessage = try c.decodeIfPresent(String.self, forKey: .errorMessage) ?? d.errorMessage

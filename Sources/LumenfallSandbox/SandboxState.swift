@@ -40,8 +40,11 @@ final class SandboxState: @unchecked Sendable {
         var stallsDone = 0
         var apiFaultsUsed = 0
         var urlExpiryDone = false
+        var polls = 0
 
-        var completedAt: Date { createdAt.addingTimeInterval(spec.queuedSeconds + spec.processingSeconds) }
+        var completedAt: Date {
+            spec.queuedPolls != nil ? createdAt : createdAt.addingTimeInterval(spec.queuedSeconds + spec.processingSeconds)
+        }
         var expiresAt: Date { completedAt.addingTimeInterval(spec.urlTTL) }
     }
 
@@ -163,6 +166,8 @@ final class SandboxState: @unchecked Sendable {
 
     private func retrieve(_ id: String) -> SandboxResponse {
         guard var job = jobs[id] else { return apiError(404, "NOT_FOUND", "No video found with id '\(id)'") }
+        job.polls += 1
+        jobs[id] = job
         if job.apiFaultsUsed < job.spec.faults.apiErrors.count {
             let f = job.spec.faults.apiErrors[job.apiFaultsUsed]
             job.apiFaultsUsed += 1
@@ -181,6 +186,14 @@ final class SandboxState: @unchecked Sendable {
     }
 
     private func status(_ job: Job, now: Date = Date()) -> (String, Double?) {
+        if let queued = job.spec.queuedPolls {
+            if job.polls <= queued { return ("queued", 0) }
+            let done = job.polls - queued
+            if done <= job.spec.processingPolls {
+                return ("in_progress", Double(done * 100 / (job.spec.processingPolls + 1)))
+            }
+            return (job.spec.outcome, nil)
+        }
         let t = now.timeIntervalSince(job.createdAt)
         if t < job.spec.queuedSeconds { return ("queued", 0) }
         if t < job.spec.queuedSeconds + job.spec.processingSeconds {

@@ -7,7 +7,7 @@ import Testing
     @Test func pollsUntilCompletedThenSavesTheVideoAndSidecar() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec { $0.queuedSeconds = 0.2; $0.processingSeconds = 0.4 })
+            let id = server.createJob(spec { $0.queuedPolls = 2; $0.processingPolls = 3 })
             let log = EventLog()
             let report = await fetch(server, [id], dir: dir, events: log)
             #expect(report.allSucceeded)
@@ -16,10 +16,14 @@ import Testing
                 if case .status(_, let s, _) = e { return s.text }
                 return nil
             }
-            #expect(statuses.first == "queued")
-            #expect(statuses.contains("in_progress"))
-            #expect(statuses.last == "completed")
-            #expect(apiRequests(server, id).count >= 3)
+            // One event per change of status or whole percent: 2 polls queued, 3 in progress.
+            #expect(statuses == ["queued", "in_progress", "in_progress", "in_progress", "completed"])
+            #expect(apiRequests(server, id).count == 6)
+            let progress = log.all.compactMap { e -> Double? in
+                if case .status(_, .inProgress, let p) = e { return p }
+                return nil
+            }
+            #expect(progress == [25, 50, 75])
 
             // The video object is kept as it came, fields we do not model included.
             let side = try sidecar(dir, id)
