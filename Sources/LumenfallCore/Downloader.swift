@@ -33,8 +33,6 @@ public struct DownloadResult: Sendable {
     public var source: String
     /// Attempts that sent a request (1 when nothing went wrong).
     public var attempts: Int
-    /// True when the bytes were already on disk (a finished file from an earlier run).
-    public var reused: Bool
 }
 
 public enum DownloadEvent: Sendable {
@@ -176,7 +174,7 @@ struct Downloader: Sendable {
         let (bytes, digest) = try sink.finalize()
         return DownloadResult(file: file, bytes: bytes, sha256: digest, contentType: sink.contentType,
                               mediaHost: URLPolicy.host(of: source.url), source: source.kind,
-                              attempts: attempts, reused: false)
+                              attempts: attempts)
     }
 }
 
@@ -215,6 +213,7 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
         localSize = size
         known = (try? Data(contentsOf: URL(fileURLWithPath: f.statePath)))
             .flatMap { try? JSONDecoder().decode(ResumeValidator.self, from: $0) }
+        contentType = known?.contentType
         if writer.hashed != size { try writer.hashExisting(f.partPath, upTo: size) }
     }
 
@@ -230,7 +229,8 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
         case .write(let offset, let total, _):
             do {
                 try openPart(at: offset, contentType: h.header("Content-Type"))
-                let v = ResumeValidator(etag: head.etag, lastModified: head.lastModified, total: total)
+                let v = ResumeValidator(etag: head.etag, lastModified: head.lastModified, total: total,
+                                        contentType: contentType)
                 known = v
                 if let f = file { try AtomicFile.write(Array(try JSONEncoder().encode(v)), to: f.statePath) }
                 return true

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Logging
 
@@ -27,7 +26,7 @@ public enum FetchEvent: Sendable {
     case status(id: String, status: VideoStatus, progress: Double?)
     case pollRetry(id: String, reason: String, delay: Double)
     case download(id: String, DownloadEvent)
-    case saved(id: String, file: String, bytes: Int64, sha256: String, reused: Bool)
+    case saved(id: String, file: String, bytes: Int64, sha256: String)
     case failed(id: String, FetchFailure)
 }
 
@@ -119,24 +118,29 @@ public struct Fetcher: Sendable {
         }
         do {
             let video = try await pollUntilCompleted(id)
-            let result: DownloadResult
             if MediaFile.existingPart(directory: dir, id: id) == nil,
-               let final = MediaFile.existingFinal(directory: dir, id: id) {
-                // A verified file whose sidecar was never written (the run died in between).
-                result = try adopt(final, video: video)
-            } else {
-                let downloader = Downloader(
-                    directory: dir, id: id, settings: config.download, api: config.api,
-                    random: config.random, logger: logger, events: { [emit] in emit(.download(id: id, $0)) })
-                result = try await downloader.run(video: video, refresh: { try await pollUntilCompleted(id) })
+               let orphan = MediaFile.existingFinal(directory: dir, id: id) {
+                // A video without its sidecar (the run died between the two renames, or the
+                // sidecar was deleted). Rather than trust it blindly, it goes back to being a
+                // `.part`: the resume asks for the bytes after its end, and a complete file gets
+                // a bodiless 416 that confirms its length.
+                do {
+                    try AtomicFile.rename(orphan.path, to: orphan.partPath)
+                } catch {
+                    throw DownloadError.disk("\(error)")
+                }
             }
+            let downloader = Downloader(
+                directory: dir, id: id, settings: config.download, api: config.api,
+                random: config.random, logger: logger, events: { [emit] in emit(.download(id: id, $0)) })
+            let result = try await downloader.run(video: video, refresh: { try await pollUntilCompleted(id) })
             let sidecar = Sidecar.render(video: video, download: result, downloadedAt: Date())
             do {
                 try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: id))
             } catch {
                 throw DownloadError.disk("\(error)")
             }
-            emit(.saved(id: id, file: result.file.name, bytes: result.bytes, sha256: result.sha256, reused: result.reused))
+            emit(.saved(id: id, file: result.file.name, bytes: result.bytes, sha256: result.sha256))
             return .saved(file: result.file.name, bytes: result.bytes, sha256: result.sha256)
         } catch let f as FetchFailure {
             return .failed(f)
@@ -182,23 +186,6 @@ public struct Fetcher: Sendable {
                 throw Self.failure(s)
             }
         }
-    }
-
-    private func adopt(_ file: MediaFile, video: VideoObject) throws -> DownloadResult {
-        guard let handle = FileHandle(forReadingAtPath: file.path) else {
-            throw DownloadError.disk("cannot read \(file.path)")
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        var bytes: Int64 = 0
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(data: chunk)
-            bytes += Int64(chunk.count)
-        }
-        return DownloadResult(
-            file: file, bytes: bytes, sha256: hasher.finalize().map { String(format: "%02x", $0) }.joined(),
-            contentType: nil, mediaHost: URLPolicy.host(of: video.outputURL ?? config.api.baseURL),
-            source: video.outputURL == nil ? "content_endpoint" : "output_url", attempts: 0, reused: true)
     }
 
     static func failure(_ s: PollStop) -> FetchFailure {

@@ -4,11 +4,14 @@ public struct ResumeValidator: Codable, Equatable, Sendable {
     public var etag: String?
     public var lastModified: String?
     public var total: Int64?
+    /// The file's Content-Type, for the sidecar when a later run only has to confirm the end.
+    public var contentType: String?
 
-    public init(etag: String? = nil, lastModified: String? = nil, total: Int64? = nil) {
+    public init(etag: String? = nil, lastModified: String? = nil, total: Int64? = nil, contentType: String? = nil) {
         self.etag = etag
         self.lastModified = lastModified
         self.total = total
+        self.contentType = contentType
     }
 
     /// If-Range wants a strong ETag; a weak one (W/"...") must not be used for ranges.

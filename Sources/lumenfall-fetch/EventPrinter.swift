@@ -53,8 +53,8 @@ final class EventPrinter: Sendable {
             case .restarting(let reason):
                 return "\(id): \(reason)"
             }
-        case let .saved(id, file, bytes, sha, reused):
-            return "\(id): saved \(file) (\(formatBytes(bytes)), sha256 \(sha.prefix(16))…)\(reused ? " from the file already on disk" : "")"
+        case let .saved(id, file, bytes, sha):
+            return "\(id): saved \(file) (\(formatBytes(bytes)), sha256 \(sha.prefix(16))…)"
         case .failed(let id, let f):
             return "\(id): \(f.message)"
         }

@@ -216,6 +216,7 @@ import Testing
             #expect(media.count == 2)
             #expect(media[1].range == "bytes=400000-")
             #expect(media[1].ifRange != nil)
+            #expect((try sidecar(dir, id)["download"] as? [String: Any])?["content_type"] as? String == "video/mp4")
         }
     }
 
@@ -245,16 +246,29 @@ import Testing
         }
     }
 
-    @Test func aVideoWithoutItsSidecarGetsOneWithoutAMediaRequest() async throws {
+    @Test func aVideoWithoutItsSidecarIsCheckedBy416BeforeItGetsOne() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
             let id = server.createJob(spec(bytes: 100_000))
             #expect(await fetch(server, [id], dir: dir).allSucceeded)
             try FileManager.default.removeItem(atPath: "\(dir)/\(id).json")
-            let media = mediaRequests(server, id).count
             #expect(await fetch(server, [id], dir: dir).allSucceeded)
             try expectSaved(server, id, dir: dir)
-            #expect(mediaRequests(server, id).count == media)
+            let media = mediaRequests(server, id)
+            #expect(media.map(\.status) == [200, 416])  // the check moved no body
+            #expect(media[1].range == "bytes=100000-")
+        }
+    }
+
+    @Test func aTruncatedVideoWithoutSidecarIsCompletedNotTrusted() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let id = server.createJob(spec(bytes: 100_000))
+            let bytes = try #require(server.content(for: id)).allBytes()
+            #expect(FileManager.default.createFile(atPath: "\(dir)/\(id).mp4", contents: Data(bytes.prefix(60_000))))
+            #expect(await fetch(server, [id], dir: dir).allSucceeded)
+            try expectSaved(server, id, dir: dir)
+            #expect(mediaRequests(server, id).map(\.range) == ["bytes=60000-"])
         }
     }
 
