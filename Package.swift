@@ -28,11 +28,23 @@ let package = Package(
             name: "LumenfallCurl",
             dependencies: ["CCurl"]
         ),
-        // Pure Swift: models, API client, poller, downloader, sidecar, pipeline.
+        // libarchive from Debian's libarchive-dev (gzip, zstd and xz built in).
+        .systemLibrary(
+            name: "CArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]
+        ),
+        // The only importer of CArchive.
+        .target(
+            name: "LumenfallArchive",
+            dependencies: ["CArchive"]
+        ),
+        // Pure Swift: models, API client, poller, downloader, sidecar, archiver, pipeline.
         .target(
             name: "LumenfallCore",
             dependencies: [
                 "LumenfallCurl",
+                "LumenfallArchive",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

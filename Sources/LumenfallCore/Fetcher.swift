@@ -234,3 +234,25 @@ extension PollEvent {
         }
     }
 }
+
+extension FetchReport {
+    /// The batch's numbers, and the ids on disk as archive items: bytes and cost come from
+    /// their sidecars (the API's `metadata.cost_estimate` and `cost_currency`).
+    public func summary(directory: String, elapsedSeconds: Double) -> (BatchSummary, [ArchiveItem]) {
+        var saved = 0, already = 0, failed = 0, expired = 0
+        var items: [ArchiveItem] = []
+        for (id, outcome) in outcomes {
+            switch outcome {
+            case .saved: saved += 1
+            case .alreadySaved: already += 1
+            case .failed(let f): if f.kind == .expired { expired += 1 } else { failed += 1 }
+            }
+            if outcome.succeeded, let item = try? ArchiveItem.load(directory: directory, id: id) { items.append(item) }
+        }
+        let summary = BatchSummary(
+            saved: saved, alreadySaved: already, failed: failed, expired: expired,
+            bytes: items.reduce(0) { $0 + $1.videoBytes },
+            cost: Manifest.totalCost(items.map { ($0.cost, $0.currency) }), elapsedSeconds: elapsedSeconds)
+        return (summary, items)
+    }
+}

@@ -60,16 +60,11 @@ final class EventPrinter: Sendable {
         }
     }
 
-    func summary(_ r: FetchReport) {
-        var saved = 0, already = 0, failed = 0
-        for (_, o) in r.outcomes {
-            switch o {
-            case .saved: saved += 1
-            case .alreadySaved: already += 1
-            case .failed: failed += 1
-            }
-        }
-        line("done: \(saved) saved, \(already) already saved, \(failed) not saved")
+    func summary(_ s: BatchSummary) {
+        let cost = s.cost.isEmpty ? "no cost reported"
+            : "cost " + s.cost.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: ", ")
+        line("done: \(s.saved) saved, \(s.alreadySaved) already saved, \(s.failed) failed, \(s.expired) expired; "
+             + "\(formatBytes(s.bytes)) on disk; \(cost); \(String(format: "%.1f", s.elapsedSeconds)) s")
     }
 }
 

@@ -49,6 +49,11 @@ struct Fetch: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How many ids are worked on at once.", valueName: "N"))
     var jobs: Int = 4
 
+    @Option(help: ArgumentHelp("After the batch, bundle every saved id (video and sidecar) into this archive (.tar, .tar.gz, .tar.zst, .tar.xz).", valueName: "PATH"))
+    var archive: String?
+
+    @OptionGroup var archiveOptions: ArchiveOptions
+
     @Flag(name: [.short, .long], help: "Print only errors and the final summary.")
     var quiet = false
 
@@ -66,6 +71,10 @@ struct Fetch: AsyncParsableCommand {
         if !(retryDelay >= 0) { throw ValidationError("--retry-delay must be 0 or more") }
         if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be between 1 and 64") }
         if input.filter({ $0 == "-" }).count > 1 { throw ValidationError("--input - (stdin) can be given only once") }
+        if let a = archive, let why = Archiver.checkName(a) { throw ValidationError("--archive \(a): \(why)") }
+        if archive == nil && (archiveOptions.maxSize != nil || archiveOptions.removeAfterArchive) {
+            throw ValidationError("--max-size and --remove-after-archive go with --archive PATH")
+        }
     }
 
     func run() async throws {
@@ -127,6 +136,7 @@ struct Fetch: AsyncParsableCommand {
         logger.logLevel = verbose ? .debug : .warning
         let fetcher = Fetcher(config: config, logger: logger, events: { printer.print($0) })
 
+        let started = Date()
         let signals = SignalTrap()
         let work = Task { await fetcher.run(all) }
         signals.install { work.cancel() }
@@ -136,7 +146,8 @@ struct Fetch: AsyncParsableCommand {
             printer.line("interrupted; partial downloads are kept and resume on the next run")
             Foundation.exit(sig == SIGINT ? Exit.sigint : Exit.sigterm)
         }
-        printer.summary(report)
+        let (summary, items) = report.summary(directory: output, elapsedSeconds: Date().timeIntervalSince(started))
+        printer.summary(summary)
         for (_, outcome) in report.outcomes {
             switch outcome {
             case .saved(let file, _, _), .alreadySaved(let file):
@@ -146,6 +157,16 @@ struct Fetch: AsyncParsableCommand {
         }
         if let auth = report.authenticationFailure {
             fail(CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.apiKeyFile ?? "LUMENFALL_API_KEY")"), key: key)
+        }
+        if let path = archive {
+            let archiver = Archiver(directory: output, path: path, maxSize: archiveOptions.maxBytes,
+                                    verify: archiveOptions.removeAfterArchive, batch: summary)
+            do {
+                try runArchiver(archiver, items: items, remove: archiveOptions.removeAfterArchive) { printer.line($0) }
+            } catch {
+                printer.line("error: \(error); no archive was written")
+                throw ExitCode(Exit.someFailed)
+            }
         }
         if !report.allSucceeded { throw ExitCode(Exit.someFailed) }
     }

@@ -1,0 +1,93 @@
+import CArchive
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes a pax (restricted) tar stream to a file descriptor through libarchive, one member
+/// at a time and in chunks, so no member is ever held in memory. Owns `struct archive *`.
+///
+/// Every libarchive call is checked; ARCHIVE_WARN counts as failure, because libarchive
+/// answers WARN when it falls back to an external compressor program.
+public final class TarWriter {
+    private let a: OpaquePointer
+    private var entryBytesLeft: Int64 = 0
+    private var inEntry = false
+    private var closed = false
+
+    public init(fd: Int32, compression: Compression) throws {
+        guard let a = archive_write_new() else { throw ArchiveError("archive_write_new", "out of memory") }
+        self.a = a
+        do {
+            try check(archive_write_set_format_pax_restricted(a), "set the pax format")
+            switch compression {
+            case .none: break
+            case .gzip:
+                try check(archive_write_add_filter_gzip(a), "add the gzip filter")
+                // Without this the gzip header carries the wall clock: no reproducible bytes.
+                try check(archive_write_set_filter_option(a, "gzip", "timestamp", nil), "drop the gzip timestamp")
+            case .zstd:
+                try check(archive_write_add_filter_zstd(a), "add the zstd filter")
+            case .xz:
+                try check(archive_write_add_filter_xz(a), "add the xz filter")
+            }
+            try check(archive_write_open_fd(a, fd), "open the archive for writing")
+        } catch {
+            archive_write_free(a)
+            throw error
+        }
+    }
+
+    deinit {
+        // Without close() (an error path) the stream is abandoned, not finished: the caller
+        // deletes the temp file.
+        archive_write_free(a)
+    }
+
+    private func check(_ rc: Int32, _ what: String) throws {
+        guard rc == ARCHIVE_OK else { throw ArchiveError("cannot \(what)", archive: a) }
+    }
+
+    /// Starts a regular file member with fixed, reproducible metadata: mode 0644, uid/gid 0,
+    /// no user or group names, the given mtime.
+    public func beginFile(name: String, size: Int64, mtime: Int64) throws {
+        guard !inEntry else { throw ArchiveError("add \(name)", "the previous member is not finished") }
+        guard let e = archive_entry_new() else { throw ArchiveError("archive_entry_new", "out of memory") }
+        defer { archive_entry_free(e) }
+        archive_entry_set_pathname_utf8(e, name)
+        archive_entry_set_filetype(e, lf_ae_ifreg)
+        archive_entry_set_perm(e, 0o644)
+        archive_entry_set_size(e, size)
+        archive_entry_set_uid(e, 0)
+        archive_entry_set_gid(e, 0)
+        archive_entry_set_mtime(e, time_t(mtime), 0)
+        try check(archive_write_header(a, e), "write the header of \(name)")
+        entryBytesLeft = size
+        inEntry = true
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard inEntry, Int64(bytes.count) <= entryBytesLeft else {
+            throw ArchiveError("write", "more bytes than the member's header announced")
+        }
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        let n = archive_write_data(a, base, bytes.count)
+        guard n == bytes.count else { throw ArchiveError("write member data", archive: a) }
+        entryBytesLeft -= Int64(n)
+    }
+
+    /// Ends a member; fails if fewer bytes were written than its header said.
+    public func finishFile() throws {
+        guard entryBytesLeft == 0 else {
+            throw ArchiveError("finish a member", "\(entryBytesLeft) bytes fewer than its header announced")
+        }
+        try check(archive_write_finish_entry(a), "finish a member")
+        inEntry = false
+    }
+
+    /// Flushes the compressor and the last block. The caller then fsyncs and renames.
+    public func close() throws {
+        guard !closed else { return }
+        closed = true
+        try check(archive_write_close(a), "finish the archive")
+    }
+}

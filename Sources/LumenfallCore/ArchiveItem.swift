@@ -1,0 +1,68 @@
+import Foundation
+
+/// One saved id as the archiver sees it: its video on disk and its sidecar's facts.
+public struct ArchiveItem: Sendable, Equatable {
+    public var id: String
+    public var videoFile: String
+    public var videoBytes: Int64
+    public var videoSHA256: String
+    public var sidecarFile: String
+    /// The sidecar's bytes: small, read once, written into the archive as they are.
+    public var sidecar: [UInt8]
+    public var model: String?
+    public var cost: Double?
+    public var currency: String?
+    /// Unix seconds; the members' mtime, so the same inputs give the same bytes.
+    public var completedAt: Int64
+
+    public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
+        case unreadable(String)
+        case notASidecar(String)
+        case videoMissing(String)
+        public var description: String {
+            switch self {
+            case .unreadable(let s), .notASidecar(let s), .videoMissing(let s): s
+            }
+        }
+    }
+
+    /// Reads `<id>.json` in `directory` and checks that the video it names is there whole.
+    public static func load(directory: String, id: String) throws(Problem) -> ArchiveItem {
+        let sidecarName = "\(id).json"
+        let path = "\(directory)/\(sidecarName)"
+        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable("cannot read \(path)") }
+        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              obj["schema"] as? String == Sidecar.schema,
+              let dl = obj["download"] as? [String: Any], let video = obj["video"] as? [String: Any],
+              let file = dl["file"] as? String, let bytes = (dl["bytes"] as? NSNumber)?.int64Value,
+              let sha = dl["sha256"] as? String else {
+            throw .notASidecar("\(path) is not a lumenfall-fetch sidecar")
+        }
+        guard file.hasPrefix("\(id)."), !file.contains("/"), VideoID.problem(with: file) == nil else {
+            throw .notASidecar("\(path) names an unexpected file '\(file)'")
+        }
+        guard AtomicFile.size(of: "\(directory)/\(file)") == bytes else {
+            throw .videoMissing("\(directory)/\(file) is missing or not \(bytes) bytes as its sidecar says")
+        }
+        let meta = video["metadata"] as? [String: Any]
+        let completed = (video["completed_at"] as? NSNumber)?.int64Value ?? 0
+        return ArchiveItem(
+            id: id, videoFile: file, videoBytes: bytes, videoSHA256: sha, sidecarFile: sidecarName,
+            sidecar: Array(data), model: video["model"] as? String,
+            cost: (meta?["cost_estimate"] as? NSNumber)?.doubleValue, currency: meta?["cost_currency"] as? String,
+            completedAt: VideoObject.timestamp(completed).map { Int64($0.timeIntervalSince1970) } ?? 0)
+    }
+
+    /// Every complete id in a folder: each `<id>.json` sidecar whose video is there.
+    public static func scan(directory: String) throws -> (items: [ArchiveItem], problems: [Problem]) {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        var items: [ArchiveItem] = []
+        var problems: [Problem] = []
+        for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            let id = String(name.dropLast(5))
+            guard VideoID.problem(with: id) == nil else { continue }
+            do { items.append(try load(directory: directory, id: id)) } catch { problems.append(error) }
+        }
+        return (items, problems)
+    }
+}

@@ -1,0 +1,122 @@
+import Crypto
+import Foundation
+import LumenfallArchive
+
+/// Checks an archive in one streaming pass: `manifest.json` and `SHA256SUMS` come first, so
+/// every later member is hashed as it streams by and compared at once. Nothing is extracted;
+/// unsafe members (absolute names, `..`, links, devices) are reported, never followed.
+public enum ArchiveVerifier {
+    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        public enum Kind: String, Sendable {
+            case missing, extra, corrupt, unsafe, unreadable
+        }
+        public var kind: Kind
+        public var member: String
+        public var detail: String
+        public var description: String { "\(kind.rawValue): \(member): \(detail)" }
+    }
+
+    public struct Report: Sendable {
+        public var path: String
+        public var members: Int = 0
+        public var bytes: Int64 = 0
+        public var problems: [Problem] = []
+        public var ok: Bool { problems.isEmpty }
+    }
+
+    /// A member's name is safe to extract: relative, no `..` component, not empty.
+    public static func isSafeName(_ name: String) -> Bool {
+        guard !name.isEmpty, !name.hasPrefix("/"), !name.hasPrefix("\\") else { return false }
+        return !name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).contains("..")
+    }
+
+    public static func verify(path: String) -> Report {
+        var report = Report(path: path)
+        func problem(_ k: Problem.Kind, _ m: String, _ d: String) { report.problems.append(Problem(kind: k, member: m, detail: d)) }
+
+        let reader: TarReader
+        do { reader = try TarReader(path: path) } catch {
+            problem(.unreadable, path, "\(error)")
+            return report
+        }
+        var fromManifest: [String: (Int64, String)]?
+        var fromSums: [String: String]?
+        var seen = Set<String>()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        var index = 0
+        do {
+            while let entry = try reader.next() {
+                defer { index += 1 }
+                report.members += 1
+                guard isSafeName(entry.name) else {
+                    problem(.unsafe, entry.name, "an absolute name or one with '..'; not followed")
+                    continue
+                }
+                guard entry.kind == .file else {
+                    problem(.unsafe, entry.name, "a \(entry.kind) member; only regular files belong here")
+                    continue
+                }
+                if !seen.insert(entry.name).inserted {
+                    problem(.extra, entry.name, "appears more than once")
+                }
+                // The two index members are read whole (they are small); the rest streams.
+                if index < 2 && (entry.name == Manifest.memberName || entry.name == Manifest.sumsName) {
+                    guard entry.size <= 64 << 20 else {
+                        problem(.corrupt, entry.name, "implausibly large (\(entry.size) bytes)")
+                        continue
+                    }
+                    var bytes: [UInt8] = []
+                    while true {
+                        let n = try reader.read(into: buffer)
+                        if n == 0 { break }
+                        bytes.append(contentsOf: buffer[0..<n])
+                    }
+                    if entry.name == Manifest.memberName {
+                        fromManifest = Manifest.expectations(fromJSON: bytes)
+                        if fromManifest == nil { problem(.corrupt, entry.name, "not a lumenfall-fetch manifest") }
+                    } else {
+                        fromSums = Manifest.parseSums(bytes)
+                        if fromSums == nil { problem(.corrupt, entry.name, "a line is not 'sha256  name'") }
+                    }
+                    continue
+                }
+                if index < 2 {
+                    problem(.corrupt, entry.name, "\(Manifest.memberName) and \(Manifest.sumsName) must come first")
+                }
+                var hasher = SHA256()
+                var size: Int64 = 0
+                while true {
+                    let n = try reader.read(into: buffer)
+                    if n == 0 { break }
+                    hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                    size += Int64(n)
+                }
+                report.bytes += size
+                let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                let expected = fromManifest?[entry.name]
+                let listed = fromSums?[entry.name]
+                if expected == nil && listed == nil {
+                    problem(.extra, entry.name, "not listed in \(Manifest.memberName) or \(Manifest.sumsName)")
+                } else if let (b, s) = expected, b != size || s != digest {
+                    problem(.corrupt, entry.name, b != size ? "\(size) bytes, the manifest says \(b)" : "sha256 \(digest) differs from the manifest's \(s)")
+                } else if let s = listed, s != digest {
+                    problem(.corrupt, entry.name, "sha256 \(digest) differs from \(Manifest.sumsName)'s \(s)")
+                }
+            }
+        } catch {
+            problem(.unreadable, path, "the archive is truncated or damaged: \(error)")
+        }
+        if fromManifest == nil && !report.problems.contains(where: { $0.member == Manifest.memberName }) {
+            problem(.missing, Manifest.memberName, "no manifest; nothing can be checked against it")
+        }
+        if fromSums == nil && !report.problems.contains(where: { $0.member == Manifest.sumsName }) {
+            problem(.missing, Manifest.sumsName, "no checksum list")
+        }
+        let expectedNames = Set((fromManifest ?? [:]).keys).union((fromSums ?? [:]).keys)
+        for name in expectedNames.subtracting(seen).sorted() {
+            problem(.missing, name, "listed but not in the archive")
+        }
+        return report
+    }
+}

@@ -1,0 +1,198 @@
+import Crypto
+import Foundation
+import LumenfallArchive
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Bundles saved ids (video + sidecar) into tar archives through libarchive: manifest.json
+/// and SHA256SUMS first, then the members sorted by name, all with fixed metadata, so the same
+/// inputs give byte-identical archives. Every part is written to a temp name, fsynced, and
+/// renamed only when all parts succeeded: a failed run leaves nothing under the final names.
+public struct Archiver: Sendable {
+    public var directory: String
+    public var path: String
+    /// Split into parts whose members add up to at most this many (uncompressed) bytes.
+    public var maxSize: Int64?
+    /// Read each part back and check it before it gets its final name.
+    public var verify: Bool
+    public var batch: BatchSummary?
+
+    public init(directory: String, path: String, maxSize: Int64? = nil, verify: Bool = false, batch: BatchSummary? = nil) {
+        self.directory = directory
+        self.path = path
+        self.maxSize = maxSize
+        self.verify = verify
+        self.batch = batch
+    }
+
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public let description: String
+        init(_ d: String) { description = d }
+    }
+
+    public struct Result: Sendable {
+        public var parts: [String]
+        public var items: [ArchiveItem]
+        public var bytes: Int64
+    }
+
+    /// Checks the name before any work: it must say which compression to use.
+    public static func checkName(_ path: String) -> String? {
+        Compression(fileName: (path as NSString).lastPathComponent) == nil
+            ? "the archive name must end in .tar, .tar.gz, .tgz, .tar.zst, .tzst or .tar.xz" : nil
+    }
+
+    /// Groups ids, in id order, into parts of at most `maxSize` member bytes; an id larger than
+    /// that on its own gets a part of its own.
+    public static func plan(_ items: [ArchiveItem], maxSize: Int64?) -> [[ArchiveItem]] {
+        let sorted = items.sorted { $0.id < $1.id }
+        guard let limit = maxSize else { return sorted.isEmpty ? [] : [sorted] }
+        var parts: [[ArchiveItem]] = []
+        var current: [ArchiveItem] = []
+        var size: Int64 = 0
+        for item in sorted {
+            let s = item.videoBytes + Int64(item.sidecar.count)
+            if !current.isEmpty && size + s > limit {
+                parts.append(current)
+                current = []
+                size = 0
+            }
+            current.append(item)
+            size += s
+        }
+        if !current.isEmpty { parts.append(current) }
+        return parts
+    }
+
+    public func partPaths(count: Int) -> [String] {
+        guard maxSize != nil, let (stem, suffix) = Compression.splitName(path) else { return [path] }
+        return (1...max(1, count)).map { String(format: "%@-%04d%@", stem, $0, suffix) }
+    }
+
+    public func write(_ items: [ArchiveItem]) throws -> Result {
+        guard let compression = Compression(fileName: (path as NSString).lastPathComponent) else {
+            throw Failure(Self.checkName(path) ?? "bad archive name")
+        }
+        guard !items.isEmpty else { throw Failure("nothing to archive: no saved video with its sidecar") }
+        let groups = Self.plan(items, maxSize: maxSize)
+        let finals = partPaths(count: groups.count)
+        let createdAt = items.map(\.completedAt).max() ?? 0
+        var temps: [String] = []
+        do {
+            for (i, group) in groups.enumerated() {
+                let temp = Self.tempName(for: finals[i])
+                temps.append(temp)
+                try writePart(group, part: i + 1, parts: groups.count, createdAt: createdAt,
+                              to: temp, compression: compression)
+                if verify {
+                    let report = ArchiveVerifier.verify(path: temp)
+                    guard report.ok else {
+                        throw Failure("the archive did not verify after writing: \(report.problems.map(\.description).joined(separator: "; "))")
+                    }
+                }
+            }
+            for (temp, final) in zip(temps, finals) { try AtomicFile.rename(temp, to: final) }
+        } catch {
+            for t in temps { unlink(t) }
+            throw error
+        }
+        return Result(parts: finals, items: items, bytes: items.reduce(0) { $0 + $1.videoBytes })
+    }
+
+    static func tempName(for final: String) -> String {
+        let dir = (final as NSString).deletingLastPathComponent
+        return "\(dir.isEmpty ? "." : dir)/.\((final as NSString).lastPathComponent).tmp-\(getpid())"
+    }
+
+    private func writePart(_ group: [ArchiveItem], part: Int, parts: Int, createdAt: Int64,
+                           to temp: String, compression: Compression) throws {
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw AtomicFile.errnoText("cannot create", temp) }
+        defer { close(fd) }
+        let manifest = Manifest(
+            part: part, parts: parts, createdAt: createdAt,
+            entries: group.map {
+                Manifest.Entry(id: $0.id, file: $0.videoFile, bytes: $0.videoBytes, sha256: $0.videoSHA256,
+                               sidecar: $0.sidecarFile, sidecarBytes: Int64($0.sidecar.count),
+                               sidecarSHA256: sha256Hex($0.sidecar), model: $0.model, cost: $0.cost,
+                               currency: $0.currency)
+            },
+            batch: batch)
+        do {
+            let tar = try TarWriter(fd: fd, compression: compression)
+            try add(tar, name: Manifest.memberName, bytes: manifest.json(), mtime: createdAt)
+            try add(tar, name: Manifest.sumsName, bytes: manifest.sums(), mtime: createdAt)
+            var members: [(name: String, item: ArchiveItem, isVideo: Bool)] = []
+            for item in group {
+                members.append((item.videoFile, item, true))
+                members.append((item.sidecarFile, item, false))
+            }
+            for m in members.sorted(by: { $0.name < $1.name }) {
+                if m.isVideo {
+                    try addVideo(tar, m.item)
+                } else {
+                    try add(tar, name: m.name, bytes: m.item.sidecar, mtime: m.item.completedAt)
+                }
+            }
+            try tar.close()
+        } catch let e as ArchiveError {
+            throw Failure("\(e)")
+        }
+        guard fsync(fd) == 0 else { throw AtomicFile.errnoText("cannot sync", temp) }
+    }
+
+    private func add(_ tar: TarWriter, name: String, bytes: [UInt8], mtime: Int64) throws {
+        try tar.beginFile(name: name, size: Int64(bytes.count), mtime: mtime)
+        try bytes.withUnsafeBytes { try tar.write($0) }
+        try tar.finishFile()
+    }
+
+    /// Streams the video in 1 MiB chunks, hashing what goes in; a file whose bytes or hash
+    /// differ from its sidecar's stops the archive (it changed since it was downloaded).
+    private func addVideo(_ tar: TarWriter, _ item: ArchiveItem) throws {
+        let path = "\(directory)/\(item.videoFile)"
+        let rfd = open(path, O_RDONLY | O_CLOEXEC)
+        guard rfd >= 0 else { throw AtomicFile.errnoText("cannot read", path) }
+        defer { close(rfd) }
+        try tar.beginFile(name: item.videoFile, size: item.videoBytes, mtime: item.completedAt)
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buf.deallocate() }
+        var hasher = SHA256()
+        var total: Int64 = 0
+        while true {
+            let n = read(rfd, buf.baseAddress, buf.count)
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { throw AtomicFile.errnoText("cannot read", path) }
+            if n == 0 { break }
+            guard total + Int64(n) <= item.videoBytes else {
+                throw Failure("\(path) grew past the \(item.videoBytes) bytes its sidecar records")
+            }
+            let chunk = UnsafeRawBufferPointer(rebasing: buf[0..<n])
+            hasher.update(bufferPointer: chunk)
+            try tar.write(chunk)
+            total += Int64(n)
+        }
+        guard total == item.videoBytes else {
+            throw Failure("\(path) has \(total) bytes, its sidecar records \(item.videoBytes)")
+        }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        guard digest == item.videoSHA256 else {
+            throw Failure("\(path) does not match its sidecar's sha256 (it changed since it was saved)")
+        }
+        try tar.finishFile()
+    }
+
+    /// After a verified archive: the loose files of the archived ids go.
+    public static func removeLoose(_ items: [ArchiveItem], directory: String) {
+        for item in items {
+            unlink("\(directory)/\(item.videoFile)")
+            unlink("\(directory)/\(item.sidecarFile)")
+        }
+        AtomicFile.syncDirectory(of: "\(directory)/x")
+    }
+}
+
+func sha256Hex(_ bytes: [UInt8]) -> String {
+    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+}
