@@ -70,6 +70,7 @@ public struct Archiver: Sendable {
         return (1...max(1, count)).map { String(format: "%@-%04d%@", stem, $0, suffix) }
     }
 
+    @discardableResult
     public func write(_ items: [ArchiveItem]) throws -> Result {
         guard let compression = Compression(fileName: (path as NSString).lastPathComponent) else {
             throw Failure(Self.checkName(path) ?? "bad archive name")
