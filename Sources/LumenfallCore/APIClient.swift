@@ -48,6 +48,51 @@ public struct APIClient: Sendable {
         }
     }
 
+    public struct ListPage: Sendable {
+        public var videos: [VideoObject]
+        public var hasMore: Bool
+        public var lastID: String?
+    }
+
+    /// One page of `GET {base}/videos` (OpenAI's list; a Lumenfall server may not have it, and
+    /// then answers 404: `APIError.http(status: 404, ...)`).
+    public func list(after: String?, limit: Int, order: String = "desc") async throws -> ListPage {
+        var url = "\(baseURL)/videos?limit=\(limit)&order=\(order)"
+        if let after { url += "&after=\(after)" }
+        let bytes = try await getJSON(url)
+        guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+              let data = obj["data"] as? [[String: Any]] else {
+            throw APIError.malformed(Self.describeNonJSON(bytes) + " (expected a list object)")
+        }
+        let videos = try data.map { item -> VideoObject in
+            let raw = try JSONSerialization.data(withJSONObject: item, options: [.sortedKeys, .withoutEscapingSlashes])
+            do { return try VideoObject(json: Array(raw)) } catch {
+                throw APIError.malformed("a list entry is not a video object")
+            }
+        }
+        return ListPage(videos: videos, hasMore: obj["has_more"] as? Bool ?? false,
+                        lastID: obj["last_id"] as? String ?? videos.last?.id)
+    }
+
+    /// Pages through the list, newest first, until `limit` videos passed `keep`, the list ends,
+    /// or a video older than `since` shows up.
+    public func listAll(since: Date?, limit: Int?, pageSize: Int = 100,
+                        keep: (VideoObject) -> Bool = { _ in true }) async throws -> [VideoObject] {
+        var out: [VideoObject] = []
+        var after: String?
+        while true {
+            let want = limit.map { $0 - out.count } ?? pageSize
+            let page = try await list(after: after, limit: max(1, min(pageSize, want)))
+            for v in page.videos {
+                if let since, let created = v.createdAt, created < since { return out }
+                if keep(v) { out.append(v) }
+                if let limit, out.count >= limit { return out }
+            }
+            guard page.hasMore, let last = page.lastID, last != after else { return out }
+            after = last
+        }
+    }
+
     /// GET a JSON document; HTTP errors become `APIError.http` with the API's code and message.
     func getJSON(_ url: String) async throws -> [UInt8] {
         let req = HTTPRequest(url: url, headers: ["Accept: application/json"],

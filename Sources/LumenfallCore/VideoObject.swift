@@ -38,6 +38,9 @@ public struct VideoObject: Sendable {
     public let outputURL: String?
     public let expiresAt: Date?
     public let completedAt: Date?
+    public let createdAt: Date?
+    public let cost: Double?
+    public let currency: String?
     public let errorCode: String?
     public let errorMessage: String?
     public let model: String?
@@ -60,6 +63,10 @@ public struct VideoObject: Sendable {
         outputURL = (output?["url"] as? String).flatMap { $0.isEmpty ? nil : $0 }
         expiresAt = Self.timestamp(obj["expires_at"])
         completedAt = Self.timestamp(obj["completed_at"])
+        createdAt = Self.timestamp(obj["created_at"])
+        let meta = obj["metadata"] as? [String: Any]
+        cost = (meta?["cost_estimate"] as? NSNumber)?.doubleValue
+        currency = meta?["cost_currency"] as? String
         let error = obj["error"] as? [String: Any]
         errorCode = error?["code"] as? String
         errorMessage = error?["message"] as? String

@@ -24,8 +24,9 @@ public final class SandboxServer: Sendable {
     }
 
     public static func start(host: String = "127.0.0.1", port: Int = 0,
-                             apiKey: String = SandboxServer.defaultAPIKey) async throws -> SandboxServer {
-        let state = SandboxState(apiKey: apiKey)
+                             apiKey: String = SandboxServer.defaultAPIKey,
+                             offersList: Bool = true) async throws -> SandboxServer {
+        let state = SandboxState(apiKey: apiKey, offersList: offersList)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)

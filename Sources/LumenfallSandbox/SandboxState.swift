@@ -55,9 +55,14 @@ final class SandboxState: @unchecked Sendable {
     private var contents: [String: MediaContent] = [:]
     private var counter = 0
     let apiKey: String
+    /// A Lumenfall server may not offer GET /videos; clients must say so clearly.
+    let offersList: Bool
     var port = 0
 
-    init(apiKey: String) { self.apiKey = apiKey }
+    init(apiKey: String, offersList: Bool) {
+        self.apiKey = apiKey
+        self.offersList = offersList
+    }
 
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
@@ -122,7 +127,7 @@ final class SandboxState: @unchecked Sendable {
         }
         switch (method, parts.count) {
         case ("POST", 3): return createFromBody(body)
-        case ("GET", 3): return list(query)
+        case ("GET", 3) where offersList: return list(query)
         case ("GET", 4): return retrieve(parts[3])
         case ("GET", 5) where parts[4] == "content": return contentEndpoint(parts[3], header: header)
         default: return apiError(404, "NOT_FOUND", "no route for \(method) \(path)")
@@ -166,8 +171,9 @@ final class SandboxState: @unchecked Sendable {
 
     private func retrieve(_ id: String) -> SandboxResponse {
         guard var job = jobs[id] else { return apiError(404, "NOT_FOUND", "No video found with id '\(id)'") }
-        job.polls += 1
-        jobs[id] = job
+        defer {
+            jobs[id]?.polls += 1
+        }
         if job.apiFaultsUsed < job.spec.faults.apiErrors.count {
             let f = job.spec.faults.apiErrors[job.apiFaultsUsed]
             job.apiFaultsUsed += 1
@@ -187,10 +193,11 @@ final class SandboxState: @unchecked Sendable {
 
     private func status(_ job: Job, now: Date = Date()) -> (String, Double?) {
         if let queued = job.spec.queuedPolls {
-            if job.polls <= queued { return ("queued", 0) }
-            let done = job.polls - queued
-            if done <= job.spec.processingPolls {
-                return ("in_progress", Double(done * 100 / (job.spec.processingPolls + 1)))
+            // `polls` counts the GETs answered before this one: the first `queued` see queued.
+            if job.polls < queued { return ("queued", 0) }
+            let step = job.polls - queued + 1
+            if step <= job.spec.processingPolls {
+                return ("in_progress", Double(step * 100 / (job.spec.processingPolls + 1)))
             }
             return (job.spec.outcome, nil)
         }

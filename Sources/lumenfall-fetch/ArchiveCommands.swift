@@ -21,19 +21,6 @@ struct ArchiveOptions: ParsableArguments {
     }
 }
 
-/// 500M, 2G, 1.5T, 1024 (bytes); K/M/G/T are powers of 1024. nil for anything else or 0.
-func parseSize(_ text: String) -> Int64? {
-    var s = text.trimmingCharacters(in: .whitespaces).uppercased()
-    for suffix in ["IB", "B"] where s.hasSuffix(suffix) && s.count > suffix.count { s.removeLast(suffix.count) }
-    var factor: Double = 1
-    if let unit = s.last, let power = ["K": 1, "M": 2, "G": 3, "T": 4][String(unit)] {
-        factor = pow(1024, Double(power))
-        s.removeLast()
-    }
-    guard let v = Double(s), v.isFinite, v > 0, v * factor < 9e18 else { return nil }
-    return Int64(v * factor)
-}
-
 /// Writes the archive and prints what it holds; shared by `archive` and `fetch --archive`.
 func runArchiver(_ archiver: Archiver, items: [ArchiveItem], remove: Bool, out: (String) -> Void) throws {
     let result = try archiver.write(items)

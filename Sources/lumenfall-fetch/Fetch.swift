@@ -13,8 +13,14 @@ struct Fetch: AsyncParsableCommand {
             130/143 interrupted.
             """)
 
-    @Argument(help: "Video ids (video_...). More can come from --input.")
+    @Argument(help: "Video ids (video_...). More can come from --input or --all.")
     var ids: [String] = []
+
+    @Flag(help: "Also fetch every video the API lists (GET /videos), except failed and cancelled ones.")
+    var all = false
+
+    @Option(help: ArgumentHelp("With --all: only videos created since DATE (2026-11-01, 2026-11-01T08:00:00Z, or an age: 36h, 7d).", valueName: "DATE"))
+    var since: String?
 
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Output folder (created if missing).", valueName: "DIR"))
     var output: String = "."
@@ -61,7 +67,9 @@ struct Fetch: AsyncParsableCommand {
     var verbose = false
 
     func validate() throws {
-        if ids.isEmpty && input.isEmpty { throw ValidationError("give at least one video id, or --input FILE") }
+        if ids.isEmpty && input.isEmpty && !all { throw ValidationError("give at least one video id, --input FILE or --all") }
+        if since != nil && !all { throw ValidationError("--since goes with --all") }
+        if let s = since, parseSince(s) == nil { throw ValidationError("--since \(s): give a date (2026-11-01) or an age (36h, 7d)") }
         if !(pollInterval > 0) { throw ValidationError("--poll-interval must be more than 0 seconds") }
         if !(maxPollInterval > 0) { throw ValidationError("--max-poll-interval must be more than 0 seconds") }
         if !(maxWait >= 0) { throw ValidationError("--max-wait must be 0 (no limit) or more") }
@@ -83,7 +91,7 @@ struct Fetch: AsyncParsableCommand {
         case .success(let k): key = k
         case .failure(let e): fail(e)
         }
-        var all = ids
+        var wanted = ids
         for path in input {
             let text: String?
             if path == "-" {
@@ -92,9 +100,29 @@ struct Fetch: AsyncParsableCommand {
                 text = try? String(contentsOfFile: path, encoding: .utf8)
             }
             guard let text else { fail(CLIError(code: Exit.setup, "cannot read the id list \(path); check the path")) }
-            all += VideoID.parseList(text)
+            wanted += VideoID.parseList(text)
         }
-        if all.isEmpty { fail(CLIError(code: Exit.setup, "the id lists hold no ids")) }
+        if all {
+            let api = APIClient(baseURL: connection.resolvedBaseURL, key: key)
+            var skipped = 0
+            do {
+                let listed = try await listVideos(api, since: since.flatMap { parseSince($0) }, limit: nil, pageSize: 100) { v in
+                    if v.status == .failed || v.status == .cancelled { skipped += 1; return false }
+                    return true
+                }
+                wanted += listed.map(\.id)
+                if !quiet {
+                    FileHandle.standardError.write(Data("lumenfall-fetch: the API lists \(listed.count) videos to fetch\(skipped > 0 ? " (\(skipped) failed or cancelled skipped)" : "")\n".utf8))
+                }
+            } catch {
+                fail(error, key: key)
+            }
+        }
+        if wanted.isEmpty && !all { fail(CLIError(code: Exit.setup, "the id lists hold no ids")) }
+        if wanted.isEmpty {
+            FileHandle.standardError.write(Data("lumenfall-fetch: nothing to fetch\n".utf8))
+            return
+        }
         do {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         } catch {
@@ -138,7 +166,7 @@ struct Fetch: AsyncParsableCommand {
 
         let started = Date()
         let signals = SignalTrap()
-        let work = Task { await fetcher.run(all) }
+        let work = Task { await fetcher.run(wanted) }
         signals.install { work.cancel() }
         let report = await work.value
 
@@ -171,9 +199,5 @@ struct Fetch: AsyncParsableCommand {
         if !report.allSucceeded { throw ExitCode(Exit.someFailed) }
     }
 
-    private func fail(_ e: CLIError, key: APIKey? = nil) -> Never {
-        let text = key.map { $0.redact(e.message) } ?? e.message
-        FileHandle.standardError.write(Data("lumenfall-fetch: error: \(text)\n".utf8))
-        Foundation.exit(e.code)
-    }
+    private func fail(_ e: CLIError, key: APIKey? = nil) -> Never { exitWith(e, key: key) }
 }

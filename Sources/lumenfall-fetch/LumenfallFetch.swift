@@ -17,7 +17,7 @@ struct LumenfallFetch: AsyncParsableCommand {
         commandName: "lumenfall-fetch",
         abstract: "Save AI-generated videos from a Lumenfall (or OpenAI) Videos API before their links expire.",
         version: lumenfallFetchVersion,
-        subcommands: [Fetch.self, Archive.self, Verify.self],
+        subcommands: [Fetch.self, List.self, Archive.self, Verify.self],
         defaultSubcommand: Fetch.self)
 }
 

@@ -21,6 +21,9 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
     @Option(help: "The API key clients must send as 'Authorization: Bearer KEY'.")
     var apiKey = SandboxServer.defaultAPIKey
 
+    @Flag(help: "Answer GET /videos with 404, as a Lumenfall server without the list endpoint may.")
+    var noList = false
+
     @Option(help: ArgumentHelp("Write the base URL to this file once listening (for scripts).", valueName: "PATH"))
     var urlFile: String?
 
@@ -31,7 +34,7 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let server = try await SandboxServer.start(host: host, port: port, apiKey: apiKey)
+        let server = try await SandboxServer.start(host: host, port: port, apiKey: apiKey, offersList: !noList)
         FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
         if let urlFile {
             try Data((server.baseURL + "\n").utf8).write(to: URL(fileURLWithPath: urlFile), options: .atomic)

@@ -5,8 +5,8 @@ import LumenfallSandbox
 import Testing
 
 /// A fresh sandbox on an ephemeral loopback port for one test, shut down after it.
-func withSandbox(_ body: (SandboxServer) async throws -> Void) async throws {
-    let server = try await SandboxServer.start()
+func withSandbox(offersList: Bool = true, _ body: (SandboxServer) async throws -> Void) async throws {
+    let server = try await SandboxServer.start(offersList: offersList)
     do {
         try await body(server)
     } catch {

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import LumenfallCore
+
+/// Lists through the API with a message a person can act on when the server has no list.
+func listVideos(_ api: APIClient, since: Date?, limit: Int?, pageSize: Int,
+                keep: (VideoObject) -> Bool) async throws(CLIError) -> [VideoObject] {
+    do {
+        return try await api.listAll(since: since, limit: limit, pageSize: pageSize, keep: keep)
+    } catch let e as APIError {
+        if case .http(404, _, _, _) = e {
+            throw CLIError(code: Exit.someFailed, "\(URLPolicy.host(of: api.baseURL)) does not list videos (GET /videos answered 404); pass the ids instead")
+        }
+        if case .http(401, _, let m, _) = e {
+            throw CLIError(code: Exit.apiKey, "the API rejected the key (HTTP 401\(m.map { ": \($0)" } ?? ""))")
+        }
+        throw CLIError(code: Exit.someFailed, "cannot list videos: \(e.summary)")
+    } catch {
+        throw CLIError(code: Exit.someFailed, "cannot list videos: \(error)")
+    }
+}
+
+/// "2h 13m" until the link expires, "expired", or "-" when the server did not say.
+func timeLeft(_ expiresAt: Date?, now: Date = Date()) -> String {
+    guard let e = expiresAt else { return "-" }
+    let s = Int(e.timeIntervalSince(now))
+    if s <= 0 { return "expired" }
+    if s >= 86400 { return "\(s / 86400)d \(s % 86400 / 3600)h" }
+    if s >= 3600 { return "\(s / 3600)h \(s % 3600 / 60)m" }
+    return "\(s / 60)m \(s % 60)s"
+}
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List videos (GET /videos), newest first, with status, model, cost and time left before the link expires.",
+        discussion: "Exit codes: 0 listed, 1 the server cannot list, 3 API key missing or rejected, 64 bad usage.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: ArgumentHelp("Only this status: queued, in_progress, completed, failed, cancelled.", valueName: "STATUS"))
+    var status: String?
+
+    @Option(help: ArgumentHelp("Only videos created since DATE: 2026-11-01, 2026-11-01T08:00:00Z, or an age: 90m, 36h, 7d.", valueName: "DATE"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("Print at most N videos.", valueName: "N"))
+    var limit: Int = 100
+
+    @Option(help: ArgumentHelp("Videos asked for per request (the API's limit parameter).", valueName: "N"))
+    var pageSize: Int = 100
+
+    @Flag(help: "One JSON object per line (the API's objects) instead of a table.")
+    var json = false
+
+    func validate() throws {
+        if let s = since, parseSince(s) == nil { throw ValidationError("--since \(s): give a date (2026-11-01, 2026-11-01T08:00:00Z) or an age (90m, 36h, 7d)") }
+        if limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if pageSize < 1 || pageSize > 100 { throw ValidationError("--page-size must be between 1 and 100") }
+    }
+
+    func run() async throws {
+        let key: APIKey
+        switch connection.loadKey() {
+        case .success(let k): key = k
+        case .failure(let e): exitWith(e, key: nil)
+        }
+        let api = APIClient(baseURL: connection.resolvedBaseURL, key: key)
+        let videos: [VideoObject]
+        do {
+            videos = try await listVideos(api, since: since.flatMap { parseSince($0) }, limit: limit, pageSize: pageSize) {
+                status == nil || $0.status.text == status
+            }
+        } catch {
+            exitWith(error, key: key)
+        }
+        if json {
+            for v in videos { print(String(decoding: v.raw, as: UTF8.self)) }
+            return
+        }
+        let rows = videos.map { v in
+            [v.id, v.status.text, v.model ?? "-",
+             v.cost.map { String(format: "%@ %.2f", v.currency ?? "", $0) } ?? "-", timeLeft(v.expiresAt)]
+        }
+        let header = ["ID", "STATUS", "MODEL", "COST", "EXPIRES IN"]
+        let widths = (0..<header.count).map { c in ([header] + rows).map { $0[c].count }.max() ?? 0 }
+        for row in [header] + rows {
+            print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+    }
+}
+
+func exitWith(_ e: CLIError, key: APIKey?) -> Never {
+    let text = key.map { $0.redact(e.message) } ?? e.message
+    FileHandle.standardError.write(Data("lumenfall-fetch: error: \(text)\n".utf8))
+    Foundation.exit(e.code)
+}
