@@ -33,6 +33,8 @@ public struct DownloadResult: Sendable {
     public var source: String
     /// Attempts that sent a request (1 when nothing went wrong).
     public var attempts: Int
+    /// Bytes received in this run (less than `bytes` after a resume).
+    public var transferred: Int64
 }
 
 public enum DownloadEvent: Sendable {
@@ -40,6 +42,8 @@ public enum DownloadEvent: Sendable {
     case retrying(reason: String, delay: Double)
     case refreshingURL(status: Int)
     case restarting(reason: String)
+    /// The server accepted the request: the body starts at `offset` of `total` bytes.
+    case receiving(offset: Int64, total: Int64?)
 }
 
 public enum DownloadError: Error, Sendable, Equatable {
@@ -66,13 +70,14 @@ struct Downloader: Sendable {
     func run(video initial: VideoObject, refresh: @Sendable () async throws -> VideoObject) async throws -> DownloadResult {
         var video = initial
         var source = mediaSource(for: video)
-        let sink = FileSink(directory: directory, id: id)
+        let sink = FileSink(directory: directory, id: id, onWrite: { [events] in events(.receiving(offset: $0, total: $1)) })
         defer { sink.closeFile() }
         sink.file = MediaFile.existingPart(directory: directory, id: id)
 
         var failures = 0
         var refreshes = 0
         var attempts = 0
+        var transferred: Int64 = 0
         while true {
             try Task.checkCancellation()
             try sink.prepareAttempt()
@@ -103,6 +108,7 @@ struct Downloader: Sendable {
                 throw DownloadError.failed(e.summary)
             }
             sink.closeFile()
+            transferred += sink.attemptBytes
             logger.debug("media answer", metadata: [
                 "id": "\(id)", "stage": "download", "decision": "\(sink.decision.map { "\($0)" } ?? "none")",
                 "bytes": "\(sink.attemptBytes)", "error": "\(transient?.0 ?? "-")",
@@ -122,10 +128,10 @@ struct Downloader: Sendable {
                         events(.restarting(reason: "received more bytes than announced; starting over"))
                         transient = ("the server sent more than \(total) bytes", nil)
                     } else {
-                        return try finish(sink, source: source, attempts: attempts)
+                        return try finish(sink, source: source, attempts: attempts, transferred: transferred)
                     }
                 case .complete:
-                    return try finish(sink, source: source, attempts: attempts)
+                    return try finish(sink, source: source, attempts: attempts, transferred: transferred)
                 case .restart(let why):
                     try sink.discardPart()
                     events(.restarting(reason: why))
@@ -169,12 +175,12 @@ struct Downloader: Sendable {
         return MediaSource(url: api.contentURL(id), usesAPIKey: true)
     }
 
-    private func finish(_ sink: FileSink, source: MediaSource, attempts: Int) throws -> DownloadResult {
+    private func finish(_ sink: FileSink, source: MediaSource, attempts: Int, transferred: Int64) throws -> DownloadResult {
         guard let file = sink.file else { throw DownloadError.failed("no file was written") }
         let (bytes, digest) = try sink.finalize()
         return DownloadResult(file: file, bytes: bytes, sha256: digest, contentType: sink.contentType,
                               mediaHost: URLPolicy.host(of: source.url), source: source.kind,
-                              attempts: attempts)
+                              attempts: attempts, transferred: transferred)
     }
 }
 
@@ -192,10 +198,12 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
     private(set) var failure: String?
     private(set) var attemptBytes: Int64 = 0
     private(set) var contentType: String?
+    private let onWrite: @Sendable (Int64, Int64?) -> Void
 
-    init(directory: String, id: String) {
+    init(directory: String, id: String, onWrite: @escaping @Sendable (Int64, Int64?) -> Void = { _, _ in }) {
         self.directory = directory
         self.id = id
+        self.onWrite = onWrite
     }
 
     /// Before each request: learn the `.part`'s size and saved validator, and make sure the
@@ -233,6 +241,7 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
                                         contentType: contentType)
                 known = v
                 if let f = file { try AtomicFile.write(Array(try JSONEncoder().encode(v)), to: f.statePath) }
+                onWrite(offset, total)
                 return true
             } catch {
                 failure = "\(error)"

@@ -27,6 +27,8 @@ public enum FetchEvent: Sendable {
     case pollRetry(id: String, reason: String, delay: Double)
     case download(id: String, DownloadEvent)
     case saved(id: String, file: String, bytes: Int64, sha256: String)
+    /// At the speed seen so far, the rest of this file needs longer than its link lives.
+    case expiryAtRisk(id: String, expiresAt: Date, remainingBytes: Int64, neededSeconds: Double)
     case failed(id: String, FetchFailure)
 }
 
@@ -42,8 +44,10 @@ public struct FetchConfiguration: Sendable {
     public var api: APIClient
     public var poll = PollPolicy()
     public var download = DownloadSettings()
-    /// How many ids are worked on at once.
+    /// How many downloads run at once; they start earliest `expires_at` first.
     public var jobs = 4
+    /// How many ids are polled at once, apart from the downloads.
+    public var pollJobs = 8
     public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
     public init(outputDirectory: String, api: APIClient) {
@@ -72,21 +76,16 @@ public struct Fetcher: Sendable {
         var results = [IDOutcome?](repeating: nil, count: ids.count)
         var authFailure: String?
 
+        let context = RunContext(polls: Slots(config.pollJobs), downloads: Slots(config.jobs))
         await withTaskGroup(of: (Int, IDOutcome).self) { group in
-            var next = 0
-            func startNext() {
-                let i = next
-                next += 1
-                group.addTask { (i, await fetchOne(ids[i])) }
-            }
-            while next < min(max(1, config.jobs), ids.count) { startNext() }
+            // Every id gets its task at once; the slots decide who polls and who downloads.
+            for i in ids.indices { group.addTask { (i, await fetchOne(ids[i], context)) } }
             while let (i, outcome) = await group.next() {
                 results[i] = outcome
                 if case .failed(let f) = outcome, f.kind == .authentication, authFailure == nil {
                     authFailure = f.message
                     group.cancelAll()
                 }
-                if authFailure == nil, !Task.isCancelled, next < ids.count { startNext() }
             }
         }
         let stopped = FetchFailure(kind: .stopped, message: authFailure != nil
@@ -97,8 +96,25 @@ public struct Fetcher: Sendable {
             authenticationFailure: authFailure)
     }
 
-    func fetchOne(_ id: String) async -> IDOutcome {
-        let outcome = await fetchOneUnreported(id)
+    /// What the ids of one run share.
+    struct RunContext: Sendable {
+        let polls: Slots
+        let downloads: Slots
+        let meter = ThroughputMeter()
+        /// Set the moment the API rejects the key, before the failing id gives up its slot,
+        /// so no waiting id sends another request with it.
+        let keyRejected = Flag()
+    }
+
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        var isSet: Bool { lock.withLock { value } }
+        func set() { lock.withLock { value = true } }
+    }
+
+    func fetchOne(_ id: String, _ context: RunContext) async -> IDOutcome {
+        let outcome = await fetchOneUnreported(id, context)
         switch outcome {
         case .failed(let f): emit(.failed(id: id, f))
         case .alreadySaved(let file): emit(.alreadySaved(id: id, file: file))
@@ -107,7 +123,7 @@ public struct Fetcher: Sendable {
         return outcome
     }
 
-    private func fetchOneUnreported(_ id: String) async -> IDOutcome {
+    private func fetchOneUnreported(_ id: String, _ context: RunContext) async -> IDOutcome {
         if let why = VideoID.problem(with: id) {
             return .failed(FetchFailure(kind: .invalidID, message: "invalid id: \(why); skipped"))
         }
@@ -117,23 +133,16 @@ public struct Fetcher: Sendable {
             return .alreadySaved(file: done.file)
         }
         do {
-            let video = try await pollUntilCompleted(id)
-            if MediaFile.existingPart(directory: dir, id: id) == nil,
-               let orphan = MediaFile.existingFinal(directory: dir, id: id) {
-                // A video without its sidecar (the run died between the two renames, or the
-                // sidecar was deleted). Rather than trust it blindly, it goes back to being a
-                // `.part`: the resume asks for the bytes after its end, and a complete file gets
-                // a bodiless 416 that confirms its length.
-                do {
-                    try AtomicFile.rename(orphan.path, to: orphan.partPath)
-                } catch {
-                    throw DownloadError.disk("\(error)")
-                }
-            }
-            let downloader = Downloader(
-                directory: dir, id: id, settings: config.download, api: config.api,
-                random: config.random, logger: logger, events: { [emit] in emit(.download(id: id, $0)) })
-            let result = try await downloader.run(video: video, refresh: { try await pollUntilCompleted(id) })
+            try await context.polls.acquire()
+            let polled = await context.guarded { try await pollUntilCompleted(id) }
+            await context.polls.release()
+            let video = try polled.get()
+
+            // The link that dies first is downloaded first.
+            try await context.downloads.acquire(key: video.expiresAt?.timeIntervalSince1970 ?? .infinity)
+            let downloaded = await context.guarded { try await download(id, video: video, context) }
+            await context.downloads.release()
+            let result = try downloaded.get()
             let sidecar = Sidecar.render(video: video, download: result, downloadedAt: Date())
             do {
                 try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: id))
@@ -151,6 +160,39 @@ public struct Fetcher: Sendable {
         } catch {
             return .failed(FetchFailure(kind: .download, message: "\(error)"))
         }
+    }
+
+    private func download(_ id: String, video: VideoObject, _ context: RunContext) async throws -> DownloadResult {
+        let dir = config.outputDirectory
+        if MediaFile.existingPart(directory: dir, id: id) == nil,
+           let orphan = MediaFile.existingFinal(directory: dir, id: id) {
+            // A video without its sidecar (the run died between the two renames, or the
+            // sidecar was deleted). Rather than trust it blindly, it goes back to being a
+            // `.part`: the resume asks for the bytes after its end, and a complete file gets
+            // a bodiless 416 that confirms its length.
+            do {
+                try AtomicFile.rename(orphan.path, to: orphan.partPath)
+            } catch {
+                throw DownloadError.disk("\(error)")
+            }
+        }
+        let started = Date()
+        let downloader = Downloader(
+            directory: dir, id: id, settings: config.download, api: config.api,
+            random: config.random, logger: logger,
+            events: { [emit] event in
+                emit(.download(id: id, event))
+                if case let .receiving(offset, total?) = event, let expires = video.expiresAt,
+                   let rate = context.meter.rate {
+                    let need = Double(total - offset) / rate
+                    if Date().addingTimeInterval(need) > expires {
+                        emit(.expiryAtRisk(id: id, expiresAt: expires, remainingBytes: total - offset, neededSeconds: need))
+                    }
+                }
+            })
+        let result = try await downloader.run(video: video, refresh: { try await pollUntilCompleted(id) })
+        context.meter.record(bytes: result.transferred, seconds: Date().timeIntervalSince(started))
+        return result
     }
 
     /// Polls until the job completes, per PollMachine's decisions.
@@ -254,5 +296,22 @@ extension FetchReport {
             bytes: items.reduce(0) { $0 + $1.videoBytes },
             cost: Manifest.totalCost(items.map { ($0.cost, $0.currency) }), elapsedSeconds: elapsedSeconds)
         return (summary, items)
+    }
+}
+
+extension Fetcher.RunContext {
+    /// Runs one stage while holding a slot: refuses to start once the key was rejected, and
+    /// raises the flag itself when this stage is the one that finds out.
+    func guarded<T: Sendable>(_ work: () async throws -> T) async -> Result<T, Error> {
+        if keyRejected.isSet {
+            return .failure(FetchFailure(kind: .stopped, message: "not finished: the run stopped because the API key was rejected"))
+        }
+        do {
+            return .success(try await work())
+        } catch {
+            if let f = error as? FetchFailure, f.kind == .authentication { keyRejected.set() }
+            if case DownloadError.authenticationFailed = error { keyRejected.set() }
+            return .failure(error)
+        }
     }
 }

@@ -25,6 +25,10 @@ final class EventPrinter: Sendable {
         switch e {
         case .failed(let id, let f):
             line("\(id): \(f.message)")
+        case .expiryAtRisk:
+            line(describe(e))  // a warning: shown even with --quiet
+        case .download(_, .receiving):
+            break  // "downloading from" / "resuming at" already said it
         default:
             guard !quiet else { return }
             line(describe(e))
@@ -52,7 +56,11 @@ final class EventPrinter: Sendable {
                 return "\(id): the media link was refused (HTTP \(status)); asking the API for a fresh one"
             case .restarting(let reason):
                 return "\(id): \(reason)"
+            case .receiving(let offset, let total):
+                return "\(id): receiving \(total.map { formatBytes($0 - offset) } ?? "the rest")"
             }
+        case let .expiryAtRisk(id, expiresAt, remaining, need):
+            return "\(id): warning: at the speed seen so far the remaining \(formatBytes(remaining)) need about \(Int(need)) s, but the link expires at \(utcString(expiresAt)); it is fetched first among those waiting, and a fresh link is asked for if it expires"
         case let .saved(id, file, bytes, sha):
             return "\(id): saved \(file) (\(formatBytes(bytes)), sha256 \(sha.prefix(16))…)"
         case .failed(let id, let f):

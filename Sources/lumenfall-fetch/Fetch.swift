@@ -52,8 +52,11 @@ struct Fetch: AsyncParsableCommand {
     @Option(help: ArgumentHelp("First wait after a transient failure; doubles each time (with jitter), up to 60 s. Retry-After wins when sent.", valueName: "SECONDS"))
     var retryDelay: Double = 1
 
-    @Option(help: ArgumentHelp("How many ids are worked on at once.", valueName: "N"))
+    @Option(help: ArgumentHelp("How many downloads run at once; they start with the link that expires first.", valueName: "N"))
     var jobs: Int = 4
+
+    @Option(help: ArgumentHelp("How many ids are polled at once, apart from the downloads.", valueName: "N"))
+    var pollJobs: Int = 8
 
     @Option(help: ArgumentHelp("After the batch, bundle every saved id (video and sidecar) into this archive (.tar, .tar.gz, .tar.zst, .tar.xz).", valueName: "PATH"))
     var archive: String?
@@ -78,6 +81,7 @@ struct Fetch: AsyncParsableCommand {
         if retries < 0 { throw ValidationError("--retries must be 0 or more") }
         if !(retryDelay >= 0) { throw ValidationError("--retry-delay must be 0 or more") }
         if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be between 1 and 64") }
+        if pollJobs < 1 || pollJobs > 64 { throw ValidationError("--poll-jobs must be between 1 and 64") }
         if input.filter({ $0 == "-" }).count > 1 { throw ValidationError("--input - (stdin) can be given only once") }
         if let a = archive, let why = Archiver.checkName(a) { throw ValidationError("--archive \(a): \(why)") }
         if archive == nil && (archiveOptions.maxSize != nil || archiveOptions.removeAfterArchive) {
@@ -152,6 +156,7 @@ struct Fetch: AsyncParsableCommand {
         config.download.stallTimeout = stallTimeout
         config.download.retry = retry
         config.jobs = jobs
+        config.pollJobs = pollJobs
 
         let printer = EventPrinter(quiet: quiet, key: key)
         let redactor = printer
