@@ -93,7 +93,7 @@ public enum ArchiveVerifier {
                     size += Int64(n)
                 }
                 report.bytes += size
-                let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                let digest = hasher.finalize().hex
                 let expected = fromManifest?[entry.name]
                 let listed = fromSums?[entry.name]
                 if expected == nil && listed == nil {

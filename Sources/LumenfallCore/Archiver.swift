@@ -177,7 +177,7 @@ public struct Archiver: Sendable {
         guard total == item.videoBytes else {
             throw Failure("\(path) has \(total) bytes, its sidecar records \(item.videoBytes)")
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = hasher.finalize().hex
         guard digest == item.videoSHA256 else {
             throw Failure("\(path) does not match its sidecar's sha256 (it changed since it was saved)")
         }
@@ -195,5 +195,19 @@ public struct Archiver: Sendable {
 }
 
 func sha256Hex(_ bytes: [UInt8]) -> String {
-    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    SHA256.hash(data: bytes).hex
+}
+
+extension SHA256.Digest {
+    /// Lower-case hex, as sha256sum prints it.
+    var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for b in self {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }

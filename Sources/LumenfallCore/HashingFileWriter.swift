@@ -112,7 +112,7 @@ final class HashingFileWriter: @unchecked Sendable {
 
     func digestHex() -> String {
         drain()
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().hex
     }
 
     private func writeCurrent() throws {
