@@ -18,17 +18,14 @@ public final class TarReader {
 
     public init(path: String) throws {
         guard let a = archive_read_new() else { throw ArchiveError("archive_read_new", "out of memory") }
+        // Every stored property is set from here on, so a throw below still runs deinit,
+        // which frees the handle: freeing it here too would free it twice.
         self.a = a
-        do {
-            try check(archive_read_support_format_tar(a), "enable tar")
-            try check(archive_read_support_filter_gzip(a), "enable gzip")
-            try check(archive_read_support_filter_zstd(a), "enable zstd")
-            try check(archive_read_support_filter_xz(a), "enable xz")
-            try check(archive_read_open_filename(a, path, 1 << 20), "open \(path)")
-        } catch {
-            archive_read_free(a)
-            throw error
-        }
+        try check(archive_read_support_format_tar(a), "enable tar")
+        try check(archive_read_support_filter_gzip(a), "enable gzip")
+        try check(archive_read_support_filter_zstd(a), "enable zstd")
+        try check(archive_read_support_filter_xz(a), "enable xz")
+        try check(archive_read_open_filename(a, path, 1 << 20), "open \(path)")
     }
 
     deinit { archive_read_free(a) }

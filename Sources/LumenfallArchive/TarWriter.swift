@@ -16,25 +16,22 @@ public final class TarWriter {
 
     public init(fd: Int32, compression: Compression) throws {
         guard let a = archive_write_new() else { throw ArchiveError("archive_write_new", "out of memory") }
+        // Every stored property is set from here on, so a throw below still runs deinit,
+        // which frees the handle: freeing it here too would free it twice.
         self.a = a
-        do {
-            try check(archive_write_set_format_pax_restricted(a), "set the pax format")
-            switch compression {
-            case .none: break
-            case .gzip:
-                try check(archive_write_add_filter_gzip(a), "add the gzip filter")
-                // Without this the gzip header carries the wall clock: no reproducible bytes.
-                try check(archive_write_set_filter_option(a, "gzip", "timestamp", nil), "drop the gzip timestamp")
-            case .zstd:
-                try check(archive_write_add_filter_zstd(a), "add the zstd filter")
-            case .xz:
-                try check(archive_write_add_filter_xz(a), "add the xz filter")
-            }
-            try check(archive_write_open_fd(a, fd), "open the archive for writing")
-        } catch {
-            archive_write_free(a)
-            throw error
+        try check(archive_write_set_format_pax_restricted(a), "set the pax format")
+        switch compression {
+        case .none: break
+        case .gzip:
+            try check(archive_write_add_filter_gzip(a), "add the gzip filter")
+            // Without this the gzip header carries the wall clock: no reproducible bytes.
+            try check(archive_write_set_filter_option(a, "gzip", "timestamp", nil), "drop the gzip timestamp")
+        case .zstd:
+            try check(archive_write_add_filter_zstd(a), "add the zstd filter")
+        case .xz:
+            try check(archive_write_add_filter_xz(a), "add the xz filter")
         }
+        try check(archive_write_open_fd(a, fd), "open the archive for writing")
     }
 
     deinit {
