@@ -101,7 +101,8 @@ public struct Archiver: Sendable {
         return Result(parts: finals, items: items, bytes: items.reduce(0) { $0 + $1.videoBytes })
     }
 
-    static func tempName(for final: String) -> String {
+    /// Where a part is written before its rename: hidden, beside its final name.
+    public static func tempName(for final: String) -> String {
         let dir = (final as NSString).deletingLastPathComponent
         return "\(dir.isEmpty ? "." : dir)/.\((final as NSString).lastPathComponent).tmp-\(getpid())"
     }

@@ -23,6 +23,11 @@ struct ArchiveOptions: ParsableArguments {
 
 /// Writes the archive and prints what it holds; shared by `archive` and `fetch --archive`.
 func runArchiver(_ archiver: Archiver, items: [ArchiveItem], remove: Bool, out: (String) -> Void) throws {
+    // Interrupted, the half-written parts go (the originals are untouched); then 130/143.
+    let temps = archiver.partPaths(count: Archiver.plan(items, maxSize: archiver.maxSize).count).map(Archiver.tempName)
+    let trap = SignalTrap()
+    trap.install { for t in temps { unlink(t) } }
+    defer { withExtendedLifetime(trap) {} }
     let result = try archiver.write(items)
     for p in result.parts { print(p) }
     out("archived \(result.items.count) videos (\(formatBytes(result.bytes))) into \(result.parts.count == 1 ? result.parts[0] : "\(result.parts.count) parts")")
