@@ -177,15 +177,17 @@ public struct Fetcher: Sendable {
             }
         }
         let started = Date()
+        let warned = Flag()  // once per id, not once per resume
         let downloader = Downloader(
             directory: dir, id: id, settings: config.download, api: config.api,
             random: config.random, logger: logger,
             events: { [emit] event in
                 emit(.download(id: id, event))
                 if case let .receiving(offset, total?) = event, let expires = video.expiresAt,
-                   let rate = context.meter.rate {
+                   let rate = context.meter.rate, !warned.isSet {
                     let need = Double(total - offset) / rate
                     if Date().addingTimeInterval(need) > expires {
+                        warned.set()
                         emit(.expiryAtRisk(id: id, expiresAt: expires, remainingBytes: total - offset, neededSeconds: need))
                     }
                 }
