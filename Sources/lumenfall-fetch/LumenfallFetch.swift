@@ -51,6 +51,10 @@ struct ConnectionOptions: ParsableArguments {
             guard let key = APIKey(text) else {
                 return .failure(CLIError(code: Exit.apiKey, "the API key file \(path) is empty or holds more than one line"))
             }
+            var st = stat()
+            if stat(path, &st) == 0, st.st_mode & 0o077 != 0 {
+                FileHandle.standardError.write(Data("lumenfall-fetch: warning: the API key file \(path) can be read by other users; chmod 600 it\n".utf8))
+            }
             return .success(key)
         }
         guard let raw = ProcessInfo.processInfo.environment["LUMENFALL_API_KEY"], !raw.isEmpty else {

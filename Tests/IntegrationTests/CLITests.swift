@@ -107,6 +107,7 @@ func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRu
             #expect(r.status == 3)
             #expect(r.stderr.contains("rejected the key"))
             #expect(r.stderr.contains(keyFile))
+            #expect(r.stderr.contains("can be read by other users; chmod 600 it"))  // written 0644
             #expect(!(r.stderr + r.stdout).contains(secret))
         }
     }
