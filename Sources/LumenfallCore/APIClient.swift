@@ -99,14 +99,14 @@ public struct APIClient: Sendable {
                               connectTimeout: connectTimeout, stallTimeout: stallTimeout,
                               totalTimeout: requestTimeout, bufferSize: 64 * 1024)
         let sink = BufferSink(limit: Self.maxAnswerBytes)
-        let out: HTTPClient.Outcome
+        let result: HTTPTransferResult
         do {
-            out = try await http.send(req, credentials: credentials, credentialOrigin: baseURL, sink: sink)
+            result = try await http.send(req, credentials: credentials, credentialOrigin: baseURL, sink: sink)
         } catch let e as CurlError {
             throw APIError.transport("\(URLPolicy.host(of: url)): \(e.message)", isTimeout: e.isTimeout)
         }
         if sink.overflowed { throw APIError.tooLarge(limit: Self.maxAnswerBytes) }
-        guard let head = out.result.head else { throw APIError.malformed("no HTTP answer from \(URLPolicy.host(of: url))") }
+        guard let head = result.head else { throw APIError.malformed("no HTTP answer from \(URLPolicy.host(of: url))") }
         if (200..<300).contains(head.status) { return sink.bytes }
         throw Self.httpError(head: head, body: sink.bytes)
     }

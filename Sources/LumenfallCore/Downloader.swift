@@ -31,8 +31,6 @@ public struct DownloadResult: Sendable {
     public var contentType: String?
     public var mediaHost: String
     public var source: String
-    /// Attempts that sent a request (1 when nothing went wrong).
-    public var attempts: Int
     /// Bytes received in this run (less than `bytes` after a resume).
     public var transferred: Int64
 }
@@ -128,10 +126,10 @@ struct Downloader: Sendable {
                         events(.restarting(reason: "received more bytes than announced; starting over"))
                         transient = ("the server sent more than \(total) bytes", nil)
                     } else {
-                        return try finish(sink, source: source, attempts: attempts, transferred: transferred)
+                        return try finish(sink, source: source, transferred: transferred)
                     }
                 case .complete:
-                    return try finish(sink, source: source, attempts: attempts, transferred: transferred)
+                    return try finish(sink, source: source, transferred: transferred)
                 case .restart(let why):
                     try sink.discardPart()
                     events(.restarting(reason: why))
@@ -175,12 +173,12 @@ struct Downloader: Sendable {
         return MediaSource(url: api.contentURL(id), usesAPIKey: true)
     }
 
-    private func finish(_ sink: FileSink, source: MediaSource, attempts: Int, transferred: Int64) throws -> DownloadResult {
+    private func finish(_ sink: FileSink, source: MediaSource, transferred: Int64) throws -> DownloadResult {
         guard let file = sink.file else { throw DownloadError.failed("no file was written") }
         let (bytes, digest) = try sink.finalize()
         return DownloadResult(file: file, bytes: bytes, sha256: digest, contentType: sink.contentType,
                               mediaHost: URLPolicy.host(of: source.url), source: source.kind,
-                              attempts: attempts, transferred: transferred)
+                              transferred: transferred)
     }
 }
 

@@ -6,14 +6,9 @@ import LumenfallCurl
 struct HTTPClient: Sendable {
     var multi: CurlMulti = .shared
 
-    struct Outcome: Sendable {
-        var result: HTTPTransferResult
-        var finalURL: String
-    }
-
     /// `credentials` are header lines sent only while the URL stays on `credentialOrigin`.
     func send(_ request: HTTPRequest, credentials: [String] = [], credentialOrigin: String? = nil,
-              sink: HTTPResponseSink) async throws -> Outcome {
+              sink: HTTPResponseSink) async throws -> HTTPTransferResult {
         var req = request
         var hops = 0
         while true {
@@ -27,7 +22,7 @@ struct HTTPClient: Sendable {
             let result = try await multi.perform(sent, sink: sink)
             guard let status = result.head?.status, [301, 302, 303, 307, 308].contains(status),
                   !result.abortedBySink, let next = result.redirectURL else {
-                return Outcome(result: result, finalURL: req.url)
+                return result
             }
             hops += 1
             if hops > URLPolicy.maxRedirects {

@@ -19,8 +19,6 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
 
     /// No byte moved for the stall timeout (CURLOPT_LOW_SPEED_TIME) or the total timeout hit.
     public var isTimeout: Bool { code == Int(CURLE_OPERATION_TIMEDOUT.rawValue) }
-    /// The URL's scheme is not one we allow (file://, ftp://, ...).
-    public var isProtocolRefused: Bool { code == Int(CURLE_UNSUPPORTED_PROTOCOL.rawValue) }
 
     public var description: String { "\(message) (curl error \(code))" }
 }

@@ -104,7 +104,6 @@ final class Transfer: @unchecked Sendable {
     private var status: Int?
     private var headers: [(name: String, value: String)] = []
     private var head: HTTPResponseHead?
-    private var bodyBytes: Int64 = 0
     private var abortedBySink = false
 
     init(request: HTTPRequest, sink: HTTPResponseSink) throws {
@@ -195,7 +194,6 @@ final class Transfer: @unchecked Sendable {
         if head == nil, !deliverHead(HTTPResponseHead(status: easy.infoLong(CURLINFO_RESPONSE_CODE), headers: headers)) {
             return false
         }
-        bodyBytes += Int64(bytes.count)
         if !sink.didReceiveBody(bytes) {
             abortedBySink = true
             return false
@@ -205,7 +203,7 @@ final class Transfer: @unchecked Sendable {
 
     func complete(_ code: CURLcode) {
         let result = HTTPTransferResult(
-            head: head, bodyBytes: bodyBytes,
+            head: head,
             redirectURL: easy.infoString(CURLINFO_REDIRECT_URL), abortedBySink: abortedBySink)
         if code == CURLE_OK || abortedBySink {
             finish(.success(result))

@@ -62,8 +62,6 @@ public protocol HTTPResponseSink: AnyObject, Sendable {
 public struct HTTPTransferResult: Sendable {
     /// The final response's head; nil only if the server sent none.
     public var head: HTTPResponseHead?
-    /// Body bytes handed to the sink.
-    public var bodyBytes: Int64
     /// Where a 3xx points, resolved against the request URL by libcurl.
     public var redirectURL: String?
     /// True when the sink returned false and so stopped the transfer.

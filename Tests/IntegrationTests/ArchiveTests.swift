@@ -252,7 +252,7 @@ func memberNames(_ path: String) throws -> [String] {
 }
 
 @Suite struct ArchiveUnitTests {
-    @Test func sizesParse() {
+    @Test func namesPickTheCompressionAndUnsafeNamesAreRecognised() {
         #expect(Compression(fileName: "a.tar.zst") == .zstd)
         #expect(Compression(fileName: "a.TGZ") == .gzip)
         #expect(Compression(fileName: "a.zip") == nil)

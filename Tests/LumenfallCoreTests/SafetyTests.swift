@@ -88,7 +88,7 @@ import Testing
         let v = try VideoObject(json: Array(raw.utf8))
         let d = DownloadResult(file: MediaFile(directory: "/tmp", id: "video_1", ext: "mp4"), bytes: 42,
                                sha256: String(repeating: "a", count: 64), contentType: "video/mp4",
-                               mediaHost: "cdn.example.com", source: "output_url", attempts: 1, transferred: 42)
+                               mediaHost: "cdn.example.com", source: "output_url", transferred: 42)
         let bytes = Sidecar.render(video: v, download: d, downloadedAt: Date(timeIntervalSince1970: 1_800_000_000))
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.contains(raw))
