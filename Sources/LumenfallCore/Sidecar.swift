@@ -30,14 +30,8 @@ public enum Sidecar {
     }
 
     /// The video file a complete earlier run left, if its sidecar and its bytes are both there:
-    /// such an id needs no request at all.
+    /// such an id needs no request at all. The same test decides what `archive` takes.
     public static func finished(directory: String, id: String) -> (file: String, bytes: Int64)? {
-        let path = MediaFile.sidecarPath(directory: directory, id: id)
-        guard let data = FileManager.default.contents(atPath: path),
-              let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let dl = obj["download"] as? [String: Any],
-              let file = dl["file"] as? String, let bytes = (dl["bytes"] as? NSNumber)?.int64Value,
-              !file.contains("/"), AtomicFile.size(of: "\(directory)/\(file)") == bytes else { return nil }
-        return (file, bytes)
+        (try? ArchiveItem.load(directory: directory, id: id)).map { ($0.videoFile, $0.videoBytes) }
     }
 }

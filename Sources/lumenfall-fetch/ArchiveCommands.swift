@@ -57,18 +57,7 @@ struct Archive: ParsableCommand {
     func run() throws {
         let say = { (s: String) in FileHandle.standardError.write(Data("lumenfall-fetch: \(s)\n".utf8)) }
         // Deleting files a running fetch is writing would lose them: take the folder's lock.
-        var lock: DirectoryLock?
-        if archive.removeAfterArchive {
-            do {
-                lock = try DirectoryLock(directory: directory)
-            } catch .busy(let dir, let pid) {
-                say("error: another lumenfall-fetch\(pid.map { " (pid \($0))" } ?? "") is working in \(dir); wait for it to finish")
-                throw ExitCode(Exit.setup)
-            } catch .cannotOpen(let why) {
-                say("error: \(why)")
-                throw ExitCode(Exit.setup)
-            }
-        }
+        let lock = archive.removeAfterArchive ? lockFolder(directory) : nil
         defer { withExtendedLifetime(lock) {} }
         let scanned: (items: [ArchiveItem], problems: [ArchiveItem.Problem])
         do {

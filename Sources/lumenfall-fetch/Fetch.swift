@@ -135,14 +135,7 @@ struct Fetch: AsyncParsableCommand {
         guard access(output, W_OK) == 0 else {
             fail(CLIError(code: Exit.setup, "cannot write into the output folder \(output); check its permissions"))
         }
-        let lock: DirectoryLock
-        do {
-            lock = try DirectoryLock(directory: output)
-        } catch .busy(let dir, let pid) {
-            fail(CLIError(code: Exit.setup, "another lumenfall-fetch\(pid.map { " (pid \($0))" } ?? "") is working in \(dir); wait for it to finish or use another -o folder"))
-        } catch .cannotOpen(let why) {
-            fail(CLIError(code: Exit.setup, why))
-        }
+        let lock = lockFolder(output)
         defer { withExtendedLifetime(lock) {} }
 
         var api = APIClient(baseURL: connection.resolvedBaseURL, key: key)

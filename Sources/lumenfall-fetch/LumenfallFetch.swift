@@ -75,3 +75,17 @@ struct CLIError: Error {
         self.message = message
     }
 }
+
+/// Takes the folder's lock, or exits 2 naming the run that holds it.
+func lockFolder(_ directory: String) -> DirectoryLock {
+    do {
+        return try DirectoryLock(directory: directory)
+    } catch {
+        switch error {
+        case .busy(let dir, let pid):
+            exitWith(CLIError(code: Exit.setup, "another lumenfall-fetch\(pid.map { " (pid \($0))" } ?? "") is working in \(dir); wait for it to finish or use another folder"), key: nil)
+        case .cannotOpen(let why):
+            exitWith(CLIError(code: Exit.setup, why), key: nil)
+        }
+    }
+}
