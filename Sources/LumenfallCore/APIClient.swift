@@ -15,6 +15,8 @@ public struct APIClient: Sendable {
     public var stallTimeout: Double = 30
     /// One API exchange never takes longer than this, whatever the server does.
     public var requestTimeout: Double = 120
+    /// A CA bundle trusted instead of the system store, for every request (API and media).
+    public var caFile: String?
 
     public init(baseURL: String, key: APIKey) {
         var b = baseURL
@@ -44,6 +46,7 @@ public struct APIClient: Sendable {
             switch e {
             case .notJSON: throw APIError.malformed(Self.describeNonJSON(bytes))
             case .notAVideoObject(let why): throw APIError.malformed("not a video object: \(why)")
+            case .notUTF8(let why): throw APIError.malformed(why)
             }
         }
     }
@@ -59,16 +62,29 @@ public struct APIClient: Sendable {
     public func list(after: String?, limit: Int, order: String = "desc") async throws -> ListPage {
         var url = "\(baseURL)/videos?limit=\(limit)&order=\(order)"
         if let after { url += "&after=\(after)" }
-        let bytes = try await getJSON(url)
-        guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
-              let data = obj["data"] as? [[String: Any]] else {
-            throw APIError.malformed(Self.describeNonJSON(bytes) + " (expected a list object)")
+        return try Self.parsePage(try await getJSON(url))
+    }
+
+    /// A list page, checked as strictly as a single object: every entry must be a video object.
+    static func parsePage(_ input: [UInt8]) throws(APIError) -> ListPage {
+        let bytes: [UInt8]
+        do { bytes = try VideoObject.utf8JSON(input) } catch {
+            if case .notUTF8(let why) = error { throw .malformed(why) }
+            throw .malformed("not UTF-8")
         }
-        let videos = try data.map { item -> VideoObject in
-            let raw = try JSONSerialization.data(withJSONObject: item, options: [.sortedKeys, .withoutEscapingSlashes])
-            do { return try VideoObject(json: Array(raw)) } catch {
-                throw APIError.malformed("a list entry is not a video object")
+        guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+              let data = obj["data"] as? [Any] else {
+            throw .malformed(Self.describeNonJSON(bytes) + " (expected a list object)")
+        }
+        var videos: [VideoObject] = []
+        videos.reserveCapacity(data.count)
+        for (i, element) in data.enumerated() {
+            guard let item = element as? [String: Any],
+                  let raw = try? JSONSerialization.data(withJSONObject: item, options: [.sortedKeys, .withoutEscapingSlashes]),
+                  let v = try? VideoObject(json: Array(raw)) else {
+                throw .malformed("entry \(i) of the list page is not a video object")
             }
+            videos.append(v)
         }
         return ListPage(videos: videos, hasMore: obj["has_more"] as? Bool ?? false,
                         lastID: obj["last_id"] as? String ?? videos.last?.id)
@@ -79,25 +95,21 @@ public struct APIClient: Sendable {
     public func listAll(since: Date?, limit: Int?, pageSize: Int = 100,
                         keep: (VideoObject) -> Bool = { _ in true }) async throws -> [VideoObject] {
         var out: [VideoObject] = []
-        var after: String?
-        while true {
-            let want = limit.map { $0 - out.count } ?? pageSize
-            let page = try await list(after: after, limit: max(1, min(pageSize, want)))
-            for v in page.videos {
-                if let since, let created = v.createdAt, created < since { return out }
-                if keep(v) { out.append(v) }
+        var cursor = ListCursor(api: self, since: since, pageSize: pageSize)
+        while let page = try await cursor.nextPage(limit: limit.map { $0 - out.count }) {
+            for v in page where keep(v) {
+                out.append(v)
                 if let limit, out.count >= limit { return out }
             }
-            guard page.hasMore, let last = page.lastID, last != after else { return out }
-            after = last
         }
+        return out
     }
 
     /// GET a JSON document; HTTP errors become `APIError.http` with the API's code and message.
     func getJSON(_ url: String) async throws -> [UInt8] {
         let req = HTTPRequest(url: url, headers: ["Accept: application/json"],
                               connectTimeout: connectTimeout, stallTimeout: stallTimeout,
-                              totalTimeout: requestTimeout, bufferSize: 64 * 1024)
+                              totalTimeout: requestTimeout, bufferSize: 64 * 1024, caFile: caFile)
         let sink = BufferSink(limit: Self.maxAnswerBytes)
         let result: HTTPTransferResult
         do {
@@ -132,5 +144,51 @@ public struct APIClient: Sendable {
             return "the server answered with an HTML page instead of JSON (a proxy or gateway in the way?)"
         }
         return body.isEmpty ? "an empty answer instead of JSON" : "an answer that is not valid JSON (\(body.count) bytes)"
+    }
+}
+
+/// Walks `GET /videos` one page at a time, so a caller consumes pages as they arrive instead of
+/// holding the whole listing. A server whose `has_more` never ends is bounded by the caller
+/// (`--max-items`); one whose cursor comes back round is an error that names the cursor,
+/// rather than an endless loop. Memory: one page, plus one cursor string per page seen.
+public struct ListCursor: Sendable {
+    public let api: APIClient
+    public let since: Date?
+    public let pageSize: Int
+    private var after: String?
+    private var seenCursors = Set<String>()
+    private var finished = false
+
+    public init(api: APIClient, since: Date?, pageSize: Int = 100) {
+        self.api = api
+        self.since = since
+        self.pageSize = max(1, min(100, pageSize))
+    }
+
+    /// The next page's videos (possibly empty), or nil once the listing is over.
+    public mutating func nextPage(limit: Int? = nil) async throws -> [VideoObject]? {
+        if finished { return nil }
+        let page = try await api.list(after: after, limit: max(1, min(pageSize, limit ?? pageSize)))
+        var out: [VideoObject] = []
+        for v in page.videos {
+            // Newest first: the first video older than --since ends the walk.
+            if let since, let created = v.createdAt, created < since {
+                finished = true
+                return out
+            }
+            out.append(v)
+        }
+        guard page.hasMore else {
+            finished = true
+            return out
+        }
+        guard let last = page.lastID, !page.videos.isEmpty else {
+            throw APIError.malformed("the list says has_more but its page is empty or names no last_id; stopping the listing")
+        }
+        guard seenCursors.insert(last).inserted else {
+            throw APIError.malformed("the list came back to the cursor '\(last)' (after=\(last) was already asked for): its pages loop; stopping the listing")
+        }
+        after = last
+        return out
     }
 }

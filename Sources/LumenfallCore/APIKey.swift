@@ -12,6 +12,43 @@ public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConver
 
     var authorizationHeader: String { "Authorization: Bearer \(secret)" }
 
+    /// Keys shorter than this are not searched for in output: replacing a one-letter "key"
+    /// everywhere garbles every line ("0 e<redacted API key>pired"), and no real key is that
+    /// short. The CLI warns that such a key looks wrong.
+    public static let minRedactedLength = 8
+    public var looksTooShort: Bool { secret.count < Self.minRedactedLength }
+
+    static let redactedText = "<redacted API key>"
+
+    /// Replaces the key in bytes bound for a file (a sidecar): a server that echoes the
+    /// Authorization header into `prompt` or `model` must not get the key stored on disk and in
+    /// archives. Both the raw form and the JSON-escaped one (`/` as `\/`) are replaced.
+    public func redact(bytes: [UInt8]) -> [UInt8] {
+        guard !looksTooShort else { return bytes }
+        var out = bytes
+        for form in Set([secret, secret.replacingOccurrences(of: "/", with: "\\/")]) {
+            out = Self.replace(Array(form.utf8), with: Array(Self.redactedText.utf8), in: out)
+        }
+        return out
+    }
+
+    static func replace(_ needle: [UInt8], with replacement: [UInt8], in hay: [UInt8]) -> [UInt8] {
+        guard !needle.isEmpty, hay.count >= needle.count else { return hay }
+        var out: [UInt8] = []
+        out.reserveCapacity(hay.count)
+        var i = 0
+        while i < hay.count {
+            if hay[i] == needle[0], i + needle.count <= hay.count, hay[i..<(i + needle.count)].elementsEqual(needle) {
+                out += replacement
+                i += needle.count
+            } else {
+                out.append(hay[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
     /// For callers that must make sure the key never landed somewhere (tests, the demo).
     public func occurs(in bytes: [UInt8]) -> Bool {
         let needle = Array(secret.utf8)
@@ -31,6 +68,6 @@ import Foundation
 extension APIKey {
     /// Replaces every occurrence of the key in a text bound for a person.
     public func redact(_ text: String) -> String {
-        text.replacingOccurrences(of: secret, with: "<redacted API key>")
+        looksTooShort ? text : text.replacingOccurrences(of: secret, with: Self.redactedText)
     }
 }

@@ -30,11 +30,12 @@ public struct ArchiveItem: Sendable, Equatable {
     public static func load(directory: String, id: String) throws(Problem) -> ArchiveItem {
         let sidecarName = "\(id).json"
         let path = "\(directory)/\(sidecarName)"
+        if AtomicFile.isSymlink(path) { throw .notASidecar("\(path) is a symbolic link, not a sidecar; skipped") }
         guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable("cannot read \(path)") }
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               obj["schema"] as? String == Sidecar.schema,
               let dl = obj["download"] as? [String: Any], let video = obj["video"] as? [String: Any],
-              let file = dl["file"] as? String, let bytes = (dl["bytes"] as? NSNumber)?.int64Value,
+              let file = dl["file"] as? String, let bytes = Checked.int64(dl["bytes"]), bytes >= 0,
               let sha = dl["sha256"] as? String else {
             throw .notASidecar("\(path) is not a lumenfall-fetch sidecar")
         }
@@ -45,11 +46,12 @@ public struct ArchiveItem: Sendable, Equatable {
             throw .videoMissing("\(directory)/\(file) is missing or not \(bytes) bytes as its sidecar says")
         }
         let meta = video["metadata"] as? [String: Any]
-        let completed = (video["completed_at"] as? NSNumber)?.int64Value ?? 0
+        let completed = Checked.double(video["completed_at"]) ?? 0
         return ArchiveItem(
             id: id, videoFile: file, videoBytes: bytes, videoSHA256: sha, sidecarFile: sidecarName,
             sidecar: Array(data), model: video["model"] as? String,
-            cost: (meta?["cost_estimate"] as? NSNumber)?.doubleValue, currency: meta?["cost_currency"] as? String,
+            cost: Checked.double(meta?["cost_estimate"]).flatMap { $0 >= 0 ? $0 : nil },
+            currency: meta?["cost_currency"] as? String,
             completedAt: VideoObject.timestamp(completed).map { Int64($0.timeIntervalSince1970) } ?? 0)
     }
 

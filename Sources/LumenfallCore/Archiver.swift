@@ -5,6 +5,70 @@ import LumenfallArchive
 import Glibc
 #endif
 
+/// The temp files of one archive run and the step that gives them their final names, behind
+/// one lock, so a signal handler and the writer never race: `abort()` (from the handler)
+/// deletes every temp created so far and makes later `createTemp` calls fail, and it waits
+/// while `commit` renames, so a set of parts is either all renamed or not at all. Temp names
+/// are unpredictable and created with O_EXCL, so no planted link is ever written through.
+public final class ArchiveCommit: @unchecked Sendable {
+    private let lock = NSLock()
+    private var temps: [String] = []
+    private var aborted = false
+    private var committed = false
+
+    public init() {}
+
+    func createTemp(beside final: String) throws -> (String, Int32) {
+        try lock.withLock {
+            if aborted { throw Archiver.Failure("interrupted") }
+            let (path, fd) = try AtomicFile.createTemp(beside: final)
+            temps.append(path)
+            return (path, fd)
+        }
+    }
+
+    func commit(_ pairs: [(String, String)]) throws {
+        try lock.withLock {
+            if aborted { throw Archiver.Failure("interrupted") }
+            var done: [String] = []
+            do {
+                for (temp, final) in pairs {
+                    try AtomicFile.rename(temp, to: final)
+                    done.append(final)
+                }
+            } catch {
+                // Not a whole set: take back the parts already renamed (they are ours, made
+                // a moment ago) so no incomplete set is left under the final names.
+                for f in done { unlink(f) }
+                throw error
+            }
+            committed = true
+            temps.removeAll()
+        }
+    }
+
+    /// The writer's own failure path: its temps go.
+    func discard() {
+        lock.withLock {
+            for t in temps { unlink(t) }
+            temps.removeAll()
+        }
+    }
+
+    /// From a signal handler: deletes the temps and stops the writer; false when the parts
+    /// were already committed (the archive is complete and stays).
+    @discardableResult
+    public func abort() -> Bool {
+        lock.withLock {
+            if committed { return false }
+            aborted = true
+            for t in temps { unlink(t) }
+            temps.removeAll()
+            return true
+        }
+    }
+}
+
 /// Bundles saved ids (video + sidecar) into tar archives through libarchive: manifest.json
 /// and SHA256SUMS first, then the members sorted by name, all with fixed metadata, so the same
 /// inputs give byte-identical archives. Every part is written to a temp name, fsynced, and
@@ -71,21 +135,27 @@ public struct Archiver: Sendable {
     }
 
     @discardableResult
-    public func write(_ items: [ArchiveItem]) throws -> Result {
+    public func write(_ items: [ArchiveItem], commit: ArchiveCommit = ArchiveCommit()) throws -> Result {
         guard let compression = Compression(fileName: (path as NSString).lastPathComponent) else {
             throw Failure(Self.checkName(path) ?? "bad archive name")
         }
         guard !items.isEmpty else { throw Failure("nothing to archive: no saved video with its sidecar") }
         let groups = Self.plan(items, maxSize: maxSize)
         let finals = partPaths(count: groups.count)
+        // A link where a part belongs is refused before anything is written, so a refusal
+        // can never come between two renames.
+        if let link = finals.first(where: AtomicFile.isSymlink) {
+            throw Failure("\(link) is a symbolic link; lumenfall-fetch never writes through one. Remove it or choose another name")
+        }
         let createdAt = items.map(\.completedAt).max() ?? 0
-        var temps: [String] = []
         do {
+            var temps: [String] = []
             for (i, group) in groups.enumerated() {
-                let temp = Self.tempName(for: finals[i])
+                let (temp, fd) = try commit.createTemp(beside: finals[i])
                 temps.append(temp)
+                defer { close(fd) }
                 try writePart(group, part: i + 1, parts: groups.count, createdAt: createdAt,
-                              to: temp, compression: compression)
+                              fd: fd, name: temp, compression: compression)
                 if verify {
                     let report = ArchiveVerifier.verify(path: temp)
                     guard report.ok else {
@@ -93,25 +163,16 @@ public struct Archiver: Sendable {
                     }
                 }
             }
-            for (temp, final) in zip(temps, finals) { try AtomicFile.rename(temp, to: final) }
+            try commit.commit(Array(zip(temps, finals)))
         } catch {
-            for t in temps { unlink(t) }
+            commit.discard()
             throw error
         }
         return Result(parts: finals, items: items, bytes: items.reduce(0) { $0 + $1.videoBytes })
     }
 
-    /// Where a part is written before its rename: hidden, beside its final name.
-    public static func tempName(for final: String) -> String {
-        let dir = (final as NSString).deletingLastPathComponent
-        return "\(dir.isEmpty ? "." : dir)/.\((final as NSString).lastPathComponent).tmp-\(getpid())"
-    }
-
     private func writePart(_ group: [ArchiveItem], part: Int, parts: Int, createdAt: Int64,
-                           to temp: String, compression: Compression) throws {
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw AtomicFile.errnoText("cannot create", temp) }
-        defer { close(fd) }
+                           fd: Int32, name temp: String, compression: Compression) throws {
         let manifest = Manifest(
             part: part, parts: parts, createdAt: createdAt,
             entries: group.map {
@@ -123,7 +184,7 @@ public struct Archiver: Sendable {
             batch: batch)
         do {
             let tar = try TarWriter(fd: fd, compression: compression)
-            try add(tar, name: Manifest.memberName, bytes: manifest.json(), mtime: createdAt)
+            try add(tar, name: Manifest.memberName, bytes: try manifest.json(), mtime: createdAt)
             try add(tar, name: Manifest.sumsName, bytes: manifest.sums(), mtime: createdAt)
             var members: [(name: String, item: ArchiveItem, isVideo: Bool)] = []
             for item in group {
@@ -140,6 +201,8 @@ public struct Archiver: Sendable {
             try tar.close()
         } catch let e as ArchiveError {
             throw Failure("\(e)")
+        } catch let e as Manifest.Unwritable {
+            throw Failure("\(e)")
         }
         guard fsync(fd) == 0 else { throw AtomicFile.errnoText("cannot sync", temp) }
     }
@@ -154,7 +217,7 @@ public struct Archiver: Sendable {
     /// differ from its sidecar's stops the archive (it changed since it was downloaded).
     private func addVideo(_ tar: TarWriter, _ item: ArchiveItem) throws {
         let path = "\(directory)/\(item.videoFile)"
-        let rfd = open(path, O_RDONLY | O_CLOEXEC)
+        let rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard rfd >= 0 else { throw AtomicFile.errnoText("cannot read", path) }
         defer { close(rfd) }
         try tar.beginFile(name: item.videoFile, size: item.videoBytes, mtime: item.completedAt)

@@ -14,11 +14,53 @@ public enum AtomicFile {
         Failure(description: "\(what) \(path): \(String(cString: strerror(errno)))")
     }
 
-    public static func write(_ bytes: [UInt8], to path: String) throws {
+    /// A symbolic link where one of our files belongs: in a shared folder, somebody else's
+    /// link would have us truncate, append to or overwrite whatever it points at. It is
+    /// refused by name, never followed and never deleted (it is not ours).
+    static func linkRefused(_ path: String) -> Failure {
+        Failure(description: "\(path) is a symbolic link; lumenfall-fetch never writes through one. Remove it (or use another folder) and run again")
+    }
+
+    /// Whether `path` itself (not what it points at) is a symbolic link.
+    public static func isSymlink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    /// Opens (creating if needed) one of our files for writing, never through a link.
+    static func openForWriting(_ path: String, flags: Int32 = O_WRONLY | O_CREAT) throws -> Int32 {
+        let fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else {
+            if errno == ELOOP { throw linkRefused(path) }
+            throw errnoText("cannot open", path)
+        }
+        // O_NOFOLLOW guards the last component only; what we opened must be a plain file.
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw Failure(description: "\(path) is not a regular file; remove it and run again")
+        }
+        return fd
+    }
+
+    /// A new, empty file beside `path`, under a name nobody can predict (so nobody can plant a
+    /// link there first), created with O_EXCL. Returns the name and an open descriptor.
+    public static func createTemp(beside path: String) throws -> (path: String, fd: Int32) {
         let dir = (path as NSString).deletingLastPathComponent
-        let temp = "\(dir.isEmpty ? "." : dir)/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw errnoText("cannot create", temp) }
+        let base = (path as NSString).lastPathComponent
+        for _ in 0..<16 {
+            let random = String(UInt64.random(in: 0..<UInt64.max), radix: 36)
+            let temp = "\(dir.isEmpty ? "." : dir)/.\(base).tmp-\(random)"
+            let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            if fd >= 0 { return (temp, fd) }
+            if errno != EEXIST { throw errnoText("cannot create", temp) }
+        }
+        throw Failure(description: "cannot create a temporary file beside \(path)")
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        if isSymlink(path) { throw linkRefused(path) }
+        let (temp, fd) = try createTemp(beside: path)
         do {
             try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temp) }
             guard fsync(fd) == 0 else { throw errnoText("cannot sync", temp) }
@@ -33,6 +75,9 @@ public enum AtomicFile {
 
     /// rename(2), then fsync of the folder so the new name itself survives a power cut.
     public static func rename(_ from: String, to: String) throws {
+        // rename(2) would replace a link, not follow it; but the link is not ours to delete.
+        if isSymlink(to) { throw linkRefused(to) }
+        if isSymlink(from) { throw linkRefused(from) }
         guard Glibc.rename(from, to) == 0 else {
             let e = errnoText("cannot rename to", to)
             throw e
@@ -63,9 +108,10 @@ public enum AtomicFile {
         }
     }
 
+    /// The size of a regular file at `path`; nil if missing, or a link, folder or device.
     public static func size(of path: String) -> Int64? {
         var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         return Int64(st.st_size)
     }
 }

@@ -17,8 +17,12 @@ public final class DirectoryLock: Sendable {
 
     public init(directory: String) throws(Failure) {
         let path = "\(directory)/\(Self.fileName)"
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .cannotOpen("cannot create \(path): \(String(cString: strerror(errno)))") }
+        let fd: Int32
+        do {
+            fd = try AtomicFile.openForWriting(path, flags: O_RDWR | O_CREAT)
+        } catch {
+            throw .cannotOpen("\(error)")
+        }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             var buf = [UInt8](repeating: 0, count: 32)
             let n = pread(fd, &buf, buf.count, 0)

@@ -7,8 +7,12 @@ import Glibc
 
 public struct DownloadSettings: Sendable {
     public var connectTimeout: Double = 30
-    /// A transfer that moves no byte this long is aborted and resumed.
+    /// A transfer slower than `minSpeed` bytes/s over this long is aborted and resumed.
     public var stallTimeout: Double = 30
+    /// The low-speed floor, in bytes/s (curl's `-Y`); 1 means "moves no byte at all".
+    public var minSpeed = 1
+    /// A deadline for one id's whole download (every attempt, wait and link refresh); nil: none.
+    public var maxTime: Double?
     public var retry = RetryPolicy()
     /// How many fresh signed URLs one id may ask for before we stop believing in them.
     public var maxURLRefreshes = 3
@@ -37,7 +41,8 @@ public struct DownloadResult: Sendable {
 
 public enum DownloadEvent: Sendable {
     case started(host: String, offset: Int64, total: Int64?)
-    case retrying(reason: String, delay: Double)
+    /// `kept`: the bytes of the `.part` that the next attempt continues from (0: none).
+    case retrying(reason: String, delay: Double, kept: Int64)
     case refreshingURL(status: Int)
     case restarting(reason: String)
     /// The server accepted the request: the body starts at `offset` of `total` bytes.
@@ -50,6 +55,8 @@ public enum DownloadError: Error, Sendable, Equatable {
     case failed(String)
     case authenticationFailed
     case disk(String)
+    /// `--max-time` ran out.
+    case timedOut(Double)
 }
 
 /// Streams one id's output into `<id>.<ext>.part`, resuming and retrying until it is whole and
@@ -76,10 +83,19 @@ struct Downloader: Sendable {
         var refreshes = 0
         var attempts = 0
         var transferred: Int64 = 0
+        let deadline = settings.maxTime.map { Date().addingTimeInterval($0) }
+        func remaining() -> Double? { deadline.map { $0.timeIntervalSinceNow } }
+        // The furthest the durable .part has ever reached: an attempt is progress only if it
+        // ends beyond this. Bytes that were received and then thrown away (a 200 that
+        // restarts the file, a body longer than announced) are not progress, so a host that
+        // ignores Range and drops at the same point every time runs out of retries.
+        var furthest: Int64 = 0
         while true {
             try Task.checkCancellation()
             try sink.prepareAttempt()
+            if attempts == 0 { furthest = sink.localSize }
             attempts += 1
+            if let left = remaining(), left <= 0, let limit = settings.maxTime { throw DownloadError.timedOut(limit) }
             var headers = ["Accept-Encoding: identity"]
             if sink.localSize > 0 {
                 headers.append("Range: bytes=\(sink.localSize)-")
@@ -87,7 +103,8 @@ struct Downloader: Sendable {
             }
             let request = HTTPRequest(url: source.url, headers: headers,
                                       connectTimeout: settings.connectTimeout,
-                                      stallTimeout: settings.stallTimeout)
+                                      stallTimeout: settings.stallTimeout, minSpeed: settings.minSpeed,
+                                      totalTimeout: remaining(), caFile: api.caFile)
             events(.started(host: URLPolicy.host(of: source.url), offset: sink.localSize, total: sink.known?.total))
             logger.debug("media request", metadata: [
                 "id": "\(id)", "stage": "download", "url": "\(URLPolicy.redacted(source.url))",
@@ -101,6 +118,9 @@ struct Downloader: Sendable {
                                             credentialOrigin: source.usesAPIKey ? api.baseURL : nil, sink: sink)
             } catch let e as CurlError {
                 if let f = sink.failure { throw DownloadError.disk(f) }
+                if e.isTimeout, let left = remaining(), left <= 0.001, let limit = settings.maxTime {
+                    throw DownloadError.timedOut(limit)
+                }
                 transient = ("\(URLPolicy.host(of: source.url)): \(e.message)", nil)
             } catch let e as APIError {
                 throw DownloadError.failed(e.summary)
@@ -156,15 +176,20 @@ struct Downloader: Sendable {
             }
 
             // Progress proves the link works: a long download on a flaky network may fail
-            // many times, and only failures in a row count against the limit.
-            failures = sink.attemptBytes > 0 ? 1 : failures + 1
+            // many times, and only failures without progress in a row count against the limit.
+            let progressed = sink.localSize > furthest
+            furthest = max(furthest, sink.localSize)
+            failures = progressed ? 1 : failures + 1
             guard let (why, after) = transient else { continue }
             if failures > settings.retry.maxRetries {
-                throw DownloadError.failed("gave up after \(failures) failed attempts in a row: \(why)")
+                throw DownloadError.failed("gave up after \(failures) attempts in a row without progress: \(why)")
             }
             let delay = after ?? settings.retry.backoff.delay(attempt: failures - 1, random: random())
-            events(.retrying(reason: why, delay: delay))
-            try await Task.sleep(nanoseconds: UInt64(max(0, delay) * 1e9))
+            if let left = remaining(), let limit = settings.maxTime, delay >= left {
+                throw DownloadError.timedOut(limit)
+            }
+            events(.retrying(reason: why, delay: delay, kept: sink.localSize))
+            try await sleep(seconds: delay)
         }
     }
 
@@ -284,8 +309,7 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
         guard writer.hashed == offset else {
             throw DownloadError.disk("internal: the hash covers \(writer.hashed) bytes, resuming at \(offset)")
         }
-        let fd = Glibc.open(f.partPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw AtomicFile.errnoText("cannot open", f.partPath) }
+        let fd = try AtomicFile.openForWriting(f.partPath)
         guard ftruncate(fd, off_t(offset)) == 0, lseek(fd, off_t(offset), SEEK_SET) == offset else {
             let e = AtomicFile.errnoText("cannot position", f.partPath)
             close(fd)
@@ -323,7 +347,7 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
             throw DownloadError.failed("\(f.name) has \(size) bytes, the server announced \(total)")
         }
         guard writer.hashed == size else { throw DownloadError.disk("\(f.partPath) changed on disk while downloading") }
-        let wfd = Glibc.open(f.partPath, O_RDWR | O_CLOEXEC)
+        let wfd = Glibc.open(f.partPath, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
         guard wfd >= 0, fsync(wfd) == 0 else {
             if wfd >= 0 { close(wfd) }
             throw DownloadError.disk("cannot sync \(f.partPath): \(String(cString: strerror(errno)))")

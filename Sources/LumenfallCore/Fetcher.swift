@@ -36,7 +36,11 @@ public struct FetchReport: Sendable {
     public var outcomes: [(id: String, outcome: IDOutcome)]
     /// Set when the API rejected the key: the run stopped at once.
     public var authenticationFailure: String?
-    public var allSucceeded: Bool { outcomes.allSatisfy { $0.outcome.succeeded } && authenticationFailure == nil }
+    /// The id source (the listing) failed part-way: the ids it gave were fetched, the rest not.
+    public var sourceFailure: APIError?
+    public var allSucceeded: Bool {
+        outcomes.allSatisfy { $0.outcome.succeeded } && authenticationFailure == nil && sourceFailure == nil
+    }
 }
 
 public struct FetchConfiguration: Sendable {
@@ -48,6 +52,9 @@ public struct FetchConfiguration: Sendable {
     public var jobs = 4
     /// How many ids are polled at once, apart from the downloads.
     public var pollJobs = 8
+    /// How many ids may be in flight (polling, waiting for a slot, downloading) at once; the
+    /// source is read no further ahead. Earliest-expiry-first holds within this window.
+    public var window = 1000
     public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
     public init(outputDirectory: String, api: APIClient) {
@@ -70,30 +77,72 @@ public struct Fetcher: Sendable {
         self.emit = events
     }
 
-    public func run(_ rawIDs: [String]) async -> FetchReport {
+    public func run(_ ids: [String]) async -> FetchReport {
+        await run(source: ArrayIDSource(ids))
+    }
+
+    /// Ids are pulled from `source` only while fewer than `window` are in flight, so a listing
+    /// that never ends is consumed as downloads finish (downloads start while it goes on) and
+    /// never held whole. Outcomes are reported in the order the ids arrived.
+    public func run(source: IDSource) async -> FetchReport {
         var seen = Set<String>()
-        let ids = rawIDs.filter { seen.insert($0).inserted }
-        var results = [IDOutcome?](repeating: nil, count: ids.count)
+        var order: [String] = []
+        var results: [IDOutcome?] = []
         var authFailure: String?
+        var sourceFailure: APIError?
+        let window = max(config.window, config.jobs + config.pollJobs)
 
         let context = RunContext(polls: Slots(config.pollJobs), downloads: Slots(config.jobs))
         await withTaskGroup(of: (Int, IDOutcome).self) { group in
-            // Every id gets its task at once; the slots decide who polls and who downloads.
-            for i in ids.indices { group.addTask { (i, await fetchOne(ids[i], context)) } }
-            while let (i, outcome) = await group.next() {
+            var inFlight = 0
+            var sourceDone = false
+            func record(_ i: Int, _ outcome: IDOutcome) {
+                inFlight -= 1
                 results[i] = outcome
                 if case .failed(let f) = outcome, f.kind == .authentication, authFailure == nil {
                     authFailure = f.message
                     group.cancelAll()
                 }
             }
+            while !sourceDone, authFailure == nil, !Task.isCancelled {
+                if inFlight >= window, let (i, outcome) = await group.next() {
+                    record(i, outcome)
+                    continue
+                }
+                let next: String?
+                do {
+                    next = try await source.next()
+                } catch let e as APIError {
+                    if case .http(401, _, let m, _) = e {
+                        authFailure = "the API rejected the key (HTTP 401\(m.map { ": \($0)" } ?? ""))"
+                        group.cancelAll()
+                    } else {
+                        sourceFailure = e
+                    }
+                    break
+                } catch {
+                    break  // cancelled while listing
+                }
+                guard let id = next else {
+                    sourceDone = true
+                    break
+                }
+                // Each id once per run, however often it is given or listed.
+                guard seen.insert(id).inserted else { continue }
+                let i = order.count
+                order.append(id)
+                results.append(nil)
+                inFlight += 1
+                group.addTask { (i, await fetchOne(id, context)) }
+            }
+            while let (i, outcome) = await group.next() { record(i, outcome) }
         }
         let stopped = FetchFailure(kind: .stopped, message: authFailure != nil
             ? "not finished: the run stopped because the API key was rejected"
             : "not finished: the run was interrupted")
         return FetchReport(
-            outcomes: ids.enumerated().map { ($0.element, results[$0.offset] ?? .failed(stopped)) },
-            authenticationFailure: authFailure)
+            outcomes: order.enumerated().map { ($0.element, results[$0.offset] ?? .failed(stopped)) },
+            authenticationFailure: authFailure, sourceFailure: sourceFailure)
     }
 
     /// What the ids of one run share.
@@ -143,7 +192,7 @@ public struct Fetcher: Sendable {
             let downloaded = await context.guarded { try await download(id, video: video, context) }
             await context.downloads.release()
             let result = try downloaded.get()
-            let sidecar = Sidecar.render(video: video, download: result, downloadedAt: Date())
+            let sidecar = Sidecar.render(video: video, download: result, downloadedAt: Date(), redacting: config.api.key)
             do {
                 try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: id))
             } catch {
@@ -154,7 +203,8 @@ public struct Fetcher: Sendable {
         } catch let f as FetchFailure {
             return .failed(f)
         } catch let e as DownloadError {
-            return .failed(Self.failure(e))
+            let kept = MediaFile.existingPart(directory: dir, id: id).flatMap { AtomicFile.size(of: $0.partPath) } ?? 0
+            return .failed(Self.failure(e, kept: kept))
         } catch is CancellationError {
             return .failed(FetchFailure(kind: .stopped, message: "interrupted; partial files are kept and resume on the next run"))
         } catch {
@@ -209,7 +259,7 @@ public struct Fetcher: Sendable {
                 let v = try await config.api.retrieve(id)
                 video = v
                 event = .video(v)
-                let shown = (v.status.text, v.progress.map { Int($0) })
+                let shown = (v.status.text, v.progress.map { Int($0) })  // 0...100, checked on decode
                 if lastShown.map({ $0 != shown }) ?? true {
                     lastShown = shown
                     emit(.status(id: id, status: v.status, progress: v.progress))
@@ -225,7 +275,7 @@ public struct Fetcher: Sendable {
                 if let video { return video }
             case .wait(let d):
                 if case .error(let e) = event { emit(.pollRetry(id: id, reason: e.summary, delay: d)) }
-                try await Task.sleep(nanoseconds: UInt64(max(0, d) * 1e9))
+                try await sleep(seconds: d)
             case .stop(let s):
                 throw Self.failure(s)
             }
@@ -249,22 +299,27 @@ public struct Fetcher: Sendable {
         case .gaveUp(let why):
             return FetchFailure(kind: .gaveUp, message: "gave up polling: \(why)")
         case .timedOut(let limit):
-            return FetchFailure(kind: .timedOut, message: "not completed after \(Int(limit)) s (--max-wait); run again later")
+            return FetchFailure(kind: .timedOut, message: "not completed after \(Checked.wholeSeconds(limit)) s (--max-wait); run again later")
         }
     }
 
-    static func failure(_ e: DownloadError) -> FetchFailure {
+    /// `kept`: the bytes of the `.part` left on disk, so a message promises a resume only
+    /// when there is something to resume from.
+    static func failure(_ e: DownloadError, kept: Int64 = 0) -> FetchFailure {
+        let partial = kept > 0 ? "the partial file (\(kept) bytes) is kept, run again to resume" : "no partial file was kept"
         switch e {
         case .expired(let at):
-            return FetchFailure(kind: .expired, message: "output expired at \(utcString(at)); any partial file is kept")
+            return FetchFailure(kind: .expired, message: "output expired at \(utcString(at)); \(partial)")
         case let .denied(status, host):
-            return FetchFailure(kind: .download, message: "the media host \(host) keeps refusing the download (HTTP \(status)) even with a fresh link; the partial file is kept")
+            return FetchFailure(kind: .download, message: "the media host \(host) keeps refusing the download (HTTP \(status)) even with a fresh link; \(partial)")
         case .failed(let why):
-            return FetchFailure(kind: .download, message: "download failed: \(why); the partial file is kept, run again to resume")
+            return FetchFailure(kind: .download, message: "download failed: \(why); \(partial)")
         case .authenticationFailed:
             return FetchFailure(kind: .authentication, message: "the API rejected the key (HTTP 401) on the content endpoint")
         case .disk(let why):
             return FetchFailure(kind: .disk, message: "disk error: \(why)")
+        case .timedOut(let limit):
+            return FetchFailure(kind: .timedOut, message: "not saved within --max-time \(Checked.wholeSeconds(limit)) s; \(partial)")
         }
     }
 }
@@ -296,7 +351,8 @@ extension FetchReport {
         let summary = BatchSummary(
             saved: saved, alreadySaved: already, failed: failed, expired: expired,
             bytes: items.reduce(0) { $0 + $1.videoBytes },
-            cost: Manifest.totalCost(items.map { ($0.cost, $0.currency) }), elapsedSeconds: elapsedSeconds)
+            cost: Manifest.totalCost(items.map { ($0.cost, $0.currency) }),
+            costUnknown: Manifest.unknownCostCount(items.map { ($0.cost, $0.currency) }), elapsedSeconds: elapsedSeconds)
         return (summary, items)
     }
 }
@@ -315,5 +371,77 @@ extension Fetcher.RunContext {
             if case DownloadError.authenticationFailed = error { keyRejected.set() }
             return .failure(error)
         }
+    }
+}
+
+/// Where a run's ids come from, pulled one at a time so the source is read only as fast as
+/// the work goes: an array, an id file, a listing that pages through the API.
+///
+/// Sources are classes pulled by one task, the run loop, one call at a time; their counters
+/// are read after the run. Hence `@unchecked Sendable` on each: no two threads touch one at once.
+public protocol IDSource: AnyObject, Sendable {
+    /// The next id, or nil when there are no more. An APIError ends the source (the run
+    /// fetches what it already has and reports the error).
+    func next() async throws -> String?
+}
+
+public final class ArrayIDSource: IDSource, @unchecked Sendable {
+    private var ids: [String]
+    private var index = 0
+    public init(_ ids: [String]) { self.ids = ids }
+    public func next() async throws -> String? {
+        guard index < ids.count else { return nil }
+        defer { index += 1 }
+        return ids[index]
+    }
+}
+
+/// `--all`: pages through `GET /videos` as ids are needed, skipping what `keep` refuses, and
+/// stopping after `maxItems` ids.
+public final class ListingIDSource: IDSource, @unchecked Sendable {
+    private var cursor: ListCursor
+    private let keep: @Sendable (VideoObject) -> Bool
+    private let maxItems: Int?
+    private var page: [VideoObject] = []
+    private var index = 0
+    public private(set) var taken = 0
+    public private(set) var skipped = 0
+
+    public init(cursor: ListCursor, maxItems: Int?, keep: @escaping @Sendable (VideoObject) -> Bool) {
+        self.cursor = cursor
+        self.maxItems = maxItems
+        self.keep = keep
+    }
+
+    public func next() async throws -> String? {
+        while true {
+            if let maxItems, taken >= maxItems { return nil }
+            if index < page.count {
+                let v = page[index]
+                index += 1
+                guard keep(v) else {
+                    skipped += 1
+                    continue
+                }
+                taken += 1
+                return v.id
+            }
+            guard let p = try await cursor.nextPage() else { return nil }
+            page = p
+            index = 0
+        }
+    }
+}
+
+/// Several sources one after the other: the ids given on the command line, then the listing.
+public final class ChainedIDSource: IDSource, @unchecked Sendable {
+    private var sources: [IDSource]
+    public init(_ sources: [IDSource]) { self.sources = sources }
+    public func next() async throws -> String? {
+        while let first = sources.first {
+            if let id = try await first.next() { return id }
+            sources.removeFirst()
+        }
+        return nil
     }
 }

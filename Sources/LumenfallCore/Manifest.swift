@@ -30,13 +30,27 @@ public struct Manifest: Sendable, Equatable {
 
     public var totalBytes: Int64 { entries.reduce(0) { $0 + $1.bytes } }
 
+    /// Cost per currency. A cost that is not a finite number is unknown and left out, and a
+    /// currency whose sum overflows (two costs of 1e308) is left out too rather than written as
+    /// infinity, which JSON cannot hold.
     public static func totalCost(_ pairs: [(Double?, String?)]) -> [String: Double] {
         var out: [String: Double] = [:]
         for (c, cur) in pairs {
-            guard let c, let cur else { continue }
+            guard let c, c.isFinite, let cur else { continue }
             out[cur, default: 0] += c
         }
-        return out.mapValues { ($0 * 1_000_000).rounded() / 1_000_000 }
+        return out.filter { $0.value.isFinite }.mapValues { ($0 * 1_000_000).rounded() / 1_000_000 }
+            .filter { $0.value.isFinite }
+    }
+
+    /// How many of `pairs` have no usable cost (missing, not finite, or lost to an overflowing
+    /// sum): said beside every total, so "USD 0.84" never hides unknown costs.
+    public static func unknownCostCount(_ pairs: [(Double?, String?)]) -> Int {
+        let totals = totalCost(pairs)
+        return pairs.filter { c, cur in
+            guard let c, c.isFinite, let cur else { return true }
+            return totals[cur] == nil
+        }.count
     }
 
     /// `sha256  name` lines, as `sha256sum -c` reads them, for every member but these two.
@@ -49,7 +63,12 @@ public struct Manifest: Sendable, Equatable {
         return Array(lines.sorted { $0.0 < $1.0 }.map { "\($0.1)  \($0.0)\n" }.joined().utf8)
     }
 
-    public func json() -> [UInt8] {
+    public struct Unwritable: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The manifest's bytes. Throws rather than write something `verify` would reject.
+    public func json() throws -> [UInt8] {
         var obj: [String: Any] = [
             "schema": Self.schema,
             "tool": "lumenfall-fetch",
@@ -64,13 +83,22 @@ public struct Manifest: Sendable, Equatable {
                 [
                     "id": e.id, "file": e.file, "bytes": e.bytes, "sha256": e.sha256,
                     "sidecar": e.sidecar, "sidecar_bytes": e.sidecarBytes, "sidecar_sha256": e.sidecarSHA256,
-                    "model": e.model ?? NSNull(), "cost": e.cost ?? NSNull(), "currency": e.currency ?? NSNull(),
+                    "model": e.model ?? NSNull(), "cost": e.cost.flatMap { $0.isFinite ? $0 : nil } ?? NSNull(),
+                    "currency": e.currency ?? NSNull(),
                 ]
             },
         ]
         if let b = batch { obj["batch"] = b.json() }
-        let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
-        return Array(data) + [UInt8(ascii: "\n")]
+        guard JSONSerialization.isValidJSONObject(obj),
+              let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]) else {
+            throw Unwritable(description: "the manifest cannot be written as JSON (a number that is not finite?)")
+        }
+        let bytes = Array(data) + [UInt8(ascii: "\n")]
+        // The archive's own verifier must accept it: checked here, before any member is written.
+        guard Self.expectations(fromJSON: bytes) != nil else {
+            throw Unwritable(description: "the manifest would not read back")
+        }
+        return bytes
     }
 
     /// What a verifier needs back: member name → (bytes, sha256).
@@ -79,8 +107,8 @@ public struct Manifest: Sendable, Equatable {
               obj["schema"] as? String == schema, let videos = obj["videos"] as? [[String: Any]] else { return nil }
         var out: [String: (Int64, String)] = [:]
         for v in videos {
-            guard let f = v["file"] as? String, let b = (v["bytes"] as? NSNumber)?.int64Value, let s = v["sha256"] as? String,
-                  let sf = v["sidecar"] as? String, let sb = (v["sidecar_bytes"] as? NSNumber)?.int64Value,
+            guard let f = v["file"] as? String, let b = Checked.int64(v["bytes"]), let s = v["sha256"] as? String,
+                  let sf = v["sidecar"] as? String, let sb = Checked.int64(v["sidecar_bytes"]),
                   let ss = v["sidecar_sha256"] as? String else { return nil }
             out[f] = (b, s)
             out[sf] = (sb, ss)
@@ -110,10 +138,13 @@ public struct BatchSummary: Sendable, Equatable {
     public var expired: Int
     public var bytes: Int64
     public var cost: [String: Double]
+    /// Saved ids whose cost is unknown (none given, or not a finite number).
+    public var costUnknown: Int
     public var elapsedSeconds: Double
 
     public init(saved: Int, alreadySaved: Int, failed: Int, expired: Int, bytes: Int64,
-                cost: [String: Double], elapsedSeconds: Double) {
+                cost: [String: Double], costUnknown: Int = 0, elapsedSeconds: Double) {
+        self.costUnknown = costUnknown
         self.saved = saved
         self.alreadySaved = alreadySaved
         self.failed = failed
@@ -125,6 +156,7 @@ public struct BatchSummary: Sendable, Equatable {
 
     func json() -> [String: Any] {
         ["saved": saved, "already_saved": alreadySaved, "failed": failed, "expired": expired,
-         "bytes": bytes, "cost": cost, "elapsed_seconds": (elapsedSeconds * 10).rounded() / 10]
+         "bytes": bytes, "cost": cost, "cost_unknown": costUnknown,
+         "elapsed_seconds": elapsedSeconds.isFinite ? (elapsedSeconds * 10).rounded() / 10 : 0]
     }
 }

@@ -7,7 +7,10 @@ public let lumenfallFetchVersion = "0.1.0"
 public enum Sidecar {
     public static let schema = "lumenfall-fetch.sidecar/1"
 
-    public static func render(video: VideoObject, download d: DownloadResult, downloadedAt: Date) -> [UInt8] {
+    /// `key`: redacted from the object, for a server that echoes it back (the one change to
+    /// the bytes as they came).
+    public static func render(video: VideoObject, download d: DownloadResult, downloadedAt: Date,
+                              redacting key: APIKey? = nil) -> [UInt8] {
         var facts: [String: Any] = [
             "file": d.file.name,
             "bytes": d.bytes,
@@ -24,7 +27,7 @@ public enum Sidecar {
         // Indent the facts one level so the file reads as one document.
         let indented = String(decoding: factsJSON, as: UTF8.self).replacingOccurrences(of: "\n", with: "\n  ")
         var out = Array("{\n  \"schema\": \"\(schema)\",\n  \"download\": \(indented),\n  \"video\": ".utf8)
-        out += video.raw
+        out += key.map { $0.redact(bytes: video.raw) } ?? video.raw
         out += Array("\n}\n".utf8)
         return out
     }

@@ -48,9 +48,13 @@ public struct VideoObject: Sendable {
     public enum ParseError: Error, Equatable {
         case notJSON
         case notAVideoObject(String)
+        /// JSON in UTF-16 or UTF-32, or bytes that are not UTF-8: the sidecar keeps the object
+        /// byte for byte and must stay valid UTF-8 JSON (RFC 8259 §8.1), so it is refused.
+        case notUTF8(String)
     }
 
-    public init(json bytes: [UInt8]) throws(ParseError) {
+    public init(json input: [UInt8]) throws(ParseError) {
+        let bytes = try Self.utf8JSON(input)
         guard let any = try? JSONSerialization.jsonObject(with: Data(bytes)),
               let obj = any as? [String: Any] else { throw .notJSON }
         guard let id = obj["id"] as? String else { throw .notAVideoObject("no \"id\" field") }
@@ -58,14 +62,16 @@ public struct VideoObject: Sendable {
         raw = bytes
         self.id = id
         self.status = VideoStatus(status)
-        progress = (obj["progress"] as? NSNumber)?.doubleValue
+        // A percentage: anything else (1e300, -5, true, "50") is treated as absent.
+        progress = Checked.double(obj["progress"]).flatMap { (0...100).contains($0) ? $0 : nil }
         let output = obj["output"] as? [String: Any]
         outputURL = (output?["url"] as? String).flatMap { $0.isEmpty ? nil : $0 }
         expiresAt = Self.timestamp(obj["expires_at"])
         completedAt = Self.timestamp(obj["completed_at"])
         createdAt = Self.timestamp(obj["created_at"])
         let meta = obj["metadata"] as? [String: Any]
-        cost = (meta?["cost_estimate"] as? NSNumber)?.doubleValue
+        // Only a finite, non-negative cost is a cost; anything else is unknown.
+        cost = Checked.double(meta?["cost_estimate"]).flatMap { $0 >= 0 ? $0 : nil }
         currency = meta?["cost_currency"] as? String
         let error = obj["error"] as? [String: Any]
         errorCode = error?["code"] as? String
@@ -73,12 +79,24 @@ public struct VideoObject: Sendable {
         model = obj["model"] as? String
     }
 
+    /// The bytes as UTF-8 JSON: a UTF-8 byte-order mark is dropped (RFC 8259 lets a parser
+    /// ignore it, and a sidecar must not start with one); UTF-16/32 or invalid UTF-8 is refused.
+    static func utf8JSON(_ b: [UInt8]) throws(ParseError) -> [UInt8] {
+        let b = b.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(b.dropFirst(3)) : b
+        if b.starts(with: [0xFE, 0xFF]) || b.starts(with: [0xFF, 0xFE]) || b.prefix(4).contains(0) {
+            throw .notUTF8("the answer is JSON in UTF-16 or UTF-32; only UTF-8 is accepted")
+        }
+        guard String(validating: b, as: UTF8.self) != nil else {
+            throw .notUTF8("the answer is not valid UTF-8")
+        }
+        return b
+    }
+
     /// Unix seconds, accepted only within a sane window (2000 to 2200): a missing, null, zero,
     /// negative or absurd value means "unknown", never "expired in 1970" or "valid forever".
     static func timestamp(_ v: Any?) -> Date? {
-        guard let n = v as? NSNumber else { return nil }  // true/false land below 2000: unknown
-        let s = n.doubleValue
-        guard s.isFinite, s >= 946_684_800, s <= 7_258_118_400 else { return nil }
+        guard let s = Checked.double(v) else { return nil }
+        guard s >= 946_684_800, s <= 7_258_118_400 else { return nil }
         return Date(timeIntervalSince1970: s)
     }
 }

@@ -121,11 +121,17 @@ final class Transfer: @unchecked Sendable {
         try easy.set(CURLOPT_NOSIGNAL, 1)
         try easy.set(CURLOPT_TCP_KEEPALIVE, 1)
         try easy.set(CURLOPT_USERAGENT, r.userAgent)
-        try easy.set(CURLOPT_CONNECTTIMEOUT_MS, Int(r.connectTimeout * 1000))
-        // libcurl's low-speed check works in whole seconds: under 1 byte/s for N s = stalled.
-        try easy.set(CURLOPT_LOW_SPEED_LIMIT, 1)
-        try easy.set(CURLOPT_LOW_SPEED_TIME, max(1, Int(r.stallTimeout.rounded(.up))))
-        if let total = r.totalTimeout { try easy.set(CURLOPT_TIMEOUT_MS, Int(total * 1000)) }
+        try easy.set(CURLOPT_CONNECTTIMEOUT_MS, Self.clamped(r.connectTimeout * 1000))
+        // libcurl's low-speed check works in whole seconds: under minSpeed bytes/s on average
+        // for N s = stalled.
+        try easy.set(CURLOPT_LOW_SPEED_LIMIT, max(1, r.minSpeed))
+        try easy.set(CURLOPT_LOW_SPEED_TIME, Self.clamped(r.stallTimeout.rounded(.up)))
+        if let total = r.totalTimeout { try easy.set(CURLOPT_TIMEOUT_MS, Self.clamped(total * 1000)) }
+        // Through an https proxy libcurl hands the proxy's own "HTTP/1.1 200 Connection
+        // established" to the header callback; taken for the media host's answer, it made a
+        // resume truncate the .part. The proxy's headers are not ours to read.
+        try easy.set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
+        if let ca = r.caFile { try easy.set(CURLOPT_CAINFO, ca) }
         try easy.set(CURLOPT_BUFFERSIZE, r.bufferSize)
         if r.method == "GET" {
             try easy.set(CURLOPT_HTTPGET, 1)
@@ -157,6 +163,13 @@ final class Transfer: @unchecked Sendable {
             return t.onBody(UnsafeRawBufferPointer(start: ptr, count: size * count)) ? size * count : 0
         })
         try easy.set(CURLOPT_WRITEDATA, pointer: me)
+    }
+
+    /// A value for a `long` option, at least 1 and at most a 32-bit long's range: a NaN,
+    /// infinite or absurd setting never traps the conversion.
+    static func clamped(_ v: Double) -> Int {
+        guard v.isFinite else { return v > 0 ? Int(Int32.max) : 1 }
+        return Int(max(1, min(Double(Int32.max), v)))
     }
 
     /// libcurl hands over one header line at a time, for every response of the exchange

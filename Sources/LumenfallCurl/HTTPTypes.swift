@@ -8,25 +8,31 @@ public struct HTTPRequest: Sendable {
     public var headers: [String]
     public var body: [UInt8]?
     public var connectTimeout: Double
-    /// A transfer that moves no byte for this long fails with `CurlError.isStall`.
+    /// A transfer slower than `minSpeed` bytes/s on average over this long is aborted as
+    /// stalled (libcurl's low-speed check, as curl's `-y`/`-Y`).
     public var stallTimeout: Double
+    public var minSpeed: Int
     /// Upper bound for the whole exchange; nil for downloads, whose length is unbounded.
     public var totalTimeout: Double?
     /// Receive buffer size handed to libcurl; bigger buffers mean fewer callbacks on big files.
     public var bufferSize: Int
     public var userAgent: String
+    /// A CA bundle to trust instead of the system's (`--cacert`, `CURL_CA_BUNDLE`, `SSL_CERT_FILE`).
+    public var caFile: String?
 
     public init(
         url: String, method: String = "GET", headers: [String] = [], body: [UInt8]? = nil,
-        connectTimeout: Double = 30, stallTimeout: Double = 30, totalTimeout: Double? = nil,
-        bufferSize: Int = 256 * 1024, userAgent: String = "lumenfall-fetch"
+        connectTimeout: Double = 30, stallTimeout: Double = 30, minSpeed: Int = 1, totalTimeout: Double? = nil,
+        bufferSize: Int = 256 * 1024, userAgent: String = "lumenfall-fetch", caFile: String? = nil
     ) {
+        self.caFile = caFile
         self.url = url
         self.method = method
         self.headers = headers
         self.body = body
         self.connectTimeout = connectTimeout
         self.stallTimeout = stallTimeout
+        self.minSpeed = minSpeed
         self.totalTimeout = totalTimeout
         self.bufferSize = bufferSize
         self.userAgent = userAgent

@@ -69,3 +69,14 @@ public struct MediaContent: Sendable {
         return out
     }
 }
+
+import Crypto
+
+extension MediaContent {
+    /// The SHA-256 of all the bytes, in lower-case hex as sha256sum prints it.
+    public func sha256Hex() -> String {
+        var h = SHA256()
+        withBytes(offset: 0, count: size) { h.update(bufferPointer: $0) }
+        return h.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -84,6 +84,18 @@ public struct SandboxFaults: Codable, Sendable {
     public var redirectTo: String?
     /// Answers for the first GET /videos/{id} requests, consumed in order.
     public var apiErrors: [SandboxAPIFault] = []
+    /// Send at most this many body bytes a second (in small pieces)...
+    public var dripBytesPerSecond: Int?
+    /// ...for this many answers.
+    public var dripTimes = 1
+    /// A 206's Content-Range announces this total, smaller than what is then sent.
+    public var understateTotal: Int?
+    /// The video object as a hostile server sends it: this text, with `{{id}}`, `{{url}}` (the
+    /// signed media URL) and `{{auth}}` (the bearer token the client sent) filled in.
+    public var rawObject: String?
+    /// How the object's bytes are encoded: "utf8" (default), "bom" (a UTF-8 byte-order mark
+    /// first) or "utf16" (UTF-16 with a BOM).
+    public var encoding: String?
 
     public init() {}
 
@@ -104,6 +116,11 @@ public struct SandboxFaults: Codable, Sendable {
         redirect = try c.decodeIfPresent(Bool.self, forKey: .redirect) ?? d.redirect
         redirectTo = try c.decodeIfPresent(String.self, forKey: .redirectTo)
         apiErrors = try c.decodeIfPresent([SandboxAPIFault].self, forKey: .apiErrors) ?? []
+        dripBytesPerSecond = try c.decodeIfPresent(Int.self, forKey: .dripBytesPerSecond)
+        dripTimes = try c.decodeIfPresent(Int.self, forKey: .dripTimes) ?? d.dripTimes
+        understateTotal = try c.decodeIfPresent(Int.self, forKey: .understateTotal)
+        rawObject = try c.decodeIfPresent(String.self, forKey: .rawObject)
+        encoding = try c.decodeIfPresent(String.self, forKey: .encoding)
     }
 }
 
@@ -124,5 +141,50 @@ public struct SandboxAPIFault: Codable, Sendable {
         status = try c.decode(Int.self, forKey: .status)
         html = try c.decodeIfPresent(Bool.self, forKey: .html) ?? false
         retryAfter = try c.decodeIfPresent(String.self, forKey: .retryAfter)
+    }
+}
+
+/// How `GET /videos` pages, for testing a client against a broken list.
+public enum SandboxListMode: String, Sendable, CaseIterable {
+    /// Pages through the jobs, as OpenAI documents.
+    case normal
+    /// `has_more` never ends: every page makes up new completed jobs (1 KiB each).
+    case endless
+    /// Every page is the first page again, whatever `after` says (a cursor that loops).
+    case loop
+}
+
+/// Random misbehaviour on every media and API request, for soak tests: each rate is the chance
+/// that one request gets that fault. Faults are transient, as on a real flaky network: a
+/// correct client always gets every byte in the end.
+public struct SandboxChaos: Sendable {
+    public var drop = 0.0
+    public var stall = 0.0
+    public var stallSeconds = 2.0
+    public var serverError = 0.0
+    public var ignoreRange = 0.0
+    public var expireURL = 0.0
+    public var apiError = 0.0
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    /// "drop=0.1,stall=0.05,5xx=0.05,norange=0.05,expire=0.02,api=0.05,stall-seconds=2,seed=7"
+    public init?(_ text: String) {
+        for pair in text.split(separator: ",") {
+            let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2, let v = Double(kv[1]), v.isFinite, v >= 0 else { return nil }
+            switch kv[0] {
+            case "drop": drop = v
+            case "stall": stall = v
+            case "stall-seconds": stallSeconds = v
+            case "5xx": serverError = v
+            case "norange": ignoreRange = v
+            case "expire": expireURL = v
+            case "api": apiError = v
+            case "seed": seed = UInt64(min(v, 1e15))
+            default: return nil
+            }
+        }
     }
 }

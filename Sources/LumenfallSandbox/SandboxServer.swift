@@ -25,8 +25,9 @@ public final class SandboxServer: Sendable {
 
     public static func start(host: String = "127.0.0.1", port: Int = 0,
                              apiKey: String = SandboxServer.defaultAPIKey,
-                             offersList: Bool = true) async throws -> SandboxServer {
-        let state = SandboxState(apiKey: apiKey, offersList: offersList)
+                             offersList: Bool = true, listMode: SandboxListMode = .normal,
+                             chaos: SandboxChaos? = nil) async throws -> SandboxServer {
+        let state = SandboxState(apiKey: apiKey, offersList: offersList, listMode: listMode, chaos: chaos)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
@@ -48,6 +49,9 @@ public final class SandboxServer: Sendable {
     public func createJob(_ spec: SandboxJobSpec = SandboxJobSpec()) -> String { state.create(spec) }
 
     public func requests() -> [LoggedRequest] { state.requests() }
+
+    /// How many chaos faults were injected so far.
+    public var faultsInjected: Int { state.faultCount() }
 
     /// The bytes a job serves now: what a correct client must end up with.
     public func content(for id: String) -> MediaContent? { state.content(for: id) }
@@ -106,14 +110,15 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 context.write(wrapOutboundOut(.body(.byteBuffer(buf))), promise: nil)
             }
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        case let .stream(status, headers, content, start, end, dropAfter, stallAfter, stallSeconds):
+        case let .stream(status, headers, content, start, end, faults):
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: HTTPHeaders(headers)))), promise: nil)
             if request.method == .HEAD {
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
                 return
             }
-            let plan = StreamPlan(content: content, next: start, end: end, sent: 0, dropAfter: dropAfter,
-                                  stallAfter: stallAfter, stallSeconds: stallSeconds)
+            let plan = StreamPlan(content: content, next: start, end: end, sent: 0, dropAfter: faults.dropAfter,
+                                  stallAfter: faults.stallAfter, stallSeconds: faults.stallSeconds,
+                                  drip: faults.dripBytesPerSecond)
             pump(context: context, plan)
         }
     }
@@ -126,6 +131,8 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         let dropAfter: Int?
         var stallAfter: Int?
         let stallSeconds: Double
+        /// Bytes per second, sent once a second: a trickle that never quite stops.
+        let drip: Int?
     }
 
     private func pump(context: ChannelHandlerContext, _ plan: StreamPlan) {
@@ -142,13 +149,13 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         if let s = p.stallAfter, p.sent >= s {
             p.stallAfter = nil  // the fault: the server goes quiet, the connection stays open
             let loopBound = NIOLoopBound((self, context, p), eventLoop: context.eventLoop)
-            context.eventLoop.scheduleTask(in: .milliseconds(Int64(p.stallSeconds * 1000))) {
+            context.eventLoop.scheduleTask(in: .milliseconds(Int64(max(0, min(p.stallSeconds, 1e6)) * 1000))) {
                 let (me, ctx, plan) = loopBound.value
                 me.pump(context: ctx, plan)
             }
             return
         }
-        var n = min(Self.chunk, p.end - p.next)
+        var n = min(p.drip ?? Self.chunk, p.end - p.next)
         if let d = p.dropAfter { n = min(n, d - p.sent) }
         if let s = p.stallAfter { n = min(n, s - p.sent) }
         var buf = context.channel.allocator.buffer(capacity: n)
@@ -156,8 +163,16 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         p.next += n
         p.sent += n
         let loopBound = NIOLoopBound((self, context, p), eventLoop: context.eventLoop)
+        let dripping = p.drip != nil
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buf)))).whenComplete { result in
             guard case .success = result else { return }
+            if dripping {
+                loopBound.eventLoop.scheduleTask(in: .seconds(1)) {
+                    let (me, ctx, plan) = loopBound.value
+                    me.pump(context: ctx, plan)
+                }
+                return
+            }
             // Hop through the loop: a write that completes at once would otherwise recurse.
             loopBound.eventLoop.execute {
                 let (me, ctx, plan) = loopBound.value

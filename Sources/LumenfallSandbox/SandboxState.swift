@@ -16,13 +16,21 @@ enum SandboxResponse {
     case full(status: Int, headers: [(String, String)], body: [UInt8])
     /// Bytes [start, end) of `content`, with the job's transfer faults.
     case stream(status: Int, headers: [(String, String)], content: MediaContent, start: Int, end: Int,
-                dropAfter: Int?, stallAfter: Int?, stallSeconds: Double)
+                faults: StreamFaults)
 
     var status: Int {
         switch self {
-        case .full(let s, _, _), .stream(let s, _, _, _, _, _, _, _): s
+        case .full(let s, _, _), .stream(let s, _, _, _, _, _): s
         }
     }
+}
+
+/// What goes wrong while a body streams.
+struct StreamFaults {
+    var dropAfter: Int?
+    var stallAfter: Int?
+    var stallSeconds = 0.0
+    var dripBytesPerSecond: Int?
 }
 
 /// Jobs, their clocks and fault counters, and the request log, behind one lock: NIO's threads
@@ -38,6 +46,7 @@ final class SandboxState: @unchecked Sendable {
         var mediaErrorsSent = 0
         var dropsDone = 0
         var stallsDone = 0
+        var dripsDone = 0
         var apiFaultsUsed = 0
         var urlExpiryDone = false
         var polls = 0
@@ -57,11 +66,48 @@ final class SandboxState: @unchecked Sendable {
     let apiKey: String
     /// A Lumenfall server may not offer GET /videos; clients must say so clearly.
     let offersList: Bool
+    let listMode: SandboxListMode
+    let chaos: SandboxChaos?
+    private var rng: UInt64
+    private(set) var faultsInjected = 0
     var port = 0
 
-    init(apiKey: String, offersList: Bool) {
+    init(apiKey: String, offersList: Bool, listMode: SandboxListMode = .normal, chaos: SandboxChaos? = nil) {
         self.apiKey = apiKey
         self.offersList = offersList
+        self.listMode = listMode
+        self.chaos = chaos
+        rng = chaos?.seed ?? 1
+    }
+
+    /// SplitMix64: a seeded, repeatable stream for chaos decisions (under the lock).
+    private func random() -> Double {
+        rng &+= 0x9E37_79B9_7F4A_7C15
+        var z = rng
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Double(z >> 11) / Double(1 << 53)
+    }
+
+    private func roll(_ rate: Double) -> Bool {
+        guard rate > 0, random() < rate else { return false }
+        faultsInjected += 1
+        return true
+    }
+
+    func faultCount() -> Int { withLock { faultsInjected } }
+
+    /// `sha256  <id>.<ext>` for every completed job, as `sha256sum -c` reads it: what a soak
+    /// run's output folder must hold, byte for byte.
+    func manifest() -> String { withLock { manifestLocked() } }
+
+    private func manifestLocked() -> String {
+        order.compactMap { id -> String? in
+            guard let job = jobs[id], status(job).0 == "completed" else { return nil }
+            let ext = job.spec.contentType == "video/webm" ? "webm" : "mp4"
+            return "\(contentLocked(job).sha256Hex())  \(id).\(ext)\n"
+        }.joined()
     }
 
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
@@ -118,6 +164,10 @@ final class SandboxState: @unchecked Sendable {
                        body: [UInt8]) -> SandboxResponse {
         let parts = path.split(separator: "/").map(String.init)
         if parts == ["health"] { return json(200, ["status": "ok"]) }
+        if parts == ["sandbox", "manifest"] {
+            return .full(status: 200, headers: [("Content-Type", "text/plain")], body: Array(manifestLocked().utf8))
+        }
+        if parts == ["sandbox", "stats"] { return json(200, ["faults": faultsInjected, "jobs": jobs.count]) }
         if parts.first == "media" { return media(parts: Array(parts.dropFirst()), query: query, header: header) }
         guard parts.count >= 3, parts[0] == "openai", parts[1] == "v1", parts[2] == "videos" else {
             return apiError(404, "NOT_FOUND", "no route for \(path)")
@@ -127,8 +177,8 @@ final class SandboxState: @unchecked Sendable {
         }
         switch (method, parts.count) {
         case ("POST", 3): return createFromBody(body)
-        case ("GET", 3) where offersList: return list(query)
-        case ("GET", 4): return retrieve(parts[3])
+        case ("GET", 3) where offersList: return list(query, auth: header("Authorization"))
+        case ("GET", 4): return retrieve(parts[3], auth: header("Authorization"))
         case ("GET", 5) where parts[4] == "content": return contentEndpoint(parts[3], header: header)
         default: return apiError(404, "NOT_FOUND", "no route for \(method) \(path)")
         }
@@ -153,26 +203,46 @@ final class SandboxState: @unchecked Sendable {
         return .full(status: 202, headers: [("Content-Type", "application/json")], body: videoJSON(job))
     }
 
-    private func list(_ q: [String: String]) -> SandboxResponse {
+    private func list(_ q: [String: String], auth: String?) -> SandboxResponse {
         let limit = max(1, min(100, Int(q["limit"] ?? "") ?? 20))
         var ids = q["order"] == "asc" ? order : order.reversed()
-        if let after = q["after"], let i = ids.firstIndex(of: after) { ids = Array(ids[(i + 1)...]) }
+        switch listMode {
+        case .normal:
+            if let after = q["after"], let i = ids.firstIndex(of: after) { ids = Array(ids[(i + 1)...]) }
+        case .loop:
+            break  // the bug: `after` is ignored, so page two is page one again
+        case .endless:
+            var made: [String] = []
+            for _ in 0..<limit {
+                var spec = SandboxJobSpec()
+                spec.bytes = 1024
+                spec.queuedPolls = 0
+                made.append(createLocked(spec))
+            }
+            ids = made + ["(more)"]
+        }
         let page = Array(ids.prefix(limit))
         var out = Array("{\"object\":\"list\",\"data\":[".utf8)
         for (i, id) in page.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            if let j = jobs[id] { out += videoJSON(j) }
+            if let j = jobs[id] { out += objectBytes(j, auth: auth, encode: false) }
         }
-        let tail: [String: Any] = ["first_id": page.first ?? NSNull(), "last_id": page.last ?? NSNull(), "has_more": ids.count > page.count]
+        let hasMore = listMode == .normal ? ids.count > page.count : true
+        let tail: [String: Any] = ["first_id": page.first ?? NSNull(), "last_id": page.last ?? NSNull(), "has_more": hasMore]
         let t = (try? JSONSerialization.data(withJSONObject: tail, options: [.sortedKeys])) ?? Data("{}".utf8)
         out += Array("],".utf8) + Array(t.dropFirst())
         return .full(status: 200, headers: [("Content-Type", "application/json")], body: out)
     }
 
-    private func retrieve(_ id: String) -> SandboxResponse {
+    private func retrieve(_ id: String, auth: String?) -> SandboxResponse {
         guard var job = jobs[id] else { return apiError(404, "NOT_FOUND", "No video found with id '\(id)'") }
         defer {
             jobs[id]?.polls += 1
+        }
+        if let c = chaos, roll(c.apiError) {
+            let status = [429, 500, 502, 503][Int(random() * 4) % 4]
+            return apiError(status, status == 429 ? "RATE_LIMITED" : "UPSTREAM_ERROR", "sandbox chaos \(status)",
+                            extra: [("Retry-After", "0")])
         }
         if job.apiFaultsUsed < job.spec.faults.apiErrors.count {
             let f = job.spec.faults.apiErrors[job.apiFaultsUsed]
@@ -188,7 +258,26 @@ final class SandboxState: @unchecked Sendable {
             let code = f.status == 429 ? "RATE_LIMITED" : f.status == 502 ? "ALL_PROVIDERS_EXHAUSTED" : "UPSTREAM_ERROR"
             return apiError(f.status, code, "sandbox fault \(f.status)", extra: headers)
         }
-        return .full(status: 200, headers: [("Content-Type", "application/json")], body: videoJSON(job))
+        return .full(status: 200, headers: [("Content-Type", "application/json")], body: objectBytes(job, auth: auth, encode: true))
+    }
+
+    /// The object as this job's server sends it: the faithful JSON, or the hostile template,
+    /// in the job's encoding.
+    private func objectBytes(_ job: Job, auth: String?, encode: Bool) -> [UInt8] {
+        var bytes = videoJSON(job)
+        if let t = job.spec.faults.rawObject {
+            let token = (auth ?? "").replacingOccurrences(of: "Bearer ", with: "")
+            let text = t.replacingOccurrences(of: "{{id}}", with: job.id)
+                .replacingOccurrences(of: "{{url}}", with: mediaURL(job))
+                .replacingOccurrences(of: "{{auth}}", with: token)
+            bytes = Array(text.utf8)
+        }
+        guard encode else { return bytes }
+        switch job.spec.faults.encoding {
+        case "bom": return [0xEF, 0xBB, 0xBF] + bytes
+        case "utf16": return Array(String(decoding: bytes, as: UTF8.self).data(using: .utf16) ?? Data())
+        default: return bytes
+        }
     }
 
     private func status(_ job: Job, now: Date = Date()) -> (String, Double?) {
@@ -278,6 +367,15 @@ final class SandboxState: @unchecked Sendable {
         job.mediaRequests += 1
         defer { jobs[id] = job }
         let f = job.spec.faults
+        if let c = chaos, roll(c.expireURL) {
+            job.urlGeneration += 1
+            return plain(403, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
+        }
+        if let c = chaos, roll(c.serverError) {
+            let code = [429, 500, 503][Int(random() * 3) % 3]
+            return .full(status: code, headers: [("Content-Type", "text/plain"), ("Retry-After", "0")],
+                         body: Array("sandbox chaos \(code)\n".utf8))
+        }
         if let n = f.expireURLAfterRequests, !job.urlExpiryDone, job.mediaRequests > n {
             job.urlExpiryDone = true
             job.urlGeneration += 1
@@ -299,7 +397,16 @@ final class SandboxState: @unchecked Sendable {
         ]
         var start = 0
         var status = 200
-        if !f.ignoreRange, let r = header("Range"), let first = parseRangeStart(r) {
+        let ignoreRange = f.ignoreRange || (chaos.map { roll($0.ignoreRange) } ?? false)
+        if let lie = f.understateTotal {
+            // The hostile 206: a total smaller than the bytes that follow.
+            let first = header("Range").flatMap(parseRangeStart) ?? 0
+            headers.append(("Content-Range", "bytes \(first)-\(max(first, lie - 1))/\(lie)"))
+            headers.append(("Content-Length", "\(max(0, content.size - first))"))
+            return .stream(status: 206, headers: headers, content: content, start: min(first, content.size),
+                           end: content.size, faults: StreamFaults())
+        }
+        if !ignoreRange, let r = header("Range"), let first = parseRangeStart(r) {
             let ifRange = header("If-Range")
             if ifRange == nil || ifRange == tag || ifRange == lastModified {
                 if first >= content.size {
@@ -312,18 +419,28 @@ final class SandboxState: @unchecked Sendable {
             }
         }
         headers.append(("Content-Length", "\(content.size - start)"))
-        var dropAfter: Int?
+        var faults = StreamFaults(stallSeconds: f.stallSeconds)
         if let d = f.dropAfterBytes, job.dropsDone < f.dropTimes {
             job.dropsDone += 1
-            dropAfter = d
+            faults.dropAfter = d
         }
-        var stallAfter: Int?
         if let s = f.stallAfterBytes, job.stallsDone < f.stallTimes {
             job.stallsDone += 1
-            stallAfter = s
+            faults.stallAfter = s
         }
-        return .stream(status: status, headers: headers, content: content, start: start, end: content.size,
-                       dropAfter: dropAfter, stallAfter: stallAfter, stallSeconds: f.stallSeconds)
+        if let d = f.dripBytesPerSecond, job.dripsDone < f.dripTimes {
+            job.dripsDone += 1
+            faults.dripBytesPerSecond = max(1, d)
+        }
+        let length = content.size - start
+        if let c = chaos, length > 0 {
+            if roll(c.drop) { faults.dropAfter = Int(random() * Double(length)) }
+            if roll(c.stall) {
+                faults.stallAfter = Int(random() * Double(length))
+                faults.stallSeconds = c.stallSeconds
+            }
+        }
+        return .stream(status: status, headers: headers, content: content, start: start, end: content.size, faults: faults)
     }
 
     private func parseRangeStart(_ v: String) -> Int? {

@@ -23,13 +23,19 @@ struct ArchiveOptions: ParsableArguments {
 
 /// Writes the archive and prints what it holds; shared by `archive` and `fetch --archive`.
 func runArchiver(_ archiver: Archiver, items: [ArchiveItem], remove: Bool, out: (String) -> Void) throws {
-    // Interrupted, the half-written parts go (the originals are untouched); then 130/143.
-    let temps = archiver.partPaths(count: Archiver.plan(items, maxSize: archiver.maxSize).count).map(Archiver.tempName)
+    // Interrupted, the half-written parts go (the originals are untouched) and we exit
+    // 130/143 at once; a signal that comes while the parts are being renamed waits for the
+    // renames, so a split archive is never left half-named.
+    let commit = ArchiveCommit()
     let trap = SignalTrap()
-    trap.install { for t in temps { unlink(t) } }
+    trap.install { sig in
+        let stopped = commit.abort()
+        FileHandle.standardError.write(Data("lumenfall-fetch: interrupted; \(stopped ? "no archive was written" : "the archive was already complete")\n".utf8))
+        exit(sig == SIGINT ? Exit.sigint : Exit.sigterm)
+    }
     defer { withExtendedLifetime(trap) {} }
-    let result = try archiver.write(items)
-    for p in result.parts { print(p) }
+    let result = try archiver.write(items, commit: commit)
+    for p in result.parts { print(TerminalText.safe(p)) }
     out("archived \(result.items.count) videos (\(formatBytes(result.bytes))) into \(result.parts.count == 1 ? result.parts[0] : "\(result.parts.count) parts")")
     if remove {
         Archiver.removeLoose(result.items, directory: archiver.directory)
@@ -55,7 +61,7 @@ struct Archive: ParsableCommand {
     }
 
     func run() throws {
-        let say = { (s: String) in FileHandle.standardError.write(Data("lumenfall-fetch: \(s)\n".utf8)) }
+        let say = { (s: String) in FileHandle.standardError.write(Data("lumenfall-fetch: \(TerminalText.safe(s))\n".utf8)) }
         // Deleting files a running fetch is writing would lose them: take the folder's lock.
         let lock = archive.removeAfterArchive ? lockFolder(directory) : nil
         defer { withExtendedLifetime(lock) {} }
@@ -94,12 +100,14 @@ struct Verify: ParsableCommand {
         var bad = false
         for path in paths {
             let r = ArchiveVerifier.verify(path: path)
+            // Member names come from the archive: a forged name must not print a fake "OK".
+            let shown = TerminalText.safe(path)
             if r.ok {
-                print("\(path): OK (\(r.members) members, \(formatBytes(r.bytes)) checked)")
+                print("\(shown): OK (\(r.members) members, \(formatBytes(r.bytes)) checked)")
             } else {
                 bad = true
-                for p in r.problems { print("\(path): \(p)") }
-                print("\(path): FAILED (\(r.problems.count) problem\(r.problems.count == 1 ? "" : "s"))")
+                for p in r.problems { print("\(shown): \(TerminalText.safe(p.description))") }
+                print("\(shown): FAILED (\(r.problems.count) problem\(r.problems.count == 1 ? "" : "s"))")
             }
         }
         if bad { throw ExitCode(Exit.someFailed) }

@@ -19,6 +19,9 @@ struct Fetch: AsyncParsableCommand {
     @Flag(help: "Also fetch every video the API lists (GET /videos), except failed and cancelled ones.")
     var all = false
 
+    @Option(help: ArgumentHelp("With --all: stop after N listed videos (the listing is read page by page as downloads go).", valueName: "N"))
+    var maxItems: Int?
+
     @Option(help: ArgumentHelp("With --all: only videos created since DATE (2026-11-01, 2026-11-01T08:00:00Z, or an age: 36h, 7d).", valueName: "DATE"))
     var since: String?
 
@@ -40,8 +43,14 @@ struct Fetch: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Give up on an id that has not completed after this long (0: wait for ever).", valueName: "SECONDS"))
     var maxWait: Double = 3600
 
-    @Option(help: ArgumentHelp("Abort and resume a transfer that moves no byte for this long.", valueName: "SECONDS"))
+    @Option(help: ArgumentHelp("Abort and resume a transfer slower than --min-speed (by default: one that moves no byte) for this long.", valueName: "SECONDS"))
     var stallTimeout: Double = 30
+
+    @Option(help: ArgumentHelp("A transfer slower than RATE on average over --stall-timeout counts as stalled, as curl's -Y: bytes/s, or 10K, 1M (binary units).", valueName: "RATE"))
+    var minSpeed: String = "1"
+
+    @Option(help: ArgumentHelp("Give up on one id's download (all attempts, waits and link refreshes) after this long; the partial file is kept. Default: no limit.", valueName: "SECONDS"))
+    var maxTime: Double?
 
     @Option(help: ArgumentHelp("Give up connecting to a host after this long.", valueName: "SECONDS"))
     var connectTimeout: Double = 30
@@ -69,9 +78,24 @@ struct Fetch: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "Also print debug detail (requests, decisions).")
     var verbose = false
 
+    /// The most any duration option takes: a year. Beyond it a value is a typo, and a value
+    /// like 1e300 must be refused here rather than trap a conversion later.
+    static let maxSeconds = 366.0 * 86400
+
     func validate() throws {
         if ids.isEmpty && input.isEmpty && !all { throw ValidationError("give at least one video id, --input FILE or --all") }
         if since != nil && !all { throw ValidationError("--since goes with --all") }
+        if maxItems != nil && !all { throw ValidationError("--max-items goes with --all") }
+        if let m = maxItems, m < 1 { throw ValidationError("--max-items must be at least 1") }
+        for (name, value) in [("--poll-interval", pollInterval), ("--max-poll-interval", maxPollInterval),
+                              ("--max-wait", maxWait), ("--stall-timeout", stallTimeout),
+                              ("--connect-timeout", connectTimeout), ("--retry-delay", retryDelay),
+                              ("--max-time", maxTime ?? 1)] where !(value <= Self.maxSeconds) {
+            throw ValidationError("\(name) \(value): give at most \(Int(Self.maxSeconds)) seconds (a year)")
+        }
+        if let t = maxTime, !(t > 0) { throw ValidationError("--max-time must be more than 0 seconds") }
+        if minSpeedBytes == nil { throw ValidationError("--min-speed \(minSpeed): give a rate such as 1, 500, 10K or 1M (bytes per second)") }
+        if retries > 1000 { throw ValidationError("--retries must be at most 1000") }
         if let s = since, parseSince(s) == nil { throw ValidationError("--since \(s): give a date (2026-11-01) or an age (36h, 7d)") }
         if !(pollInterval > 0) { throw ValidationError("--poll-interval must be more than 0 seconds") }
         if !(maxPollInterval > 0) { throw ValidationError("--max-poll-interval must be more than 0 seconds") }
@@ -87,6 +111,10 @@ struct Fetch: AsyncParsableCommand {
         if archive == nil && (archiveOptions.maxSize != nil || archiveOptions.removeAfterArchive) {
             throw ValidationError("--max-size and --remove-after-archive go with --archive PATH")
         }
+    }
+
+    var minSpeedBytes: Int? {
+        parseSize(minSpeed).flatMap { $0 <= 1 << 40 ? Int($0) : nil }
     }
 
     func run() async throws {
@@ -106,27 +134,7 @@ struct Fetch: AsyncParsableCommand {
             guard let text else { fail(CLIError(code: Exit.setup, "cannot read the id list \(path); check the path")) }
             wanted += VideoID.parseList(text)
         }
-        if all {
-            let api = APIClient(baseURL: connection.resolvedBaseURL, key: key)
-            var skipped = 0
-            do {
-                let listed = try await listVideos(api, since: since.flatMap { parseSince($0) }, limit: nil, pageSize: 100) { v in
-                    if v.status == .failed || v.status == .cancelled { skipped += 1; return false }
-                    return true
-                }
-                wanted += listed.map(\.id)
-                if !quiet {
-                    FileHandle.standardError.write(Data("lumenfall-fetch: the API lists \(listed.count) videos to fetch\(skipped > 0 ? " (\(skipped) failed or cancelled skipped)" : "")\n".utf8))
-                }
-            } catch {
-                fail(error, key: key)
-            }
-        }
         if wanted.isEmpty && !all { fail(CLIError(code: Exit.setup, "the id lists hold no ids")) }
-        if wanted.isEmpty {
-            FileHandle.standardError.write(Data("lumenfall-fetch: nothing to fetch\n".utf8))
-            return
-        }
         do {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         } catch {
@@ -138,7 +146,7 @@ struct Fetch: AsyncParsableCommand {
         let lock = lockFolder(output)
         defer { withExtendedLifetime(lock) {} }
 
-        var api = APIClient(baseURL: connection.resolvedBaseURL, key: key)
+        var api = connection.makeClient(key: key)
         api.connectTimeout = connectTimeout
         api.stallTimeout = stallTimeout
         var config = FetchConfiguration(outputDirectory: output, api: api)
@@ -147,6 +155,8 @@ struct Fetch: AsyncParsableCommand {
                                  maxWait: maxWait == 0 ? nil : maxWait, retry: retry)
         config.download.connectTimeout = connectTimeout
         config.download.stallTimeout = stallTimeout
+        config.download.minSpeed = minSpeedBytes ?? 1
+        config.download.maxTime = maxTime
         config.download.retry = retry
         config.jobs = jobs
         config.pollJobs = pollJobs
@@ -162,10 +172,18 @@ struct Fetch: AsyncParsableCommand {
         logger.logLevel = verbose ? .debug : .warning
         let fetcher = Fetcher(config: config, logger: logger, events: { printer.print($0) })
 
+        // --all: the listing is read page by page while the downloads run, never held whole.
+        var sources: [IDSource] = [ArrayIDSource(wanted)]
+        let listing = all ? ListingIDSource(
+            cursor: ListCursor(api: api, since: since.flatMap { parseSince($0) }, pageSize: 100),
+            maxItems: maxItems, keep: { $0.status != .failed && $0.status != .cancelled }) : nil
+        if let listing { sources.append(listing) }
+        let source = ChainedIDSource(sources)
+
         let started = Date()
         let signals = SignalTrap()
-        let work = Task { await fetcher.run(wanted) }
-        signals.install { work.cancel() }
+        let work = Task { await fetcher.run(source: source) }
+        signals.install { _ in work.cancel() }
         let report = await work.value
 
         if let sig = signals.caught {
@@ -173,6 +191,15 @@ struct Fetch: AsyncParsableCommand {
             Foundation.exit(sig == SIGINT ? Exit.sigint : Exit.sigterm)
         }
         let (summary, items) = report.summary(directory: output, elapsedSeconds: Date().timeIntervalSince(started))
+        if let listing, !quiet {
+            printer.line("the API listed \(listing.taken) videos to fetch\(listing.skipped > 0 ? " (\(listing.skipped) failed or cancelled skipped)" : "")\(maxItems.map { listing.taken >= $0 ? " (stopped at --max-items \($0))" : "" } ?? "")")
+        }
+        if let e = report.sourceFailure {
+            printer.line("error: \(describeListError(e, api: api)); the ids listed before it were fetched")
+        }
+        if all && report.outcomes.isEmpty && report.sourceFailure == nil && report.authenticationFailure == nil {
+            printer.line("nothing to fetch")
+        }
         printer.summary(summary)
         for (_, outcome) in report.outcomes {
             switch outcome {

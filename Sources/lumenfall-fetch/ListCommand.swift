@@ -8,16 +8,21 @@ func listVideos(_ api: APIClient, since: Date?, limit: Int?, pageSize: Int,
     do {
         return try await api.listAll(since: since, limit: limit, pageSize: pageSize, keep: keep)
     } catch let e as APIError {
-        if case .http(404, _, _, _) = e {
-            throw CLIError(code: Exit.someFailed, "\(URLPolicy.host(of: api.baseURL)) does not list videos (GET /videos answered 404); pass the ids instead")
-        }
         if case .http(401, _, let m, _) = e {
             throw CLIError(code: Exit.apiKey, "the API rejected the key (HTTP 401\(m.map { ": \($0)" } ?? ""))")
         }
-        throw CLIError(code: Exit.someFailed, "cannot list videos: \(e.summary)")
+        throw CLIError(code: Exit.someFailed, describeListError(e, api: api))
     } catch {
         throw CLIError(code: Exit.someFailed, "cannot list videos: \(error)")
     }
+}
+
+/// What a failed listing means for a person.
+func describeListError(_ e: APIError, api: APIClient) -> String {
+    if case .http(404, _, _, _) = e {
+        return "\(URLPolicy.host(of: api.baseURL)) does not list videos (GET /videos answered 404); pass the ids instead"
+    }
+    return "cannot list videos: \(e.summary)"
 }
 
 /// "2h 13m" until the link expires, "expired", or "-" when the server did not say.
@@ -64,7 +69,7 @@ struct List: AsyncParsableCommand {
         case .success(let k): key = k
         case .failure(let e): exitWith(e, key: nil)
         }
-        let api = APIClient(baseURL: connection.resolvedBaseURL, key: key)
+        let api = connection.makeClient(key: key)
         let videos: [VideoObject]
         do {
             videos = try await listVideos(api, since: since.flatMap { parseSince($0) }, limit: limit, pageSize: pageSize) {
@@ -74,12 +79,15 @@ struct List: AsyncParsableCommand {
             exitWith(error, key: key)
         }
         if json {
-            for v in videos { print(String(decoding: v.raw, as: UTF8.self)) }
+            // JSON escapes C0 controls itself; the key is still redacted from what is echoed.
+            for v in videos { print(String(decoding: key.redact(bytes: v.raw), as: UTF8.self)) }
             return
         }
+        // Every cell is server text: redacted and made safe for a terminal.
         let rows = videos.map { v in
             [v.id, v.status.text, v.model ?? "-",
              v.cost.map { String(format: "%@ %.2f", v.currency ?? "", $0) } ?? "-", timeLeft(v.expiresAt)]
+                .map { TerminalText.safe(key.redact($0)) }
         }
         let header = ["ID", "STATUS", "MODEL", "COST", "EXPIRES IN"]
         let widths = (0..<header.count).map { c in ([header] + rows).map { $0[c].count }.max() ?? 0 }
@@ -91,7 +99,7 @@ struct List: AsyncParsableCommand {
 }
 
 func exitWith(_ e: CLIError, key: APIKey?) -> Never {
-    let text = key.map { $0.redact(e.message) } ?? e.message
+    let text = TerminalText.safe(key.map { $0.redact(e.message) } ?? e.message)
     FileHandle.standardError.write(Data("lumenfall-fetch: error: \(text)\n".utf8))
     Foundation.exit(e.code)
 }

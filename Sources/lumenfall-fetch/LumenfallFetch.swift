@@ -31,12 +31,31 @@ struct ConnectionOptions: ParsableArguments {
         "Read the API key from this file instead of $LUMENFALL_API_KEY.", valueName: "PATH"))
     var apiKeyFile: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Trust the CA certificates in this PEM file instead of the system's (as curl's --cacert); default: $CURL_CA_BUNDLE, then $SSL_CERT_FILE.", valueName: "FILE"))
+    var cacert: String?
+
+    /// --cacert, else the variables curl and OpenSSL honour.
+    var resolvedCAFile: String? {
+        let env = ProcessInfo.processInfo.environment
+        return cacert ?? [env["CURL_CA_BUNDLE"], env["SSL_CERT_FILE"]].compactMap { $0 }.first { !$0.isEmpty }
+    }
+
+    func makeClient(key: APIKey) -> APIClient {
+        var api = APIClient(baseURL: resolvedBaseURL, key: key)
+        api.caFile = resolvedCAFile
+        return api
+    }
+
     var resolvedBaseURL: String {
         baseURL ?? ProcessInfo.processInfo.environment["LUMENFALL_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
             ?? APIClient.defaultBaseURL
     }
 
     func validate() throws {
+        if let ca = resolvedCAFile, !FileManager.default.isReadableFile(atPath: ca) {
+            throw ValidationError("--cacert \(ca): cannot read this file; give a PEM file of CA certificates")
+        }
         if let why = APIClient.checkBaseURL(resolvedBaseURL) {
             throw ValidationError("--base-url \(URLPolicy.redacted(resolvedBaseURL)): \(why)")
         }
@@ -44,6 +63,14 @@ struct ConnectionOptions: ParsableArguments {
 
     /// The key, or a message saying where it was looked for. The key itself is never shown.
     func loadKey() -> Result<APIKey, CLIError> {
+        let result = loadKeyUnchecked()
+        if case .success(let k) = result, k.looksTooShort {
+            FileHandle.standardError.write(Data("lumenfall-fetch: warning: the API key is shorter than \(APIKey.minRedactedLength) characters and looks wrong; it is not redacted from output\n".utf8))
+        }
+        return result
+    }
+
+    private func loadKeyUnchecked() -> Result<APIKey, CLIError> {
         if let path = apiKeyFile {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 return .failure(CLIError(code: Exit.apiKey, "cannot read the API key file \(path); check the path and its permissions"))

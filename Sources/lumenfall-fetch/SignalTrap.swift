@@ -14,7 +14,7 @@ final class SignalTrap: @unchecked Sendable {
         return signal
     }
 
-    func install(onSignal: @escaping @Sendable () -> Void) {
+    func install(onSignal: @escaping @Sendable (Int32) -> Void) {
         for sig in [SIGINT, SIGTERM] {
             Foundation.signal(sig, SIG_IGN)  // the dispatch source gets it instead
             let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
@@ -24,7 +24,7 @@ final class SignalTrap: @unchecked Sendable {
                 if first { signal = sig }
                 lock.unlock()
                 guard first else { return }
-                onSignal()
+                onSignal(sig)
                 DispatchQueue.global().asyncAfter(deadline: .now() + 1.8) {
                     exit(sig == SIGINT ? 130 : 143)
                 }

@@ -24,6 +24,12 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
     @Flag(help: "Answer GET /videos with 404, as a Lumenfall server without the list endpoint may.")
     var noList = false
 
+    @Option(help: ArgumentHelp("How GET /videos pages: normal, endless (has_more never ends), loop (the cursor comes back round).", valueName: "MODE"))
+    var listMode = "normal"
+
+    @Option(help: ArgumentHelp("Random faults on every request, for soak tests: drop=0.1,stall=0.05,5xx=0.05,norange=0.05,expire=0.02,api=0.05,stall-seconds=2,seed=7", valueName: "RATES"))
+    var chaos: String?
+
     @Option(help: ArgumentHelp("Write the base URL to this file once listening (for scripts).", valueName: "PATH"))
     var urlFile: String?
 
@@ -31,10 +37,14 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
         guard host == "127.0.0.1" || host == "::1" || host == "localhost" else {
             throw ValidationError("--host must be a loopback address (127.0.0.1, ::1, localhost)")
         }
+        if SandboxListMode(rawValue: listMode) == nil { throw ValidationError("--list-mode: normal, endless or loop") }
+        if let c = chaos, SandboxChaos(c) == nil { throw ValidationError("--chaos \(c): give rates such as drop=0.1,stall=0.05") }
     }
 
     func run() async throws {
-        let server = try await SandboxServer.start(host: host, port: port, apiKey: apiKey, offersList: !noList)
+        let server = try await SandboxServer.start(host: host, port: port, apiKey: apiKey, offersList: !noList,
+                                                   listMode: SandboxListMode(rawValue: listMode) ?? .normal,
+                                                   chaos: chaos.flatMap(SandboxChaos.init))
         FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
         if let urlFile {
             try Data((server.baseURL + "\n").utf8).write(to: URL(fileURLWithPath: urlFile), options: .atomic)

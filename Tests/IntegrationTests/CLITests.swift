@@ -45,12 +45,30 @@ final class CLIProcess: @unchecked Sendable {
     }
 
     func wait() -> CLIRun {
-        // Read before waiting: a full pipe would block the child.
+        // Both pipes are drained at once: reading one to its end while the child fills the
+        // other's 64 KiB buffer would deadlock both.
+        let errData = LockedData()
+        let reader = Thread { [err] in errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        let e = errData.wait()
         process.waitUntilExit()
         return CLIRun(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
                       stderr: String(decoding: e, as: UTF8.self), reason: process.terminationReason)
+    }
+}
+
+/// Hands a pipe's contents from its reader thread to the waiting one.
+final class LockedData: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var data = Data()
+    func set(_ d: Data) {
+        data = d
+        done.signal()
+    }
+    func wait() -> Data {
+        done.wait()
+        return data
     }
 }
 

@@ -113,7 +113,7 @@ import Testing
             #expect(apiRequests(server, id).prefix(3).map(\.status) == [429, 503, 502])
             #expect(mediaRequests(server, id).map(\.status) == [503, 503, 200])
             let retries = log.all.filter {
-                if case .download(_, .retrying(_, let d)) = $0 { return d == 1 }
+                if case .download(_, .retrying(_, let d, _)) = $0 { return d == 1 }
                 return false
             }
             #expect(retries.count == 2)
@@ -330,7 +330,7 @@ import Testing
             #expect(media.count == 2)
             #expect(media[1].range == "bytes=200000-")
             let stalled = log.all.contains {
-                if case .download(_, .retrying(let why, _)) = $0 { return why.contains("too slow") || why.contains("imeout") }
+                if case .download(_, .retrying(let why, _, _)) = $0 { return why.contains("too slow") || why.contains("imeout") }
                 return false
             }
             #expect(stalled)

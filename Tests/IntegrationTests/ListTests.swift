@@ -67,7 +67,7 @@ import Testing
             let r = try await runCLI(["--all", "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05"],
                                      env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.status == 0, "\(r.stderr)")
-            #expect(r.stderr.contains("the API lists 4 videos to fetch (1 failed or cancelled skipped)"))
+            #expect(r.stderr.contains("the API listed 4 videos to fetch (1 failed or cancelled skipped)"))
             for id in good { try expectSaved(server, id, dir: dir) }
         }
     }

@@ -5,8 +5,10 @@ import LumenfallSandbox
 import Testing
 
 /// A fresh sandbox on an ephemeral loopback port for one test, shut down after it.
-func withSandbox(offersList: Bool = true, _ body: (SandboxServer) async throws -> Void) async throws {
-    let server = try await SandboxServer.start(offersList: offersList)
+func withSandbox(offersList: Bool = true, listMode: SandboxListMode = .normal,
+                 apiKey: String = SandboxServer.defaultAPIKey,
+                 _ body: (SandboxServer) async throws -> Void) async throws {
+    let server = try await SandboxServer.start(apiKey: apiKey, offersList: offersList, listMode: listMode)
     do {
         try await body(server)
     } catch {
