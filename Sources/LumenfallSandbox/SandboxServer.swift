@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// The offline Lumenfall-compatible server: the API under `/openai/v1`, signed media under
 /// `/media`, with per-job schedules and faults. Bound to loopback; port 0 picks a free port.
@@ -13,7 +14,7 @@ public final class SandboxServer: Sendable {
     let channel: Channel
     public let port: Int
 
-    public var baseURL: String { "http://127.0.0.1:\(port)/openai/v1" }
+    public var baseURL: String { "\(state.scheme)://127.0.0.1:\(port)/openai/v1" }
     public var apiKey: String { state.apiKey }
 
     private init(state: SandboxState, group: MultiThreadedEventLoopGroup, channel: Channel, port: Int) {
@@ -26,15 +27,26 @@ public final class SandboxServer: Sendable {
     public static func start(host: String = "127.0.0.1", port: Int = 0,
                              apiKey: String = SandboxServer.defaultAPIKey,
                              offersList: Bool = true, listMode: SandboxListMode = .normal,
-                             chaos: SandboxChaos? = nil) async throws -> SandboxServer {
+                             chaos: SandboxChaos? = nil, tls: SandboxTLS? = nil) async throws -> SandboxServer {
         let state = SandboxState(apiKey: apiKey, offersList: offersList, listMode: listMode, chaos: chaos)
+        var sslContext: NIOSSLContext?
+        if let tls {
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
+            sslContext = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            state.scheme = "https"
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(SandboxHTTPHandler(state: state))
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(SandboxHTTPHandler(state: state))
                 }
             }
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -59,6 +71,16 @@ public final class SandboxServer: Sendable {
     public func shutdown() async throws {
         try await channel.close()
         try await group.shutdownGracefully()
+    }
+}
+
+/// A certificate and key (PEM files) to serve https with.
+public struct SandboxTLS: Sendable {
+    public var certificateFile: String
+    public var keyFile: String
+    public init(certificateFile: String, keyFile: String) {
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
     }
 }
 

@@ -71,6 +71,8 @@ final class SandboxState: @unchecked Sendable {
     private var rng: UInt64
     private(set) var faultsInjected = 0
     var port = 0
+    /// "https" when the sandbox serves TLS.
+    var scheme = "http"
 
     init(apiKey: String, offersList: Bool, listMode: SandboxListMode = .normal, chaos: SandboxChaos? = nil) {
         self.apiKey = apiKey
@@ -305,7 +307,7 @@ final class SandboxState: @unchecked Sendable {
         let sig = SHA256.hash(data: Data("\(job.id)/\(job.urlGeneration)/\(expires)".utf8)).prefix(16)
             .map { String(format: "%02x", $0) }.joined()
         let route = job.spec.faults.redirect || job.spec.faults.redirectTo != nil ? "media/redirect" : "media"
-        return "http://127.0.0.1:\(port)/\(route)/\(job.id)/\(job.urlGeneration).\(ext)?expires=\(expires)&signature=\(sig)"
+        return "\(scheme)://127.0.0.1:\(port)/\(route)/\(job.id)/\(job.urlGeneration).\(ext)?expires=\(expires)&signature=\(sig)"
     }
 
     func videoJSON(_ job: Job) -> [UInt8] {

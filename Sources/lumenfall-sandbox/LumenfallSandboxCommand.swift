@@ -30,6 +30,12 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Random faults on every request, for soak tests: drop=0.1,stall=0.05,5xx=0.05,norange=0.05,expire=0.02,api=0.05,stall-seconds=2,seed=7", valueName: "RATES"))
     var chaos: String?
 
+    @Option(help: ArgumentHelp("Serve https with this certificate (PEM); needs --tls-key.", valueName: "PATH"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The private key (PEM) for --tls-cert.", valueName: "PATH"))
+    var tlsKey: String?
+
     @Option(help: ArgumentHelp("Write the base URL to this file once listening (for scripts).", valueName: "PATH"))
     var urlFile: String?
 
@@ -37,6 +43,7 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
         guard host == "127.0.0.1" || host == "::1" || host == "localhost" else {
             throw ValidationError("--host must be a loopback address (127.0.0.1, ::1, localhost)")
         }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if SandboxListMode(rawValue: listMode) == nil { throw ValidationError("--list-mode: normal, endless or loop") }
         if let c = chaos, SandboxChaos(c) == nil { throw ValidationError("--chaos \(c): give rates such as drop=0.1,stall=0.05") }
     }
@@ -44,7 +51,8 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
     func run() async throws {
         let server = try await SandboxServer.start(host: host, port: port, apiKey: apiKey, offersList: !noList,
                                                    listMode: SandboxListMode(rawValue: listMode) ?? .normal,
-                                                   chaos: chaos.flatMap(SandboxChaos.init))
+                                                   chaos: chaos.flatMap(SandboxChaos.init),
+                                                   tls: tlsCert.flatMap { c in tlsKey.map { SandboxTLS(certificateFile: c, keyFile: $0) } })
         FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
         if let urlFile {
             try Data((server.baseURL + "\n").utf8).write(to: URL(fileURLWithPath: urlFile), options: .atomic)
