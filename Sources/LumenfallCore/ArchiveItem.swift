@@ -26,12 +26,18 @@ public struct ArchiveItem: Sendable, Equatable {
         }
     }
 
+    static let maxSidecarBytes = 16 << 20
+
     /// Reads `<id>.json` in `directory` and checks that the video it names is there whole.
     public static func load(directory: String, id: String) throws(Problem) -> ArchiveItem {
         let sidecarName = "\(id).json"
         let path = "\(directory)/\(sidecarName)"
         if AtomicFile.isSymlink(path) { throw .notASidecar("\(path) is a symbolic link, not a sidecar; skipped") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable("cannot read \(path)") }
+        // A sidecar is a few KiB; a FIFO, a device or a huge file under that name is not ours.
+        guard let bytes = AtomicFile.readSmall(path, limit: Self.maxSidecarBytes) else {
+            throw .unreadable("cannot read \(path) (missing, not a regular file, or over 16 MiB)")
+        }
+        let data = Data(bytes)
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               obj["schema"] as? String == Sidecar.schema,
               let dl = obj["download"] as? [String: Any], let video = obj["video"] as? [String: Any],

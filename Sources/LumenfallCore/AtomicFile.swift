@@ -34,11 +34,16 @@ public enum AtomicFile {
             if errno == ELOOP { throw linkRefused(path) }
             throw errnoText("cannot open", path)
         }
-        // O_NOFOLLOW guards the last component only; what we opened must be a plain file.
+        // O_NOFOLLOW guards the last component only; what we opened must be a plain file, and
+        // not a hard link to somebody else's file (a link's other name would be written too).
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
             throw Failure(description: "\(path) is not a regular file; remove it and run again")
+        }
+        guard st.st_nlink <= 1 else {
+            close(fd)
+            throw Failure(description: "\(path) has other hard links; lumenfall-fetch never writes through one. Remove it and run again")
         }
         return fd
     }
@@ -106,6 +111,25 @@ public enum AtomicFile {
             }
             done += n
         }
+    }
+
+    /// A small file of ours read whole: never through a link, never a FIFO or device (which
+    /// could block or never end), never more than `limit` bytes. nil when any of that fails.
+    public static func readSmall(_ path: String, limit: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size <= limit else { return nil }
+        var out = [UInt8](repeating: 0, count: Int(st.st_size))
+        var done = 0
+        while done < out.count {
+            let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return nil }
+            done += n
+        }
+        return out
     }
 
     /// The size of a regular file at `path`; nil if missing, or a link, folder or device.

@@ -242,8 +242,8 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
             return
         }
         localSize = size
-        known = (try? Data(contentsOf: URL(fileURLWithPath: f.statePath)))
-            .flatMap { try? JSONDecoder().decode(ResumeValidator.self, from: $0) }
+        known = AtomicFile.readSmall(f.statePath, limit: 64 * 1024)
+            .flatMap { try? JSONDecoder().decode(ResumeValidator.self, from: Data($0)) }
         contentType = known?.contentType
         if writer.hashed != size { try writer.hashExisting(f.partPath, upTo: size) }
     }

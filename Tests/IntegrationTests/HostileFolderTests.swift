@@ -52,6 +52,30 @@ func plantLink(_ path: String, to target: String) throws {
         }
     }
 
+    @Test func aHardLinkPlantedAsThePartIsRefused() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let victim = Victim()
+            let id = server.createJob(spec(bytes: 50_000))
+            let part = "\(dir)/\(id).mp4.part"
+            try FileManager.default.linkItem(atPath: victim.path, toPath: part)
+            let report = await fetch(server, [id], dir: dir)
+            victim.expectUnchanged()
+            let f = try failure(of: report, at: 0, "a hard link must not be written through")
+            #expect(f.message.contains("hard links"), "\(f.message)")
+        }
+    }
+
+    @Test func hostileFilesUnderOurNamesAreNotReadWhole() throws {
+        let dir = makeTempDir()
+        // A FIFO as a sidecar would block a plain read for ever; a link is not a sidecar.
+        #expect(mkfifo("\(dir)/video_fifo.json", 0o644) == 0)
+        try plantLink("\(dir)/video_link.json", to: "/dev/zero")
+        let scanned = try ArchiveItem.scan(directory: dir)
+        #expect(scanned.items.isEmpty)
+        #expect(scanned.problems.count == 2)
+    }
+
     @Test func aPlantedLockLinkIsRefused() async throws {
         let dir = makeTempDir()
         let victim = Victim()
