@@ -118,7 +118,7 @@ struct Downloader: Sendable {
                                             credentialOrigin: source.usesAPIKey ? api.baseURL : nil, sink: sink)
             } catch let e as CurlError {
                 if let f = sink.failure { throw DownloadError.disk(f) }
-                if e.isTimeout, let left = remaining(), left <= 0.001, let limit = settings.maxTime {
+                if e.isTimeout, let left = remaining(), left <= 0.05, let limit = settings.maxTime {
                     throw DownloadError.timedOut(limit)
                 }
                 transient = ("\(URLPolicy.host(of: source.url)): \(e.message)", nil)

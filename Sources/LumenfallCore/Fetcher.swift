@@ -319,7 +319,7 @@ public struct Fetcher: Sendable {
         case .disk(let why):
             return FetchFailure(kind: .disk, message: "disk error: \(why)")
         case .timedOut(let limit):
-            return FetchFailure(kind: .timedOut, message: "not saved within --max-time \(Checked.wholeSeconds(limit)) s; \(partial)")
+            return FetchFailure(kind: .timedOut, message: "not saved within --max-time \(String(format: "%g", limit)) s; \(partial)")
         }
     }
 }

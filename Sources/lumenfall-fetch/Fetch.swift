@@ -195,7 +195,8 @@ struct Fetch: AsyncParsableCommand {
             printer.line("the API listed \(listing.taken) videos to fetch\(listing.skipped > 0 ? " (\(listing.skipped) failed or cancelled skipped)" : "")\(maxItems.map { listing.taken >= $0 ? " (stopped at --max-items \($0))" : "" } ?? "")")
         }
         if let e = report.sourceFailure {
-            printer.line("error: \(describeListError(e, api: api)); the ids listed before it were fetched")
+            let before = (listing?.taken ?? 0) > 0 ? "; the ids listed before it were fetched" : ""
+            printer.line("error: \(describeListError(e, api: api))\(before)")
         }
         if all && report.outcomes.isEmpty && report.sourceFailure == nil && report.authenticationFailure == nil {
             printer.line("nothing to fetch")

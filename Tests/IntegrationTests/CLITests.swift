@@ -84,6 +84,19 @@ func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRu
         #expect(r.stderr.contains("LUMENFALL_API_KEY"))
     }
 
+    /// The helper drains stdout and stderr at once: 3000 invalid ids make ~250 KiB of stderr,
+    /// which deadlocked a helper that read stdout to its end first.
+    @Test func theHelperReadsALargeStderrWithoutDeadlock() async throws {
+        let list = makeTempDir() + "/ids.txt"
+        try (0..<3000).map { "not/a/valid/id/number/\($0)/padding-padding-padding" }.joined(separator: "\n")
+            .write(toFile: list, atomically: true, encoding: .utf8)
+        let r = try await runCLI(["-i", list, "-o", makeTempDir(), "--base-url", "http://127.0.0.1:9/openai/v1"],
+                                 env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
+        #expect(r.status == 1)
+        #expect(r.stderr.utf8.count > 64 * 1024)
+        #expect(r.stderr.contains("number/2999/padding"))
+    }
+
     @Test func badUsageExits64() async throws {
         let noIDs = try await runCLI(["-o", makeTempDir()], env: ["LUMENFALL_API_KEY": "lmnfl_x"])
         #expect(noIDs.status == 64)

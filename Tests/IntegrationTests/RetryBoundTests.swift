@@ -100,7 +100,7 @@ import Testing
             let report = await fetch(server, [id], dir: dir) { $0.download.maxTime = 1.5 }
             let f = try failure(of: report, at: 0, "a 200 B/s drip of 20 kB needs 100 s")
             #expect(f.kind == .timedOut)
-            #expect(f.message.contains("--max-time 1 s"))
+            #expect(f.message.contains("--max-time 1.5 s"))
             #expect(f.message.contains("is kept"))
             #expect(Date().timeIntervalSince(started) < 6)
         }
