@@ -73,6 +73,22 @@ public enum TerminalText {
         return String(out)
     }
 
+    /// JSON bound for a terminal (`list --json`): JSON itself escapes C0 controls, but DEL, C1
+    /// and the bidi controls may appear raw inside strings. They are written as `\uXXXX`, which
+    /// is the same JSON value, so a parser reads exactly what the server sent.
+    public static func safeJSON(_ s: String) -> String {
+        var out = String.UnicodeScalarView()
+        for u in s.unicodeScalars {
+            if u.value >= 0x20, isControl(u, keepNewlines: false) {
+                let hex = String(u.value, radix: 16)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+            } else {
+                out.append(u)
+            }
+        }
+        return String(out)
+    }
+
     static func isControl(_ u: Unicode.Scalar, keepNewlines: Bool) -> Bool {
         let v = u.value
         if keepNewlines && (v == 0x0A || v == 0x09) { return false }

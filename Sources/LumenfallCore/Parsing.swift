@@ -3,7 +3,7 @@ import Foundation
 /// `--since`: 2026-11-01, 2026-11-01T08:00:00Z, or an age such as 90m, 36h, 7d.
 public func parseSince(_ text: String, now: Date = Date()) -> Date? {
     let t = text.trimmingCharacters(in: .whitespaces)
-    if let unit = t.last, let n = Double(t.dropLast()), n >= 0,
+    if let unit = t.last, let n = Double(t.dropLast()), n.isFinite, n >= 0, n < 1e6,
        let seconds = ["m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0][String(unit)] {
         return now.addingTimeInterval(-n * seconds)
     }

@@ -79,8 +79,9 @@ struct List: AsyncParsableCommand {
             exitWith(error, key: key)
         }
         if json {
-            // JSON escapes C0 controls itself; the key is still redacted from what is echoed.
-            for v in videos { print(String(decoding: key.redact(bytes: v.raw), as: UTF8.self)) }
+            // JSON escapes C0 controls itself; DEL, C1 and bidi controls are escaped here, and
+            // the key is redacted from what is echoed.
+            for v in videos { print(TerminalText.safeJSON(String(decoding: key.redact(bytes: v.raw), as: UTF8.self))) }
             return
         }
         // Every cell is server text: redacted and made safe for a terminal.

@@ -162,6 +162,11 @@ enum Mutator {
         #expect(TerminalText.safe("line\nnext") == "line\\x0anext")
         #expect(TerminalText.safe("line\nnext", keepNewlines: true) == "line\nnext")
         #expect(TerminalText.safe("温泉 🎬 ok") == "温泉 🎬 ok")
+        let json = "{\"m\":\"a\u{9b}b\u{202E}c\u{7f}温泉\"}"
+        let escaped = TerminalText.safeJSON(json)
+        #expect(escaped == "{\"m\":\"a\\u009bb\\u202ec\\u007f温泉\"}")
+        let back = try? JSONSerialization.jsonObject(with: Data(escaped.utf8)) as? [String: String]
+        #expect(back?["m"] == "a\u{9b}b\u{202E}c\u{7f}温泉")
     }
 
     @Test func theKeyIsRedactedOnlyWhenItLooksLikeAKey() throws {

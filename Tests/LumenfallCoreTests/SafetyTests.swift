@@ -124,6 +124,7 @@ import Testing
         #expect(parseSince("2027-01-15", now: now) == Date(timeIntervalSince1970: 1_800_000_000 - 8 * 3600))
         #expect(parseSince("2027-01-15T08:00:00Z", now: now) == now)
         #expect(parseSince("soon", now: now) == nil)
+        for absurd in ["infd", "nanh", "1e300d", "-3d"] { #expect(parseSince(absurd, now: now) == nil, "\(absurd)") }
     }
 
     @Test func sizesUseBinaryUnits() {
