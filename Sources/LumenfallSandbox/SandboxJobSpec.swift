@@ -129,11 +129,16 @@ public struct SandboxAPIFault: Codable, Sendable {
     /// Answer with an HTML page (a proxy's error page) instead of the API's JSON.
     public var html: Bool
     public var retryAfter: String?
+    /// The API error's `code` and `message` (defaults name the fault).
+    public var code: String?
+    public var message: String?
 
-    public init(status: Int, html: Bool = false, retryAfter: String? = nil) {
+    public init(status: Int, html: Bool = false, retryAfter: String? = nil, code: String? = nil, message: String? = nil) {
         self.status = status
         self.html = html
         self.retryAfter = retryAfter
+        self.code = code
+        self.message = message
     }
 
     public init(from decoder: Decoder) throws {
@@ -141,6 +146,8 @@ public struct SandboxAPIFault: Codable, Sendable {
         status = try c.decode(Int.self, forKey: .status)
         html = try c.decodeIfPresent(Bool.self, forKey: .html) ?? false
         retryAfter = try c.decodeIfPresent(String.self, forKey: .retryAfter)
+        code = try c.decodeIfPresent(String.self, forKey: .code)
+        message = try c.decodeIfPresent(String.self, forKey: .message)
     }
 }
 

@@ -258,7 +258,7 @@ final class SandboxState: @unchecked Sendable {
                              body: Array("<html><body><h1>\(f.status) Bad Gateway</h1>nginx</body></html>".utf8))
             }
             let code = f.status == 429 ? "RATE_LIMITED" : f.status == 502 ? "ALL_PROVIDERS_EXHAUSTED" : "UPSTREAM_ERROR"
-            return apiError(f.status, code, "sandbox fault \(f.status)", extra: headers)
+            return apiError(f.status, f.code ?? code, f.message ?? "sandbox fault \(f.status)", extra: headers)
         }
         return .full(status: 200, headers: [("Content-Type", "application/json")], body: objectBytes(job, auth: auth, encode: true))
     }

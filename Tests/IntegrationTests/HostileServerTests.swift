@@ -73,6 +73,29 @@ func hostileObject(_ extra: String = "", status: String = "completed", prompt: S
         }
     }
 
+    @Test func escapesInAnIdMismatchA400BodyAndListedIdsAreShownEscaped() async throws {
+        try await withSandbox { server in
+            let env = ["LUMENFALL_API_KEY": server.apiKey]
+            // The server answers for another id, one with an escape sequence in it.
+            let mismatch = server.createJob(spec { $0.queuedPolls = 0; $0.faults.rawObject = hostileObject().replacingOccurrences(of: "\"{{id}}\"", with: "\"other\\u001b[2J\\r\"") })
+            let refused = server.createJob(spec {
+                $0.faults.apiErrors = [SandboxAPIFault(status: 400, code: "BAD\u{1b}[5m", message: "no\u{07}pe\rOK")]
+            })
+            let r = try await runCLI([mismatch, refused, "-o", makeTempDir(), "--base-url", server.baseURL,
+                                      "--poll-interval", "0.05", "--retry-delay", "0.05"], env: env)
+            #expect(r.status == 1)
+            expectNoControlCharacters(r.stderr + r.stdout)
+            #expect(r.stderr.contains("the server answered with other\\x1b[2J\\x0d"), "\(r.stderr)")
+            #expect(r.stderr.contains("BAD\\x1b[5m: no\\x07pe\\x0dOK"), "\(r.stderr)")
+
+            // --all meets a listed id that cannot be a file name: named, escaped, skipped.
+            let all = try await runCLI(["--all", "-o", makeTempDir(), "--base-url", server.baseURL,
+                                        "--poll-interval", "0.05", "--retry-delay", "0.05"], env: env)
+            expectNoControlCharacters(all.stderr + all.stdout)
+            #expect(all.stderr.contains("other\\x1b[2J\\x0d: invalid id"), "\(all.stderr)")
+        }
+    }
+
     @Test func verifyShowsForgedMemberNamesEscaped() async throws {
         let dir = makeTempDir()
         let tar = dir + "/forged.tar"

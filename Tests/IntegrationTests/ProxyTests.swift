@@ -1,5 +1,6 @@
 import Foundation
 import LumenfallCore
+import LumenfallCurl
 import LumenfallSandbox
 import Testing
 
@@ -11,10 +12,14 @@ final class ConnectProxy: @unchecked Sendable {
     private let listener: Int32
     private let lock = NSLock()
     private var tunnels: [String] = []
+    /// When set, every connection gets these bytes after its request head, then is closed:
+    /// an origin server for answers the sandbox's HTTP stack would never produce.
+    private let cannedAnswer: [UInt8]?
 
     var connects: [String] { lock.withLock { tunnels } }
 
-    init() throws {
+    init(cannedAnswer: String? = nil) throws {
+        self.cannedAnswer = cannedAnswer.map { Array($0.utf8) }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -58,6 +63,10 @@ final class ConnectProxy: @unchecked Sendable {
         while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
             guard read(client, &byte, 1) == 1, head.count < 8192 else { return }
             head.append(byte)
+        }
+        if let canned = cannedAnswer {
+            _ = canned.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+            return
         }
         let line = String(decoding: head, as: UTF8.self).split(separator: "\r\n").first ?? ""
         let parts = line.split(separator: " ")
@@ -181,5 +190,36 @@ struct TestPKI {
         let missing = try await runCLI([id, "-o", makeTempDir(), "--cacert", "/nonexistent/ca.pem"], env: env)
         #expect(missing.status == 64)
         #expect(missing.stderr.contains("--cacert /nonexistent/ca.pem"))
+    }
+}
+
+/// Collects every head libcurl's layer delivers, and the body.
+final class HeadRecorder: HTTPResponseSink, @unchecked Sendable {
+    var heads: [Int] = []
+    var body: [UInt8] = []
+    func didReceiveHead(_ head: HTTPResponseHead) -> Bool {
+        heads.append(head.status)
+        return true
+    }
+    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        body.append(contentsOf: bytes)
+        return true
+    }
+}
+
+@Suite struct InterimResponseTests {
+    /// 100 Continue and 103 Early Hints come before the real answer; only the final head may
+    /// reach the resume decision, or a 1xx would be taken for the media host's answer.
+    @Test func interimHeadsAreSkippedAndOnlyTheFinalOneDecides() async throws {
+        let server = try ConnectProxy(cannedAnswer: "HTTP/1.1 100 Continue\r\n\r\n"
+            + "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+            + "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-9/10\r\nContent-Length: 5\r\n\r\nhello")
+        defer { server.stop() }
+        let sink = HeadRecorder()
+        let result = try await CurlMulti.shared.perform(
+            HTTPRequest(url: "http://127.0.0.1:\(server.port)/media/x.mp4", headers: ["Range: bytes=5-"]), sink: sink)
+        #expect(sink.heads == [206])
+        #expect(result.head?.header("Content-Range") == "bytes 5-9/10")
+        #expect(sink.body == Array("hello".utf8))
     }
 }
