@@ -54,12 +54,8 @@ func sleep(seconds: Double) async throws {
 /// to forge an "OK". Newline and tab are kept only where the caller allows them.
 public enum TerminalText {
     public static func safe(_ s: String, keepNewlines: Bool = false) -> String {
-        var needs = false
-        for u in s.unicodeScalars where isControl(u, keepNewlines: keepNewlines) {
-            needs = true
-            break
-        }
-        guard needs else { return s }
+        // Most lines have nothing to escape: return them as they are, without a copy.
+        guard s.unicodeScalars.contains(where: { isControl($0, keepNewlines: keepNewlines) }) else { return s }
         var out = String.UnicodeScalarView()
         for u in s.unicodeScalars {
             if isControl(u, keepNewlines: keepNewlines) {
