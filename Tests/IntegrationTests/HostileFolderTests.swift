@@ -10,7 +10,7 @@ struct Victim {
 
     init() {
         path = makeTempDir() + "/victim.txt"
-        FileManager.default.createFile(atPath: path, contents: Data(original))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(original))
     }
 
     func expectUnchanged(sourceLocation: SourceLocation = #_sourceLocation) {

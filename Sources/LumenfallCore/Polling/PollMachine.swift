@@ -1,49 +1,12 @@
 import Foundation
 
-public struct RetryPolicy: Sendable {
-    /// The first wait after a transient failure (429, 5xx, timeout, reset); doubles after.
-    public var initialDelay: Double
-    public var maxDelay: Double
-    /// Consecutive transient failures tolerated before giving up on an id.
-    public var maxRetries: Int
-
-    public init(initialDelay: Double = 1, maxDelay: Double = 60, maxRetries: Int = 10) {
-        self.initialDelay = initialDelay
-        self.maxDelay = maxDelay
-        self.maxRetries = maxRetries
-    }
-
-    var backoff: Backoff { Backoff(initial: initialDelay, cap: maxDelay, factor: 2, jitter: 0.5) }
-}
-
-public struct PollPolicy: Sendable {
-    /// The first wait between two polls of a job still running.
-    public var interval: Double
-    /// Later waits grow by half each time, up to this cap.
-    public var maxInterval: Double
-    /// How long one id may take to reach a final status; nil waits for ever.
-    public var maxWait: Double?
-    public var retry: RetryPolicy
-    /// Malformed answers (HTML from a proxy, truncated JSON) tolerated before giving up.
-    public var maxMalformed: Int
-
-    public init(interval: Double = 5, maxInterval: Double = 60, maxWait: Double? = 3600,
-                retry: RetryPolicy = RetryPolicy(), maxMalformed: Int = 3) {
-        self.interval = interval
-        self.maxInterval = max(interval, maxInterval)
-        self.maxWait = maxWait
-        self.retry = retry
-        self.maxMalformed = maxMalformed
-    }
-}
-
-public enum PollEvent: Sendable {
+enum PollEvent: Sendable {
     case video(VideoObject)
     case error(APIError)
 }
 
 /// Why polling ended without a video to download.
-public enum PollStop: Equatable, Sendable {
+enum PollStop: Equatable, Sendable {
     case generationFailed(code: String?, message: String?)
     case cancelled
     case unknownStatus(String)
@@ -55,7 +18,7 @@ public enum PollStop: Equatable, Sendable {
     case timedOut(Double)
 }
 
-public enum PollAction: Equatable, Sendable {
+enum PollAction: Equatable, Sendable {
     case wait(Double)
     case download
     case stop(PollStop)
@@ -63,15 +26,15 @@ public enum PollAction: Equatable, Sendable {
 
 /// The polling decision for one id: given what the last request brought, what to do next.
 /// No I/O and no clock: `elapsed` and `random` come in, so every branch is unit-testable.
-public struct PollMachine: Sendable {
-    public let policy: PollPolicy
+struct PollMachine: Sendable {
+    let policy: PollPolicy
     private var pendingPolls = 0
     private var transientFailures = 0
     private var malformed = 0
 
-    public init(policy: PollPolicy) { self.policy = policy }
+    init(policy: PollPolicy) { self.policy = policy }
 
-    public mutating func next(_ event: PollEvent, elapsed: Double, random: Double) -> PollAction {
+    mutating func next(_ event: PollEvent, elapsed: Double, random: Double) -> PollAction {
         switch event {
         case .video(let v):
             transientFailures = 0

@@ -1,7 +1,5 @@
 import Foundation
 
-public let lumenfallFetchVersion = "0.1.0"
-
 /// `<id>.json` beside the video: the API's video object byte for byte as it came (fields this
 /// code does not know, number formats and Unicode included), plus the facts of the download.
 public enum Sidecar {

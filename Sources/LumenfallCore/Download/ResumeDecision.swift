@@ -1,13 +1,13 @@
 /// What we knew about the remote file when the `.part` was written, saved beside it so a
 /// later run can ask for the rest with a validator (RFC 9110 §13.1.5 If-Range).
-public struct ResumeValidator: Codable, Equatable, Sendable {
-    public var etag: String?
-    public var lastModified: String?
-    public var total: Int64?
+struct ResumeValidator: Codable, Equatable, Sendable {
+    var etag: String?
+    var lastModified: String?
+    var total: Int64?
     /// The file's Content-Type, for the sidecar when a later run only has to confirm the end.
-    public var contentType: String?
+    var contentType: String?
 
-    public init(etag: String? = nil, lastModified: String? = nil, total: Int64? = nil, contentType: String? = nil) {
+    init(etag: String? = nil, lastModified: String? = nil, total: Int64? = nil, contentType: String? = nil) {
         self.etag = etag
         self.lastModified = lastModified
         self.total = total
@@ -15,25 +15,25 @@ public struct ResumeValidator: Codable, Equatable, Sendable {
     }
 
     /// If-Range wants a strong ETag; a weak one (W/"...") must not be used for ranges.
-    public var strongETag: String? {
+    var strongETag: String? {
         guard let e = etag, !e.hasPrefix("W/"), e.hasPrefix("\"") else { return nil }
         return e
     }
 
     /// The value for If-Range: the strong ETag, else the Last-Modified date.
-    public var ifRange: String? { strongETag ?? lastModified }
+    var ifRange: String? { strongETag ?? lastModified }
 }
 
 /// The media server's answer, reduced to what the resume decision needs.
-public struct MediaHead: Sendable, Equatable {
-    public var status: Int
-    public var contentRange: String?
-    public var contentLength: Int64?
-    public var etag: String?
-    public var lastModified: String?
-    public var retryAfter: Double?
+struct MediaHead: Sendable, Equatable {
+    var status: Int
+    var contentRange: String?
+    var contentLength: Int64?
+    var etag: String?
+    var lastModified: String?
+    var retryAfter: Double?
 
-    public init(status: Int, contentRange: String? = nil, contentLength: Int64? = nil,
+    init(status: Int, contentRange: String? = nil, contentLength: Int64? = nil,
                 etag: String? = nil, lastModified: String? = nil, retryAfter: Double? = nil) {
         self.status = status
         self.contentRange = contentRange
@@ -44,7 +44,7 @@ public struct MediaHead: Sendable, Equatable {
     }
 }
 
-public enum HeadDecision: Equatable, Sendable {
+enum HeadDecision: Equatable, Sendable {
     /// Write the body at `offset` (0 means truncate the `.part` and start over).
     case write(offset: Int64, total: Int64?, reason: String?)
     /// The `.part` already holds all `total` bytes (a 416 whose `*/N` equals its size).
@@ -63,8 +63,8 @@ public enum HeadDecision: Equatable, Sendable {
 /// The resume rules of the careful downloaders (yt-dlp's http.py, and the bugs aria2 and
 /// youtube-dl had without them): a body is appended only when the server proves it continues
 /// exactly where the file ends; a full 200 means start over, never append.
-public enum ResumeDecision {
-    public static func decide(_ h: MediaHead, localSize: Int64, known: ResumeValidator?) -> HeadDecision {
+enum ResumeDecision {
+    static func decide(_ h: MediaHead, localSize: Int64, known: ResumeValidator?) -> HeadDecision {
         switch h.status {
         case 200:
             let why = localSize > 0 ? "the server sent the whole file instead of the rest; starting over" : nil
@@ -103,12 +103,12 @@ public enum ResumeDecision {
 }
 
 /// `Content-Range: bytes first-last/total` or `bytes */total` (RFC 9110 §14.4).
-public struct ContentRange: Equatable, Sendable {
-    public var start: Int64
-    public var end: Int64?
-    public var total: Int64?
+struct ContentRange: Equatable, Sendable {
+    var start: Int64
+    var end: Int64?
+    var total: Int64?
 
-    public init?(_ value: String) {
+    init?(_ value: String) {
         let v = value.trimmingCharacters(in: .whitespaces)
         guard v.lowercased().hasPrefix("bytes ") else { return nil }
         let rest = v.dropFirst(6).trimmingCharacters(in: .whitespaces)

@@ -1,0 +1,65 @@
+import Foundation
+
+/// The temp files of one archive run and the step that gives them their final names, behind
+/// one lock, so a signal handler and the writer never race: `abort()` (from the handler)
+/// deletes every temp created so far and makes later `createTemp` calls fail, and it waits
+/// while `commit` renames, so a set of parts is either all renamed or not at all. Temp names
+/// are unpredictable and created with O_EXCL, so no planted link is ever written through.
+public final class ArchiveCommit: @unchecked Sendable {
+    private let lock = NSLock()
+    private var temps: [String] = []
+    private var aborted = false
+    private var committed = false
+
+    public init() {}
+
+    func createTemp(beside final: String) throws -> (String, Int32) {
+        try lock.withLock {
+            if aborted { throw Archiver.Failure("interrupted") }
+            let (path, fd) = try AtomicFile.createTemp(beside: final)
+            temps.append(path)
+            return (path, fd)
+        }
+    }
+
+    func commit(_ pairs: [(String, String)]) throws {
+        try lock.withLock {
+            if aborted { throw Archiver.Failure("interrupted") }
+            var done: [String] = []
+            do {
+                for (temp, final) in pairs {
+                    try AtomicFile.rename(temp, to: final)
+                    done.append(final)
+                }
+            } catch {
+                // Not a whole set: take back the parts already renamed (they are ours, made
+                // a moment ago) so no incomplete set is left under the final names.
+                for f in done { unlink(f) }
+                throw error
+            }
+            committed = true
+            temps.removeAll()
+        }
+    }
+
+    /// The writer's own failure path: its temps go.
+    func discard() {
+        lock.withLock {
+            for t in temps { unlink(t) }
+            temps.removeAll()
+        }
+    }
+
+    /// From a signal handler: deletes the temps and stops the writer; false when the parts
+    /// were already committed (the archive is complete and stays).
+    @discardableResult
+    public func abort() -> Bool {
+        lock.withLock {
+            if committed { return false }
+            aborted = true
+            for t in temps { unlink(t) }
+            temps.removeAll()
+            return true
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import LumenfallCurl
+
+/// Receives the media answer on the libcurl thread: decides from the head whether the body
+/// continues the `.part`, replaces it or is not wanted, then hands each chunk to the writer.
+final class FileSink: HTTPResponseSink, @unchecked Sendable {
+    let directory: String
+    let id: String
+    var file: MediaFile?
+    private let writer = HashingFileWriter()
+    private(set) var localSize: Int64 = 0
+    private(set) var known: ResumeValidator?
+    // What the last attempt brought.
+    private(set) var decision: HeadDecision?
+    private(set) var failure: String?
+    private(set) var attemptBytes: Int64 = 0
+    private(set) var contentType: String?
+    private let onWrite: @Sendable (Int64, Int64?) -> Void
+
+    init(directory: String, id: String, onWrite: @escaping @Sendable (Int64, Int64?) -> Void = { _, _ in }) {
+        self.directory = directory
+        self.id = id
+        self.onWrite = onWrite
+    }
+
+    /// Before each request: learn the `.part`'s size and saved validator, and make sure the
+    /// running SHA-256 covers exactly the bytes on disk. Within one run it always does (we hash
+    /// what we write); after a restart of the tool the existing prefix is hashed once here.
+    func prepareAttempt() throws {
+        decision = nil
+        failure = nil
+        attemptBytes = 0
+        guard let f = file, let size = AtomicFile.size(of: f.partPath) else {
+            localSize = 0
+            known = nil
+            return
+        }
+        localSize = size
+        known = AtomicFile.readSmall(f.statePath, limit: 64 * 1024)
+            .flatMap { try? JSONDecoder().decode(ResumeValidator.self, from: Data($0)) }
+        contentType = known?.contentType
+        if writer.hashed != size { try writer.hashExisting(f.partPath, upTo: size) }
+    }
+
+    func didReceiveHead(_ h: HTTPResponseHead) -> Bool {
+        let head = MediaHead(
+            status: h.status, contentRange: h.header("Content-Range"),
+            contentLength: h.header("Content-Length").flatMap { Int64($0) },
+            etag: h.header("ETag"), lastModified: h.header("Last-Modified"),
+            retryAfter: RetryAfter.parse(h.header("Retry-After"), now: Date()))
+        let d = ResumeDecision.decide(head, localSize: localSize, known: known)
+        decision = d
+        switch d {
+        case .write(let offset, let total, _):
+            do {
+                try openPart(at: offset, contentType: h.header("Content-Type"))
+                let v = ResumeValidator(etag: head.etag, lastModified: head.lastModified, total: total,
+                                        contentType: contentType)
+                known = v
+                if let f = file { try AtomicFile.write(Array(try JSONEncoder().encode(v)), to: f.statePath) }
+                onWrite(offset, total)
+                return true
+            } catch {
+                failure = "\(error)"
+                return false
+            }
+        case .redirect:
+            return true  // its small body is dropped; HTTPClient follows the Location
+        default:
+            return false  // nothing in this body is wanted
+        }
+    }
+
+    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard case .write = decision else { return true }
+        do {
+            try writer.append(bytes)
+        } catch {
+            failure = "\(error)"
+            return false
+        }
+        localSize += Int64(bytes.count)
+        attemptBytes += Int64(bytes.count)
+        return true
+    }
+
+    /// Opens the `.part` for this answer: offset 0 truncates it (a fresh start or a proven
+    /// stale file), any other offset continues exactly where the file ends.
+    private func openPart(at offset: Int64, contentType ct: String?) throws {
+        try writer.close()
+        contentType = ct
+        if offset == 0 {
+            let ext = MediaFile.ext(forContentType: ct)
+            if let old = file, old.ext != ext {
+                unlink(old.partPath)
+                unlink(old.statePath)
+            }
+            file = MediaFile(directory: directory, id: id, ext: ext)
+            writer.resetHash()
+            localSize = 0
+        }
+        guard let f = file else { throw DownloadError.disk("no partial file to continue") }
+        guard writer.hashed == offset else {
+            throw DownloadError.disk("internal: the hash covers \(writer.hashed) bytes, resuming at \(offset)")
+        }
+        let fd = try AtomicFile.openForWriting(f.partPath)
+        guard ftruncate(fd, off_t(offset)) == 0, lseek(fd, off_t(offset), SEEK_SET) == offset else {
+            let e = AtomicFile.errnoText("cannot position", f.partPath)
+            close(fd)
+            throw e
+        }
+        try writer.attach(fd: fd, path: f.partPath)
+    }
+
+    /// Ends the attempt's writing: what was received reaches the file and the hash.
+    func closeFile() {
+        do {
+            try writer.close()
+        } catch {
+            if failure == nil { failure = "\(error)" }
+        }
+    }
+
+    /// The server proved the `.part` stale: empty it and forget its validator.
+    func discardPart() throws {
+        closeFile()
+        if let f = file {
+            unlink(f.partPath)
+            unlink(f.statePath)
+        }
+        writer.resetHash()
+        localSize = 0
+        known = nil
+    }
+
+    /// fsync, check the length, rename into place: the final name exists only for whole files.
+    func finalize() throws -> (Int64, String) {
+        guard let f = file else { throw DownloadError.failed("no file was written") }
+        let size = AtomicFile.size(of: f.partPath) ?? -1
+        if let total = known?.total, size != total {
+            throw DownloadError.failed("\(f.name) has \(size) bytes, the server announced \(total)")
+        }
+        guard writer.hashed == size else { throw DownloadError.disk("\(f.partPath) changed on disk while downloading") }
+        let wfd = Glibc.open(f.partPath, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+        guard wfd >= 0, fsync(wfd) == 0 else {
+            if wfd >= 0 { close(wfd) }
+            throw DownloadError.disk("cannot sync \(f.partPath): \(String(cString: strerror(errno)))")
+        }
+        close(wfd)
+        let digest = writer.digestHex()
+        do {
+            try AtomicFile.rename(f.partPath, to: f.path)
+        } catch {
+            throw DownloadError.disk("\(error)")
+        }
+        unlink(f.statePath)
+        return (size, digest)
+    }
+}

@@ -1,0 +1,1 @@
+public let lumenfallFetchVersion = "0.1.0"
