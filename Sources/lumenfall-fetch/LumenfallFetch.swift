@@ -2,117 +2,47 @@ import ArgumentParser
 import Foundation
 import LumenfallCore
 
-/// Documented in README.md ("Exit codes"); scripts depend on these numbers.
-enum Exit {
-    static let someFailed: Int32 = 1
-    static let setup: Int32 = 2
-    static let apiKey: Int32 = 3
-    static let sigint: Int32 = 130
-    static let sigterm: Int32 = 143
-}
-
 @main
 struct LumenfallFetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lumenfall-fetch",
         abstract: "Save AI-generated videos from a Lumenfall (or OpenAI) Videos API before their links expire.",
         version: lumenfallFetchVersion,
-        subcommands: [Fetch.self, List.self, Archive.self, Verify.self],
-        defaultSubcommand: Fetch.self)
-}
+        subcommands: [FetchCommand.self, ListCommand.self, ArchiveCommand.self, VerifyCommand.self],
+        defaultSubcommand: FetchCommand.self)
 
-/// How to reach the API: shared by every subcommand that talks to it.
-struct ConnectionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "API base URL (default: $LUMENFALL_BASE_URL, else \(APIClient.defaultBaseURL)).", valueName: "URL"))
-    var baseURL: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Read the API key from this file instead of $LUMENFALL_API_KEY.", valueName: "PATH"))
-    var apiKeyFile: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Trust the CA certificates in this PEM file instead of the system's (as curl's --cacert); default: $CURL_CA_BUNDLE, then $SSL_CERT_FILE.", valueName: "FILE"))
-    var cacert: String?
-
-    /// --cacert, else the variables curl and OpenSSL honour.
-    var resolvedCAFile: String? {
-        let env = ProcessInfo.processInfo.environment
-        return cacert ?? [env["CURL_CA_BUNDLE"], env["SSL_CERT_FILE"]].compactMap { $0 }.first { !$0.isEmpty }
-    }
-
-    func makeClient(key: APIKey) -> APIClient {
-        var api = APIClient(baseURL: resolvedBaseURL, key: key)
-        api.caFile = resolvedCAFile
-        return api
-    }
-
-    var resolvedBaseURL: String {
-        baseURL ?? ProcessInfo.processInfo.environment["LUMENFALL_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? APIClient.defaultBaseURL
-    }
-
-    func validate() throws {
-        if let ca = resolvedCAFile, !FileManager.default.isReadableFile(atPath: ca) {
-            throw ValidationError("--cacert \(ca): cannot read this file; give a PEM file of CA certificates")
-        }
-        if let why = APIClient.checkBaseURL(resolvedBaseURL) {
-            throw ValidationError("--base-url \(URLPolicy.redacted(resolvedBaseURL)): \(why)")
-        }
-    }
-
-    /// The key, or a message saying where it was looked for. The key itself is never shown.
-    func loadKey() -> Result<APIKey, CLIError> {
-        let result = loadKeyUnchecked()
-        if case .success(let k) = result, k.looksTooShort {
-            FileHandle.standardError.write(Data("lumenfall-fetch: warning: the API key is shorter than \(APIKey.minRedactedLength) characters and looks wrong; it is not redacted from output\n".utf8))
-        }
-        return result
-    }
-
-    private func loadKeyUnchecked() -> Result<APIKey, CLIError> {
-        if let path = apiKeyFile {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                return .failure(CLIError(code: Exit.apiKey, "cannot read the API key file \(path); check the path and its permissions"))
+    /// Errors become exit codes here and only here: a CLIError prints its message (made safe for
+    /// a terminal) and exits with its code; everything else (usage errors: 64) is
+    /// swift-argument-parser's.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
             }
-            guard let key = APIKey(text) else {
-                return .failure(CLIError(code: Exit.apiKey, "the API key file \(path) is empty or holds more than one line"))
+        } catch let e as CLIError {
+            if !e.message.isEmpty {
+                FileHandle.standardError.write(Data("lumenfall-fetch: error: \(TerminalText.safe(e.message))\n".utf8))
             }
-            var st = stat()
-            if stat(path, &st) == 0, st.st_mode & 0o077 != 0 {
-                FileHandle.standardError.write(Data("lumenfall-fetch: warning: the API key file \(path) can be read by other users; chmod 600 it\n".utf8))
-            }
-            return .success(key)
+            Foundation.exit(e.code)
+        } catch {
+            exit(withError: error)
         }
-        guard let raw = ProcessInfo.processInfo.environment["LUMENFALL_API_KEY"], !raw.isEmpty else {
-            return .failure(CLIError(code: Exit.apiKey, "no API key: set LUMENFALL_API_KEY (export LUMENFALL_API_KEY=lmnfl_...) or pass --api-key-file PATH"))
-        }
-        guard let key = APIKey(raw) else {
-            return .failure(CLIError(code: Exit.apiKey, "LUMENFALL_API_KEY is malformed (it contains a line break); set it to the key alone"))
-        }
-        return .success(key)
     }
 }
 
-struct CLIError: Error {
-    let code: Int32
-    let message: String
-    init(code: Int32, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
-
-/// Takes the folder's lock, or exits 2 naming the run that holds it.
-func lockFolder(_ directory: String) -> DirectoryLock {
+/// Takes the folder's lock, or throws exit 2 naming the run that holds it.
+func lockFolder(_ directory: String) throws(CLIError) -> DirectoryLock {
     do {
         return try DirectoryLock(directory: directory)
     } catch {
         switch error {
         case .busy(let dir, let pid):
-            exitWith(CLIError(code: Exit.setup, "another lumenfall-fetch\(pid.map { " (pid \($0))" } ?? "") is working in \(dir); wait for it to finish or use another folder"), key: nil)
+            throw CLIError(code: Exit.setup, "another lumenfall-fetch\(pid.map { " (pid \($0))" } ?? "") is working in \(dir); wait for it to finish or use another folder")
         case .cannotOpen(let why):
-            exitWith(CLIError(code: Exit.setup, why), key: nil)
+            throw CLIError(code: Exit.setup, why)
         }
     }
 }

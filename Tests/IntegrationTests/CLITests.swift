@@ -97,6 +97,14 @@ func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRu
         #expect(r.stderr.contains("number/2999/padding"))
     }
 
+    /// `list --status foo` used to list nothing, silently; a value the API never sends is bad usage.
+    @Test func anUnknownStatusFilterIsBadUsageNamingTheValidOnes() async throws {
+        let r = try await runCLI(["list", "--status", "foo", "--base-url", "http://127.0.0.1:9/openai/v1"],
+                                 env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("'queued', 'in_progress', 'completed', 'failed' or 'cancelled'"))
+    }
+
     @Test func badUsageExits64() async throws {
         let noIDs = try await runCLI(["-o", makeTempDir()], env: ["LUMENFALL_API_KEY": "lmnfl_x"])
         #expect(noIDs.status == 64)

@@ -118,7 +118,7 @@ import Testing
             #expect(r.stderr.contains("too slow"), "\(r.stderr)")
             let bad = try await runCLI([id, "-o", dir, "--min-speed", "fast"], env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(bad.status == 64)
-            #expect(bad.stderr.contains("--min-speed fast"))
+            #expect(bad.stderr.contains("'fast' is invalid for '--min-speed"))
         }
     }
 }

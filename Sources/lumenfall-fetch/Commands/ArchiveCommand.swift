@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import LumenfallCore
+
+struct ArchiveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "archive",
+        abstract: "Bundle the videos and sidecars a folder already holds into a tar archive.",
+        discussion: "Exit codes: 0 written, 1 the archive could not be written (nothing is left under its name), 2 the folder cannot be read, 64 bad usage.")
+
+    @Argument(help: "The folder lumenfall-fetch saved into.")
+    var directory: String
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The archive to write; its name picks the compression (.tar, .tar.gz/.tgz, .tar.zst/.tzst, .tar.xz).", valueName: "PATH"))
+    var output: String
+
+    @OptionGroup(title: "Archive") var archive: ArchiveOptions
+
+    func validate() throws {
+        if let why = Archiver.checkName(output) { throw ValidationError("-o \(output): \(why)") }
+    }
+
+    func run() throws {
+        let say = { (s: String) in FileHandle.standardError.write(Data("lumenfall-fetch: \(TerminalText.safe(s))\n".utf8)) }
+        // Deleting files a running fetch is writing would lose them: take the folder's lock.
+        let lock = archive.removeAfterArchive ? try lockFolder(directory) : nil
+        defer { withExtendedLifetime(lock) {} }
+        let scanned: (items: [ArchiveItem], problems: [ArchiveItem.Problem])
+        do {
+            scanned = try ArchiveItem.scan(directory: directory)
+        } catch {
+            throw CLIError(code: Exit.setup, "cannot read the folder \(directory): \(error.localizedDescription)")
+        }
+        for p in scanned.problems { say("skipped: \(p)") }
+        do {
+            try runArchiver(Archiver(directory: directory, path: output, maxSize: archive.maxSize?.bytes,
+                                     verify: archive.removeAfterArchive),
+                            items: scanned.items, remove: archive.removeAfterArchive, out: say)
+        } catch {
+            throw CLIError(code: Exit.someFailed, "\(error); no archive was written")
+        }
+    }
+}
+
+/// Writes the archive and prints what it holds; shared by `archive` and `fetch --archive`.
+func runArchiver(_ archiver: Archiver, items: [ArchiveItem], remove: Bool, out: (String) -> Void) throws {
+    // Interrupted, the half-written parts go (the originals are untouched) and we exit
+    // 130/143 at once; a signal that comes while the parts are being renamed waits for the
+    // renames, so a split archive is never left half-named. Exiting from the handler is the
+    // point: the writer may be deep inside libarchive.
+    let commit = ArchiveCommit()
+    let trap = SignalTrap()
+    trap.install { sig in
+        let stopped = commit.abort()
+        FileHandle.standardError.write(Data("lumenfall-fetch: interrupted; \(stopped ? "no archive was written" : "the archive was already complete")\n".utf8))
+        exit(Exit.forSignal(sig))
+    }
+    defer { withExtendedLifetime(trap) {} }
+    let result = try archiver.write(items, commit: commit)
+    for p in result.parts { print(TerminalText.safe(p)) }
+    out("archived \(result.items.count) videos (\(formatBytes(result.bytes))) into \(result.parts.count == 1 ? result.parts[0] : "\(result.parts.count) parts")")
+    if remove {
+        Archiver.removeLoose(result.items, directory: archiver.directory)
+        out("removed the \(result.items.count) archived videos and their sidecars from \(archiver.directory)")
+    }
+}

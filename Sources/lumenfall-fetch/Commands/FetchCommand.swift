@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import Logging
+import LumenfallCore
+
+struct FetchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Wait for each video to finish, download it with resume, and write its sidecar JSON.",
+        discussion: """
+            Each id ends as DIR/<id>.<ext> plus DIR/<id>.json. Partial downloads live in \
+            DIR/<id>.<ext>.part and resume on the next run. Exit codes: 0 all saved, 1 some ids \
+            not saved, 2 local set-up problem, 3 API key missing or rejected, 64 bad usage, \
+            130/143 interrupted.
+            """)
+
+    @Argument(help: "Video ids (video_...). More can come from --input or --all.")
+    var ids: [String] = []
+
+    @Option(name: [.customShort("i"), .long], help: ArgumentHelp(
+        "Read more ids from FILE, one a line; '-' reads stdin. Blank lines and # comments are skipped.", valueName: "FILE"))
+    var input: [String] = []
+
+    @Flag(help: "Also fetch every video the API lists (GET /videos), except failed and cancelled ones.")
+    var all = false
+
+    @Option(help: ArgumentHelp("With --all: only videos created since DATE (2026-11-01, 2026-11-01T08:00:00Z, or an age: 36h, 7d).", valueName: "DATE"))
+    var since: Since?
+
+    @Option(help: ArgumentHelp("With --all: stop after N listed videos (the listing is read page by page as downloads go).", valueName: "N"))
+    var maxItems: Int?
+
+    @OptionGroup(title: "Output") var out: OutputOptions
+    @OptionGroup(title: "Connection") var connection: ConnectionOptions
+    @OptionGroup(title: "Polling") var polling: PollingOptions
+    @OptionGroup(title: "Transfer") var transfer: TransferOptions
+
+    @Option(help: ArgumentHelp("After the batch, bundle every saved id (video and sidecar) into this archive (.tar, .tar.gz, .tar.zst, .tar.xz).", valueName: "PATH"))
+    var archive: String?
+
+    @OptionGroup(title: "Archive") var archiveOptions: ArchiveOptions
+
+    func validate() throws {
+        if ids.isEmpty && input.isEmpty && !all { throw ValidationError("give at least one video id, --input FILE or --all") }
+        if since != nil && !all { throw ValidationError("--since goes with --all") }
+        if maxItems != nil && !all { throw ValidationError("--max-items goes with --all") }
+        if let m = maxItems, m < 1 { throw ValidationError("--max-items must be at least 1") }
+        if input.filter({ $0 == "-" }).count > 1 { throw ValidationError("--input - (stdin) can be given only once") }
+        if let a = archive, let why = Archiver.checkName(a) { throw ValidationError("--archive \(a): \(why)") }
+        if archive == nil && (archiveOptions.maxSize != nil || archiveOptions.removeAfterArchive) {
+            throw ValidationError("--max-size and --remove-after-archive go with --archive PATH")
+        }
+    }
+
+    func run() async throws {
+        let key = try connection.loadKey()
+        let wanted = try readIDs()
+        let dir = out.output
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw CLIError(code: Exit.setup, "cannot create the output folder \(dir): \(error.localizedDescription)")
+        }
+        guard access(dir, W_OK) == 0 else {
+            throw CLIError(code: Exit.setup, "cannot write into the output folder \(dir); check its permissions")
+        }
+        let lock = try lockFolder(dir)
+        defer { withExtendedLifetime(lock) {} }
+
+        var config = FetchConfiguration(outputDirectory: dir, api: connection.makeClient(key: key))
+        transfer.apply(to: &config)
+        config.poll = polling.policy(retry: transfer.retryPolicy)
+        config.pollJobs = polling.pollJobs
+
+        let printer = EventPrinter(quiet: out.quiet, key: key)
+        LoggingSystem.bootstrap { label in
+            var h = RedactingLogHandler(label: label, printer: printer)
+            h.logLevel = .debug
+            return h
+        }
+        var logger = Logger(label: "lumenfall-fetch")
+        logger.logLevel = out.verbose ? .debug : .warning
+        let fetcher = Fetcher(config: config, logger: logger, events: { printer.print($0) })
+
+        // --all: the listing is read page by page while the downloads run, never held whole.
+        let listing = all ? ListingIDSource(
+            cursor: ListCursor(api: config.api, since: since?.date, pageSize: 100),
+            maxItems: maxItems, keep: { $0.status != .failed && $0.status != .cancelled }) : nil
+        let source = ChainedIDSource([ArrayIDSource(wanted)] + (listing.map { [$0] } ?? []))
+
+        let started = Date()
+        let signals = SignalTrap()
+        let work = Task { await fetcher.run(source: source) }
+        signals.install { _ in work.cancel() }
+        let report = await work.value
+
+        if let sig = signals.caught {
+            printer.line("interrupted; partial downloads are kept and resume on the next run")
+            throw CLIError.silent(Exit.forSignal(sig))
+        }
+        let (summary, items) = report.summary(directory: dir, elapsedSeconds: Date().timeIntervalSince(started))
+        if let listing, !out.quiet {
+            let skipped = listing.skipped > 0 ? " (\(listing.skipped) failed or cancelled skipped)" : ""
+            let capped = maxItems.map { listing.taken >= $0 ? " (stopped at --max-items \($0))" : "" } ?? ""
+            printer.line("the API listed \(listing.taken) videos to fetch\(skipped)\(capped)")
+        }
+        if let e = report.sourceFailure {
+            let before = (listing?.taken ?? 0) > 0 ? "; the ids listed before it were fetched" : ""
+            printer.line("error: \(describeListError(e, api: config.api))\(before)")
+        }
+        if all && report.outcomes.isEmpty && report.sourceFailure == nil && report.authenticationFailure == nil {
+            printer.line("nothing to fetch")
+        }
+        printer.summary(summary)
+        for (_, outcome) in report.outcomes {
+            switch outcome {
+            case .saved(let file, _, _), .alreadySaved(let file):
+                print((dir as NSString).appendingPathComponent(file))
+            case .failed: break
+            }
+        }
+        if let auth = report.authenticationFailure {
+            throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
+        }
+        if let path = archive {
+            let archiver = Archiver(directory: dir, path: path, maxSize: archiveOptions.maxSize?.bytes,
+                                    verify: archiveOptions.removeAfterArchive, batch: summary)
+            do {
+                try runArchiver(archiver, items: items, remove: archiveOptions.removeAfterArchive) { printer.line($0) }
+            } catch {
+                printer.line("error: \(error); no archive was written")
+                throw CLIError.silent(Exit.someFailed)
+            }
+        }
+        if !report.allSucceeded { throw CLIError.silent(Exit.someFailed) }
+    }
+
+    /// The ids from the arguments and every --input file (or stdin), in order.
+    private func readIDs() throws(CLIError) -> [String] {
+        var wanted = ids
+        for path in input {
+            let text: String?
+            if path == "-" {
+                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            } else {
+                text = try? String(contentsOfFile: path, encoding: .utf8)
+            }
+            guard let text else { throw CLIError(code: Exit.setup, "cannot read the id list \(path); check the path") }
+            wanted += VideoID.parseList(text)
+        }
+        if wanted.isEmpty && !all { throw CLIError(code: Exit.setup, "the id lists hold no ids") }
+        return wanted
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import LumenfallCore
+
+/// `--since`: 2026-11-01, 2026-11-01T08:00:00Z, or an age such as 90m, 36h, 7d, 2w; parsed once,
+/// against the clock at start.
+struct Since: ExpressibleByArgument, Sendable {
+    let date: Date
+    init?(argument: String) {
+        guard let d = parseSince(argument) else { return nil }
+        date = d
+    }
+}
+
+/// A size or a rate in bytes: 1024, 500K, 2G, 1.5T (binary units).
+struct ByteCount: ExpressibleByArgument, Sendable {
+    let bytes: Int64
+    init(bytes: Int64) { self.bytes = bytes }
+    init?(argument: String) {
+        guard let b = parseSize(argument) else { return nil }
+        bytes = b
+    }
+    var defaultValueDescription: String { "\(bytes)" }
+}
+
+/// A duration in seconds, decimals allowed, at most a year: a value like 1e300, nan or inf is
+/// refused here, as bad usage, rather than trap a conversion later.
+struct Seconds: ExpressibleByArgument, Sendable {
+    static let max = 366.0 * 86400
+    let value: Double
+    init(_ value: Double) { self.value = value }
+    init?(argument: String) {
+        guard let v = Double(argument), v.isFinite, v >= 0, v <= Self.max else { return nil }
+        value = v
+    }
+    var defaultValueDescription: String { String(format: "%g", value) }
+}
+
+/// `list --status`: one of the statuses the API documents; anything else is a usage error that
+/// lists these.
+enum StatusFilter: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case queued, inProgress = "in_progress", completed, failed, cancelled
+}
