@@ -57,6 +57,12 @@ public struct VideoObject: Sendable {
         let bytes = try Self.utf8JSON(input)
         guard let any = try? JSONSerialization.jsonObject(with: Data(bytes)),
               let obj = any as? [String: Any] else { throw .notJSON }
+        try self.init(object: obj, raw: bytes)
+    }
+
+    /// The one reading of a video object's fields, for the API's answers and for the `video`
+    /// member of a sidecar alike. `raw` is what the object's bytes were.
+    init(object obj: [String: Any], raw bytes: [UInt8]) throws(ParseError) {
         guard let id = obj["id"] as? String else { throw .notAVideoObject("no \"id\" field") }
         guard let status = obj["status"] as? String else { throw .notAVideoObject("no \"status\" field") }
         raw = bytes

@@ -37,28 +37,21 @@ public struct ArchiveItem: Sendable, Equatable {
         guard let bytes = AtomicFile.readSmall(path, limit: Self.maxSidecarBytes) else {
             throw .unreadable("cannot read \(path) (missing, not a regular file, or over 16 MiB)")
         }
-        let data = Data(bytes)
-        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              obj["schema"] as? String == Sidecar.schema,
-              let dl = obj["download"] as? [String: Any], let video = obj["video"] as? [String: Any],
-              let file = dl["file"] as? String, let bytes = Checked.int64(dl["bytes"]), bytes >= 0,
-              let sha = dl["sha256"] as? String else {
+        guard let sidecar = Sidecar.read(bytes), sidecar.download.bytes >= 0 else {
             throw .notASidecar("\(path) is not a lumenfall-fetch sidecar")
         }
+        let file = sidecar.download.file
         guard file.hasPrefix("\(id)."), !file.contains("/"), VideoID.problem(with: file) == nil else {
             throw .notASidecar("\(path) names an unexpected file '\(file)'")
         }
-        guard AtomicFile.size(of: "\(directory)/\(file)") == bytes else {
-            throw .videoMissing("\(directory)/\(file) is missing or not \(bytes) bytes as its sidecar says")
+        guard AtomicFile.size(of: "\(directory)/\(file)") == sidecar.download.bytes else {
+            throw .videoMissing("\(directory)/\(file) is missing or not \(sidecar.download.bytes) bytes as its sidecar says")
         }
-        let meta = video["metadata"] as? [String: Any]
-        let completed = Checked.double(video["completed_at"]) ?? 0
+        let video = sidecar.video
         return ArchiveItem(
-            id: id, videoFile: file, videoBytes: bytes, videoSHA256: sha, sidecarFile: sidecarName,
-            sidecar: Array(data), model: video["model"] as? String,
-            cost: Checked.double(meta?["cost_estimate"]).flatMap { $0 >= 0 ? $0 : nil },
-            currency: meta?["cost_currency"] as? String,
-            completedAt: VideoObject.timestamp(completed).map { Int64($0.timeIntervalSince1970) } ?? 0)
+            id: id, videoFile: file, videoBytes: sidecar.download.bytes, videoSHA256: sidecar.download.sha256,
+            sidecarFile: sidecarName, sidecar: bytes, model: video.model, cost: video.cost, currency: video.currency,
+            completedAt: video.completedAt.map { Int64($0.timeIntervalSince1970) } ?? 0)
     }
 
     /// Every complete id in a folder: each `<id>.json` sidecar whose video is there.

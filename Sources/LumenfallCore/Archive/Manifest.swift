@@ -3,12 +3,12 @@ import Foundation
 /// `manifest.json`, the first member of every archive: enough to check the rest in one
 /// streaming pass, and the batch's numbers for a person. Keys are sorted and no wall-clock time
 /// is in it (only the newest `completed_at`), so the same inputs give the same bytes.
-public struct Manifest: Sendable, Equatable {
+public struct Manifest: Sendable, Equatable, Codable {
     public static let schema = "lumenfall-fetch.manifest/1"
     public static let memberName = "manifest.json"
     public static let sumsName = "SHA256SUMS"
 
-    public struct Entry: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable, Codable {
         public var id: String
         public var file: String
         public var bytes: Int64
@@ -19,6 +19,26 @@ public struct Manifest: Sendable, Equatable {
         public var model: String?
         public var cost: Double?
         public var currency: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, file, bytes, sha256, sidecar, model, cost, currency
+            case sidecarBytes = "sidecar_bytes", sidecarSHA256 = "sidecar_sha256"
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(file, forKey: .file)
+            try c.encode(bytes, forKey: .bytes)
+            try c.encode(sha256, forKey: .sha256)
+            try c.encode(sidecar, forKey: .sidecar)
+            try c.encode(sidecarBytes, forKey: .sidecarBytes)
+            try c.encode(sidecarSHA256, forKey: .sidecarSHA256)
+            // Unknown is null, never absent; a cost that is not finite is unknown.
+            try c.encode(model, forKey: .model)
+            try c.encode(cost.flatMap { $0.isFinite ? $0 : nil }, forKey: .cost)
+            try c.encode(currency, forKey: .currency)
+        }
     }
 
     public var part: Int
@@ -67,33 +87,60 @@ public struct Manifest: Sendable, Equatable {
         public var description: String
     }
 
-    /// The manifest's bytes. Throws rather than write something `verify` would reject.
-    public func json() throws -> [UInt8] {
-        var obj: [String: Any] = [
-            "schema": Self.schema,
-            "tool": "lumenfall-fetch",
-            "tool_version": lumenfallFetchVersion,
-            "created_at": utcString(Date(timeIntervalSince1970: TimeInterval(createdAt))),
-            "part": part,
-            "parts": parts,
-            "count": entries.count,
-            "total_bytes": totalBytes,
-            "total_cost": Self.totalCost(entries.map { ($0.cost, $0.currency) }),
-            "videos": entries.map { e -> [String: Any] in
-                [
-                    "id": e.id, "file": e.file, "bytes": e.bytes, "sha256": e.sha256,
-                    "sidecar": e.sidecar, "sidecar_bytes": e.sidecarBytes, "sidecar_sha256": e.sidecarSHA256,
-                    "model": e.model ?? NSNull(), "cost": e.cost.flatMap { $0.isFinite ? $0 : nil } ?? NSNull(),
-                    "currency": e.currency ?? NSNull(),
-                ]
-            },
-        ]
-        if let b = batch { obj["batch"] = b.json() }
-        guard JSONSerialization.isValidJSONObject(obj),
-              let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]) else {
-            throw Unwritable(description: "the manifest cannot be written as JSON (a number that is not finite?)")
+    enum CodingKeys: String, CodingKey {
+        case schema, tool, part, parts, count, videos, batch
+        case toolVersion = "tool_version", createdAt = "created_at", totalBytes = "total_bytes", totalCost = "total_cost"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Self.schema, forKey: .schema)
+        try c.encode("lumenfall-fetch", forKey: .tool)
+        try c.encode(lumenfallFetchVersion, forKey: .toolVersion)
+        try c.encode(utcString(Date(timeIntervalSince1970: TimeInterval(createdAt))), forKey: .createdAt)
+        try c.encode(part, forKey: .part)
+        try c.encode(parts, forKey: .parts)
+        try c.encode(entries.count, forKey: .count)
+        try c.encode(totalBytes, forKey: .totalBytes)
+        try c.encode(Self.totalCost(entries.map { ($0.cost, $0.currency) }), forKey: .totalCost)
+        try c.encode(entries, forKey: .videos)
+        try c.encodeIfPresent(batch, forKey: .batch)
+    }
+
+    /// Reads what `encode` wrote. Only the fields `verify` needs must be there and right; the
+    /// schema must be ours.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard try c.decode(String.self, forKey: .schema) == Self.schema else {
+            throw DecodingError.dataCorruptedError(forKey: .schema, in: c, debugDescription: "not \(Self.schema)")
         }
-        let bytes = Array(data) + [UInt8(ascii: "\n")]
+        part = try c.decodeIfPresent(Int.self, forKey: .part) ?? 1
+        parts = try c.decodeIfPresent(Int.self, forKey: .parts) ?? 1
+        let created = try c.decodeIfPresent(String.self, forKey: .createdAt).flatMap { ISO8601DateFormatter().date(from: $0) }
+        createdAt = created.map { Int64($0.timeIntervalSince1970) } ?? 0
+        entries = try c.decode([Entry].self, forKey: .videos)
+        batch = try c.decodeIfPresent(BatchSummary.self, forKey: .batch)
+    }
+
+    public init(part: Int, parts: Int, createdAt: Int64, entries: [Entry], batch: BatchSummary?) {
+        self.part = part
+        self.parts = parts
+        self.createdAt = createdAt
+        self.entries = entries
+        self.batch = batch
+    }
+
+    /// The manifest's bytes. Throws rather than write something `verify` would reject (a cost
+    /// that is not finite is written as null; anything else JSON cannot hold throws).
+    public func json() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try encoder.encode(self)) + [UInt8(ascii: "\n")]
+        } catch {
+            throw Unwritable(description: "the manifest cannot be written as JSON: \(error)")
+        }
         // The archive's own verifier must accept it: checked here, before any member is written.
         guard Self.expectations(fromJSON: bytes) != nil else {
             throw Unwritable(description: "the manifest would not read back")
@@ -103,15 +150,11 @@ public struct Manifest: Sendable, Equatable {
 
     /// What a verifier needs back: member name → (bytes, sha256).
     public static func expectations(fromJSON bytes: [UInt8]) -> [String: (Int64, String)]? {
-        guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
-              obj["schema"] as? String == schema, let videos = obj["videos"] as? [[String: Any]] else { return nil }
+        guard let m = try? JSONDecoder().decode(Manifest.self, from: Data(bytes)) else { return nil }
         var out: [String: (Int64, String)] = [:]
-        for v in videos {
-            guard let f = v["file"] as? String, let b = Checked.int64(v["bytes"]), let s = v["sha256"] as? String,
-                  let sf = v["sidecar"] as? String, let sb = Checked.int64(v["sidecar_bytes"]),
-                  let ss = v["sidecar_sha256"] as? String else { return nil }
-            out[f] = (b, s)
-            out[sf] = (sb, ss)
+        for e in m.entries {
+            out[e.file] = (e.bytes, e.sha256)
+            out[e.sidecar] = (e.sidecarBytes, e.sidecarSHA256)
         }
         return out
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The end-of-batch numbers, printed and (with `fetch --archive`) put in the manifest.
-public struct BatchSummary: Sendable, Equatable {
+public struct BatchSummary: Sendable, Equatable, Codable {
     public var saved: Int
     public var alreadySaved: Int
     public var failed: Int
@@ -24,9 +24,21 @@ public struct BatchSummary: Sendable, Equatable {
         self.elapsedSeconds = elapsedSeconds
     }
 
-    func json() -> [String: Any] {
-        ["saved": saved, "already_saved": alreadySaved, "failed": failed, "expired": expired,
-         "bytes": bytes, "cost": cost, "cost_unknown": costUnknown,
-         "elapsed_seconds": elapsedSeconds.isFinite ? (elapsedSeconds * 10).rounded() / 10 : 0]
+    enum CodingKeys: String, CodingKey {
+        case saved, failed, expired, bytes, cost
+        case alreadySaved = "already_saved", costUnknown = "cost_unknown", elapsedSeconds = "elapsed_seconds"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(saved, forKey: .saved)
+        try c.encode(alreadySaved, forKey: .alreadySaved)
+        try c.encode(failed, forKey: .failed)
+        try c.encode(expired, forKey: .expired)
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(cost.filter { $0.value.isFinite }, forKey: .cost)
+        try c.encode(costUnknown, forKey: .costUnknown)
+        // Tenths of a second: enough for a person, and no noise digits in the manifest.
+        try c.encode(elapsedSeconds.isFinite ? (elapsedSeconds * 10).rounded() / 10 : 0, forKey: .elapsedSeconds)
     }
 }

@@ -2,32 +2,86 @@ import Foundation
 
 /// `<id>.json` beside the video: the API's video object byte for byte as it came (fields this
 /// code does not know, number formats and Unicode included), plus the facts of the download.
+/// Written by `render` and read by `read`, both through `Sidecar.Download`.
 public enum Sidecar {
     public static let schema = "lumenfall-fetch.sidecar/1"
+
+    /// The `download` member: what this tool adds beside the API's object.
+    public struct Download: Codable, Sendable, Equatable {
+        public var file: String
+        public var bytes: Int64
+        public var sha256: String
+        public var contentType: String?
+        public var mediaHost: String
+        public var source: String
+        public var downloadedAt: String
+        public var tool = "lumenfall-fetch"
+        public var toolVersion = lumenfallFetchVersion
+
+        enum CodingKeys: String, CodingKey {
+            case file, bytes, sha256, source, tool
+            case contentType = "content_type", mediaHost = "media_host", downloadedAt = "downloaded_at"
+            case toolVersion = "tool_version"
+        }
+
+        init(_ d: DownloadResult, at date: Date) {
+            file = d.file.name
+            bytes = d.bytes
+            sha256 = d.sha256
+            contentType = d.contentType
+            mediaHost = d.mediaHost
+            source = d.source
+            downloadedAt = utcString(date)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(file, forKey: .file)
+            try c.encode(bytes, forKey: .bytes)
+            try c.encode(sha256, forKey: .sha256)
+            try c.encode(contentType, forKey: .contentType)  // null when unknown, never absent
+            try c.encode(mediaHost, forKey: .mediaHost)
+            try c.encode(source, forKey: .source)
+            try c.encode(downloadedAt, forKey: .downloadedAt)
+            try c.encode(tool, forKey: .tool)
+            try c.encode(toolVersion, forKey: .toolVersion)
+        }
+    }
+
+    /// A sidecar as read back: its download facts and the video object it embeds.
+    public struct Contents: Sendable {
+        public var download: Download
+        public var video: VideoObject
+    }
 
     /// `key`: redacted from the object, for a server that echoes it back (the one change to
     /// the bytes as they came).
     public static func render(video: VideoObject, download d: DownloadResult, downloadedAt: Date,
                               redacting key: APIKey? = nil) -> [UInt8] {
-        var facts: [String: Any] = [
-            "file": d.file.name,
-            "bytes": d.bytes,
-            "sha256": d.sha256,
-            "media_host": d.mediaHost,
-            "source": d.source,
-            "downloaded_at": utcString(downloadedAt),
-            "tool": "lumenfall-fetch",
-            "tool_version": lumenfallFetchVersion,
-        ]
-        facts["content_type"] = d.contentType ?? NSNull()
-        let factsJSON = (try? JSONSerialization.data(
-            withJSONObject: facts, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        let factsJSON = (try? encoder.encode(Download(d, at: downloadedAt))) ?? Data("{}".utf8)
         // Indent the facts one level so the file reads as one document.
         let indented = String(decoding: factsJSON, as: UTF8.self).replacingOccurrences(of: "\n", with: "\n  ")
         var out = Array("{\n  \"schema\": \"\(schema)\",\n  \"download\": \(indented),\n  \"video\": ".utf8)
         out += key.map { $0.redact(bytes: video.raw) } ?? video.raw
         out += Array("\n}\n".utf8)
         return out
+    }
+
+    /// Reads a sidecar's bytes: nil unless it has our schema, download facts that decode, and
+    /// a `video` member that is a video object.
+    public static func read(_ bytes: [UInt8]) -> Contents? {
+        struct Envelope: Decodable {
+            var schema: String
+            var download: Download
+        }
+        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(bytes)),
+              envelope.schema == schema,
+              let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+              let videoObject = obj["video"] as? [String: Any],
+              let video = try? VideoObject(object: videoObject, raw: []) else { return nil }
+        return Contents(download: envelope.download, video: video)
     }
 
     /// The video file a complete earlier run left, if its sidecar and its bytes are both there:
