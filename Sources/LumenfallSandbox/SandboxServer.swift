@@ -29,13 +29,12 @@ public final class SandboxServer: Sendable {
                              offersList: Bool = true, listMode: SandboxListMode = .normal,
                              chaos: SandboxChaos? = nil, tls: SandboxTLS? = nil) async throws -> SandboxServer {
         let state = SandboxState(apiKey: apiKey, offersList: offersList, listMode: listMode, chaos: chaos)
-        var sslContext: NIOSSLContext?
-        if let tls {
+        let sslContext = try tls.map { tls in
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
-            sslContext = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
-            state.scheme = "https"
+            return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
         }
+        if sslContext != nil { state.scheme = "https" }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)

@@ -469,11 +469,14 @@ final class SandboxState: @unchecked Sendable {
         .full(status: status, headers: [("Content-Type", "application/xml")], body: Array(text.utf8))
     }
 
-    private func httpDate(_ d: Date) -> String {
+    /// Used under `lock` only (DateFormatter is not Sendable), built once.
+    private let httpFormatter: DateFormatter = {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "GMT")
         f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return f.string(from: d)
-    }
+        return f
+    }()
+
+    private func httpDate(_ d: Date) -> String { httpFormatter.string(from: d) }
 }

@@ -8,14 +8,8 @@ enum RetryAfter {
         if let secs = Double(v), secs.isFinite {
             return min(max(0, secs), limit)
         }
-        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
-            let f = DateFormatter()
-            f.locale = Locale(identifier: "en_US_POSIX")
-            f.timeZone = TimeZone(identifier: "GMT")
-            f.dateFormat = format
-            if let d = f.date(from: v) {
-                return min(max(0, d.timeIntervalSince(now)), limit)
-            }
+        if let d = DateFormats.shared.parseHTTPDate(v) {
+            return min(max(0, d.timeIntervalSince(now)), limit)
         }
         return nil
     }

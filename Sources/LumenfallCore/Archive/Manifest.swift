@@ -116,7 +116,7 @@ public struct Manifest: Sendable, Equatable, Codable {
         }
         part = try c.decodeIfPresent(Int.self, forKey: .part) ?? 1
         parts = try c.decodeIfPresent(Int.self, forKey: .parts) ?? 1
-        let created = try c.decodeIfPresent(String.self, forKey: .createdAt).flatMap { ISO8601DateFormatter().date(from: $0) }
+        let created = try c.decodeIfPresent(String.self, forKey: .createdAt).flatMap { DateFormats.shared.parseISO($0) }
         createdAt = created.map { Int64($0.timeIntervalSince1970) } ?? 0
         entries = try c.decode([Entry].self, forKey: .videos)
         batch = try c.decodeIfPresent(BatchSummary.self, forKey: .batch)

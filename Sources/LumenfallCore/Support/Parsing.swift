@@ -7,10 +7,7 @@ public func parseSince(_ text: String, now: Date = Date()) -> Date? {
        let seconds = ["m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0][String(unit)] {
         return now.addingTimeInterval(-n * seconds)
     }
-    let iso = ISO8601DateFormatter()
-    if let d = iso.date(from: t) { return d }
-    iso.formatOptions = [.withFullDate]
-    return iso.date(from: t)
+    return DateFormats.shared.parseISO(t)
 }
 
 /// 500M, 2G, 1.5T, 1024 (bytes); K/M/G/T are powers of 1024. nil for anything else or 0.
