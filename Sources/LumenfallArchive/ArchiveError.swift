@@ -25,11 +25,17 @@ public enum Compression: String, Sendable, CaseIterable {
     /// `.tar`, `.tar.gz`/`.tgz`, `.tar.zst`/`.tzst`, `.tar.xz`; nil for anything else.
     public init?(fileName: String) {
         let n = fileName.lowercased()
-        if n.hasSuffix(".tar") { self = .none }
-        else if n.hasSuffix(".tar.gz") || n.hasSuffix(".tgz") { self = .gzip }
-        else if n.hasSuffix(".tar.zst") || n.hasSuffix(".tzst") { self = .zstd }
-        else if n.hasSuffix(".tar.xz") { self = .xz }
-        else { return nil }
+        if n.hasSuffix(".tar") {
+            self = .none
+        } else if n.hasSuffix(".tar.gz") || n.hasSuffix(".tgz") {
+            self = .gzip
+        } else if n.hasSuffix(".tar.zst") || n.hasSuffix(".tzst") {
+            self = .zstd
+        } else if n.hasSuffix(".tar.xz") {
+            self = .xz
+        } else {
+            return nil
+        }
     }
 
     /// The name's compression suffix, for splitting `NAME.tar.zst` into `NAME-0001.tar.zst`.

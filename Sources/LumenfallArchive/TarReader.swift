@@ -40,7 +40,8 @@ public final class TarReader {
         let rc = archive_read_next_header(a, &e)
         if rc == ARCHIVE_EOF { return nil }
         guard rc == ARCHIVE_OK, let e else { throw ArchiveError("cannot read a member header", archive: a) }
-        let name = archive_entry_pathname_utf8(e).map { String(cString: $0) }
+        let name =
+            archive_entry_pathname_utf8(e).map { String(cString: $0) }
             ?? archive_entry_pathname(e).map { String(cString: $0) } ?? ""
         let kind: Kind
         switch UInt32(archive_entry_filetype(e)) {
@@ -49,8 +50,9 @@ public final class TarReader {
         case lf_ae_iflnk: kind = .symlink
         default: kind = archive_entry_hardlink(e) != nil ? .hardlink : .other
         }
-        return Entry(name: name, size: archive_entry_size(e), kind: kind,
-                     mode: Int(archive_entry_perm(e)), mtime: Int64(archive_entry_mtime(e)))
+        return Entry(
+            name: name, size: archive_entry_size(e), kind: kind,
+            mode: Int(archive_entry_perm(e)), mtime: Int64(archive_entry_mtime(e)))
     }
 
     /// Reads the current member's data into `buffer`; 0 at its end.

@@ -143,7 +143,8 @@ final class Transfer: @unchecked Sendable {
         if let body = r.body {
             try easy.set(CURLOPT_POSTFIELDSIZE_LARGE, offset: Int64(body.count))
             try body.withUnsafeBytes { raw in
-                try easy.set(CURLOPT_COPYPOSTFIELDS, pointer: UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)))
+                try easy.set(
+                    CURLOPT_COPYPOSTFIELDS, pointer: UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)))
             }
         }
         try easy.setHeaders(r.headers)
@@ -151,17 +152,21 @@ final class Transfer: @unchecked Sendable {
         // Every callback is registered here, with this object as user data. The object is
         // kept alive by CurlMulti.active for as long as libcurl can call back.
         let me = Unmanaged.passUnretained(self).toOpaque()
-        try easy.set(CURLOPT_HEADERFUNCTION, callback: { ptr, size, count, user in
-            guard let ptr, let user else { return 0 }
-            let t = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
-            return t.onHeaderLine(UnsafeRawBufferPointer(start: ptr, count: size * count)) ? size * count : 0
-        })
+        try easy.set(
+            CURLOPT_HEADERFUNCTION,
+            callback: { ptr, size, count, user in
+                guard let ptr, let user else { return 0 }
+                let t = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+                return t.onHeaderLine(UnsafeRawBufferPointer(start: ptr, count: size * count)) ? size * count : 0
+            })
         try easy.set(CURLOPT_HEADERDATA, pointer: me)
-        try easy.set(CURLOPT_WRITEFUNCTION, callback: { ptr, size, count, user in
-            guard let ptr, let user else { return 0 }
-            let t = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
-            return t.onBody(UnsafeRawBufferPointer(start: ptr, count: size * count)) ? size * count : 0
-        })
+        try easy.set(
+            CURLOPT_WRITEFUNCTION,
+            callback: { ptr, size, count, user in
+                guard let ptr, let user else { return 0 }
+                let t = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+                return t.onBody(UnsafeRawBufferPointer(start: ptr, count: size * count)) ? size * count : 0
+            })
         try easy.set(CURLOPT_WRITEDATA, pointer: me)
     }
 

@@ -1,3 +1,5 @@
+import Crypto
+
 /// Deterministic output bytes for a job: an MP4 box layout (`ftyp`, then one `mdat` covering
 /// the rest) filled from a seeded pseudo-random pool. Any range is produced by copying, so a
 /// 1 GiB answer costs no more memory than the pool and little CPU, and a test can recompute
@@ -69,8 +71,6 @@ public struct MediaContent: Sendable {
         return out
     }
 }
-
-import Crypto
 
 extension MediaContent {
     /// The SHA-256 of all the bytes, in lower-case hex as sha256sum prints it.

@@ -24,10 +24,12 @@ public final class SandboxServer: Sendable {
         self.port = port
     }
 
-    public static func start(host: String = "127.0.0.1", port: Int = 0,
-                             apiKey: String = SandboxServer.defaultAPIKey,
-                             offersList: Bool = true, listMode: SandboxListMode = .normal,
-                             chaos: SandboxChaos? = nil, tls: SandboxTLS? = nil) async throws -> SandboxServer {
+    public static func start(
+        host: String = "127.0.0.1", port: Int = 0,
+        apiKey: String = SandboxServer.defaultAPIKey,
+        offersList: Bool = true, listMode: SandboxListMode = .normal,
+        chaos: SandboxChaos? = nil, tls: SandboxTLS? = nil
+    ) async throws -> SandboxServer {
         let state = SandboxState(apiKey: apiKey, offersList: offersList, listMode: listMode, chaos: chaos)
         let sslContext = try tls.map { tls in
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
@@ -113,8 +115,9 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             guard let h = head else { return }
             head = nil
-            let response = state.handle(method: h.method.rawValue, uri: h.uri,
-                                        headers: h.headers.map { ($0.name, $0.value) }, body: body)
+            let response = state.handle(
+                method: h.method.rawValue, uri: h.uri,
+                headers: h.headers.map { ($0.name, $0.value) }, body: body)
             respond(context: context, request: h, response: response)
         }
     }
@@ -124,7 +127,9 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         case let .full(status, headers, bytes):
             var hh = HTTPHeaders(headers)
             if !hh.contains(name: "Content-Length") { hh.add(name: "Content-Length", value: "\(bytes.count)") }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: hh))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: hh))),
+                promise: nil)
             if !bytes.isEmpty, request.method != .HEAD {
                 var buf = context.channel.allocator.buffer(capacity: bytes.count)
                 buf.writeBytes(bytes)
@@ -132,14 +137,18 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         case let .stream(status, headers, content, start, end, faults):
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: HTTPHeaders(headers)))), promise: nil)
+            context.write(
+                wrapOutboundOut(
+                    .head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: HTTPHeaders(headers)))),
+                promise: nil)
             if request.method == .HEAD {
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
                 return
             }
-            let plan = StreamPlan(content: content, next: start, end: end, sent: 0, dropAfter: faults.dropAfter,
-                                  stallAfter: faults.stallAfter, stallSeconds: faults.stallSeconds,
-                                  drip: faults.dripBytesPerSecond)
+            let plan = StreamPlan(
+                content: content, next: start, end: end, sent: 0, dropAfter: faults.dropAfter,
+                stallAfter: faults.stallAfter, stallSeconds: faults.stallSeconds,
+                drip: faults.dripBytesPerSecond)
             pump(context: context, plan)
         }
     }

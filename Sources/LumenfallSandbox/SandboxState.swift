@@ -15,8 +15,9 @@ public struct LoggedRequest: Sendable {
 enum SandboxResponse {
     case full(status: Int, headers: [(String, String)], body: [UInt8])
     /// Bytes [start, end) of `content`, with the job's transfer faults.
-    case stream(status: Int, headers: [(String, String)], content: MediaContent, start: Int, end: Int,
-                faults: StreamFaults)
+    case stream(
+        status: Int, headers: [(String, String)], content: MediaContent, start: Int, end: Int,
+        faults: StreamFaults)
 
     var status: Int {
         switch self {
@@ -156,14 +157,18 @@ final class SandboxState: @unchecked Sendable {
         let query = Dictionary((comps?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
         let response = withLock { route(method: method, path: path, query: query, header: header, body: body) }
         withLock {
-            log.append(LoggedRequest(method: method, path: path, range: header("Range"), ifRange: header("If-Range"),
-                                     authorization: header("Authorization"), status: response.status))
+            log.append(
+                LoggedRequest(
+                    method: method, path: path, range: header("Range"), ifRange: header("If-Range"),
+                    authorization: header("Authorization"), status: response.status))
         }
         return response
     }
 
-    private func route(method: String, path: String, query: [String: String], header: (String) -> String?,
-                       body: [UInt8]) -> SandboxResponse {
+    private func route(
+        method: String, path: String, query: [String: String], header: (String) -> String?,
+        body: [UInt8]
+    ) -> SandboxResponse {
         let parts = path.split(separator: "/").map(String.init)
         if parts == ["health"] { return json(200, ["status": "ok"]) }
         if parts == ["sandbox", "manifest"] {
@@ -243,8 +248,9 @@ final class SandboxState: @unchecked Sendable {
         }
         if let c = chaos, roll(c.apiError) {
             let status = [429, 500, 502, 503][Int(random() * 4) % 4]
-            return apiError(status, status == 429 ? "RATE_LIMITED" : "UPSTREAM_ERROR", "sandbox chaos \(status)",
-                            extra: [("Retry-After", "0")])
+            return apiError(
+                status, status == 429 ? "RATE_LIMITED" : "UPSTREAM_ERROR", "sandbox chaos \(status)",
+                extra: [("Retry-After", "0")])
         }
         if job.apiFaultsUsed < job.spec.faults.apiErrors.count {
             let f = job.spec.faults.apiErrors[job.apiFaultsUsed]
@@ -254,8 +260,9 @@ final class SandboxState: @unchecked Sendable {
             if let ra = f.retryAfter { headers.append(("Retry-After", ra)) }
             if f.html {
                 headers.append(("Content-Type", "text/html"))
-                return .full(status: f.status, headers: headers,
-                             body: Array("<html><body><h1>\(f.status) Bad Gateway</h1>nginx</body></html>".utf8))
+                return .full(
+                    status: f.status, headers: headers,
+                    body: Array("<html><body><h1>\(f.status) Bad Gateway</h1>nginx</body></html>".utf8))
             }
             let code = f.status == 429 ? "RATE_LIMITED" : f.status == 502 ? "ALL_PROVIDERS_EXHAUSTED" : "UPSTREAM_ERROR"
             return apiError(f.status, f.code ?? code, f.message ?? "sandbox fault \(f.status)", extra: headers)
@@ -350,7 +357,8 @@ final class SandboxState: @unchecked Sendable {
             return plain(404, "no such object")
         }
         if redirected {
-            let target = job.spec.faults.redirectTo
+            let target =
+                job.spec.faults.redirectTo
                 ?? mediaURL(job).replacingOccurrences(of: "/media/redirect/", with: "/media/")
             return .full(status: 302, headers: [("Location", target), ("Content-Length", "0")], body: [])
         }
@@ -375,8 +383,9 @@ final class SandboxState: @unchecked Sendable {
         }
         if let c = chaos, roll(c.serverError) {
             let code = [429, 500, 503][Int(random() * 3) % 3]
-            return .full(status: code, headers: [("Content-Type", "text/plain"), ("Retry-After", "0")],
-                         body: Array("sandbox chaos \(code)\n".utf8))
+            return .full(
+                status: code, headers: [("Content-Type", "text/plain"), ("Retry-After", "0")],
+                body: Array("sandbox chaos \(code)\n".utf8))
         }
         if let n = f.expireURLAfterRequests, !job.urlExpiryDone, job.mediaRequests > n {
             job.urlExpiryDone = true
@@ -405,8 +414,9 @@ final class SandboxState: @unchecked Sendable {
             let first = header("Range").flatMap(parseRangeStart) ?? 0
             headers.append(("Content-Range", "bytes \(first)-\(max(first, lie - 1))/\(lie)"))
             headers.append(("Content-Length", "\(max(0, content.size - first))"))
-            return .stream(status: 206, headers: headers, content: content, start: min(first, content.size),
-                           end: content.size, faults: StreamFaults())
+            return .stream(
+                status: 206, headers: headers, content: content, start: min(first, content.size),
+                end: content.size, faults: StreamFaults())
         }
         if !ignoreRange, let r = header("Range"), let first = parseRangeStart(r) {
             let ifRange = header("If-Range")

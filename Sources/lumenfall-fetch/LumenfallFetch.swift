@@ -40,7 +40,10 @@ func lockFolder(_ directory: String) throws(CLIError) -> DirectoryLock {
     } catch {
         switch error {
         case .busy(let dir, let pid):
-            throw CLIError(code: Exit.setup, "another lumenfall-fetch\(pid.map { " (pid \($0))" } ?? "") is working in \(dir); wait for it to finish or use another folder")
+            throw CLIError(
+                code: Exit.setup,
+                "another lumenfall-fetch\(pid.map { " (pid \($0))" } ?? "") is working in \(dir); wait for it to finish or use another folder"
+            )
         case .cannotOpen(let why):
             throw CLIError(code: Exit.setup, why)
         }

@@ -24,10 +24,15 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
     @Flag(help: "Answer GET /videos with 404, as a Lumenfall server without the list endpoint may.")
     var noList = false
 
-    @Option(help: ArgumentHelp("How GET /videos pages: normal, endless (has_more never ends), loop (the cursor comes back round).", valueName: "MODE"))
+    @Option(
+        help: ArgumentHelp(
+            "How GET /videos pages: normal, endless (has_more never ends), loop (the cursor comes back round).", valueName: "MODE"))
     var listMode = "normal"
 
-    @Option(help: ArgumentHelp("Random faults on every request, for soak tests: drop=0.1,stall=0.05,5xx=0.05,norange=0.05,expire=0.02,api=0.05,stall-seconds=2,seed=7", valueName: "RATES"))
+    @Option(
+        help: ArgumentHelp(
+            "Random faults on every request, for soak tests: drop=0.1,stall=0.05,5xx=0.05,norange=0.05,expire=0.02,api=0.05,stall-seconds=2,seed=7",
+            valueName: "RATES"))
     var chaos: String?
 
     @Option(help: ArgumentHelp("Serve https with this certificate (PEM); needs --tls-key.", valueName: "PATH"))
@@ -49,10 +54,11 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let server = try await SandboxServer.start(host: host, port: port, apiKey: apiKey, offersList: !noList,
-                                                   listMode: SandboxListMode(rawValue: listMode) ?? .normal,
-                                                   chaos: chaos.flatMap(SandboxChaos.init),
-                                                   tls: tlsCert.flatMap { c in tlsKey.map { SandboxTLS(certificateFile: c, keyFile: $0) } })
+        let server = try await SandboxServer.start(
+            host: host, port: port, apiKey: apiKey, offersList: !noList,
+            listMode: SandboxListMode(rawValue: listMode) ?? .normal,
+            chaos: chaos.flatMap(SandboxChaos.init),
+            tls: tlsCert.flatMap { c in tlsKey.map { SandboxTLS(certificateFile: c, keyFile: $0) } })
         FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
         if let urlFile {
             try Data((server.baseURL + "\n").utf8).write(to: URL(fileURLWithPath: urlFile), options: .atomic)

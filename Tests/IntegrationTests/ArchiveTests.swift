@@ -80,7 +80,8 @@ func memberNames(_ path: String) throws -> [String] {
             try Archiver(directory: dir, path: path).write(items)
             let out = makeTempDir()
             try run("bsdtar", ["-xf", path, "-C", out])
-            let m = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/manifest.json"))) as? [String: Any])
+            let m = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/manifest.json"))) as? [String: Any])
             #expect(m["count"] as? Int == 3)
             #expect((m["total_bytes"] as? NSNumber)?.int64Value == items.reduce(0) { $0 + $1.videoBytes })
             #expect((m["total_cost"] as? [String: Any])?["USD"] as? Double == 0.75)
@@ -121,7 +122,10 @@ func memberNames(_ path: String) throws -> [String] {
                 seen += try memberNames(part).filter { $0.hasSuffix(".mp4") }
             }
             #expect(seen == ids.map { "\($0).mp4" })
-            #expect(try FileManager.default.contentsOfDirectory(atPath: base).sorted() == ["set-0001.tar.zst", "set-0002.tar.zst", "set-0003.tar.zst"])
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: base).sorted() == [
+                    "set-0001.tar.zst", "set-0002.tar.zst", "set-0003.tar.zst",
+                ])
         }
     }
 
@@ -155,7 +159,8 @@ func memberNames(_ path: String) throws -> [String] {
             try run("bsdtar", ["-xf", path, "-C", out])
             try "extra".write(toFile: "\(out)/stowaway.txt", atomically: true, encoding: .utf8)
             let edited = makeTempDir() + "/edited.tar"
-            let (rc, msg) = try run("bsdtar", ["-cf", edited, "manifest.json", "SHA256SUMS", "\(ids[0]).json", "\(ids[0]).mp4", "stowaway.txt"], in: out)
+            let (rc, msg) = try run(
+                "bsdtar", ["-cf", edited, "manifest.json", "SHA256SUMS", "\(ids[0]).json", "\(ids[0]).mp4", "stowaway.txt"], in: out)
             #expect(rc == 0, "\(msg)")
             let report = ArchiveVerifier.verify(path: edited)
             let named = Set(report.problems.map { "\($0.kind.rawValue) \($0.member)" })
@@ -233,8 +238,11 @@ func memberNames(_ path: String) throws -> [String] {
             let bad = server.createJob(spec { $0.outcome = "failed" })
             let dir = makeTempDir()
             let path = dir + "/batch.tar.xz"
-            let r = try await runCLI(good + [bad, "-o", dir + "/out", "--base-url", server.baseURL, "--poll-interval", "0.05",
-                                             "--archive", path], env: ["LUMENFALL_API_KEY": server.apiKey])
+            let r = try await runCLI(
+                good + [
+                    bad, "-o", dir + "/out", "--base-url", server.baseURL, "--poll-interval", "0.05",
+                    "--archive", path,
+                ], env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.status == 1)
             #expect(r.stderr.contains("done: 2 saved, 0 already saved, 1 failed, 0 expired"))
             #expect(r.stderr.contains("cost USD 0.42"))
@@ -242,7 +250,8 @@ func memberNames(_ path: String) throws -> [String] {
             #expect(ArchiveVerifier.verify(path: path).ok)
             let out = makeTempDir()
             try run("bsdtar", ["-xf", path, "-C", out, "manifest.json"])
-            let m = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/manifest.json"))) as? [String: Any])
+            let m = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/manifest.json"))) as? [String: Any])
             let batch = try #require(m["batch"] as? [String: Any])
             #expect(batch["saved"] as? Int == 2)
             #expect(batch["failed"] as? Int == 1)

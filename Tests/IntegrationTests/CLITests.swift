@@ -13,8 +13,9 @@ func fetchBinary() throws -> String {
         dir = dir.deletingLastPathComponent()
     }
     let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/lumenfall-fetch"
-    return try #require(FileManager.default.isExecutableFile(atPath: fallback) ? fallback : nil,
-                        "build lumenfall-fetch first (swift build)")
+    return try #require(
+        FileManager.default.isExecutableFile(atPath: fallback) ? fallback : nil,
+        "build lumenfall-fetch first (swift build)")
 }
 
 struct CLIRun {
@@ -53,8 +54,9 @@ final class CLIProcess: @unchecked Sendable {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = errData.wait()
         process.waitUntilExit()
-        return CLIRun(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self), reason: process.terminationReason)
+        return CLIRun(
+            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self), reason: process.terminationReason)
     }
 }
 
@@ -90,8 +92,9 @@ func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRu
         let list = makeTempDir() + "/ids.txt"
         try (0..<3000).map { "not/a/valid/id/number/\($0)/padding-padding-padding" }.joined(separator: "\n")
             .write(toFile: list, atomically: true, encoding: .utf8)
-        let r = try await runCLI(["-i", list, "-o", makeTempDir(), "--base-url", "http://127.0.0.1:9/openai/v1"],
-                                 env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
+        let r = try await runCLI(
+            ["-i", list, "-o", makeTempDir(), "--base-url", "http://127.0.0.1:9/openai/v1"],
+            env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
         #expect(r.status == 1)
         #expect(r.stderr.utf8.count > 64 * 1024)
         #expect(r.stderr.contains("number/2999/padding"))
@@ -99,8 +102,9 @@ func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRu
 
     /// `list --status foo` used to list nothing, silently; a value the API never sends is bad usage.
     @Test func anUnknownStatusFilterIsBadUsageNamingTheValidOnes() async throws {
-        let r = try await runCLI(["list", "--status", "foo", "--base-url", "http://127.0.0.1:9/openai/v1"],
-                                 env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
+        let r = try await runCLI(
+            ["list", "--status", "foo", "--base-url", "http://127.0.0.1:9/openai/v1"],
+            env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
         #expect(r.status == 64)
         #expect(r.stderr.contains("'queued', 'in_progress', 'completed', 'failed' or 'cancelled'"))
     }
@@ -124,8 +128,11 @@ func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRu
             let list = dir + "/ids.txt"
             try "# batch\n\(good)\n\n\(bad)  # this one fails\n".write(toFile: list, atomically: true, encoding: .utf8)
             let env = ["LUMENFALL_API_KEY": server.apiKey]
-            let mixed = try await runCLI(["-i", list, "-o", dir + "/out", "--base-url", server.baseURL,
-                                          "--poll-interval", "0.05", "--retry-delay", "0.05"], env: env)
+            let mixed = try await runCLI(
+                [
+                    "-i", list, "-o", dir + "/out", "--base-url", server.baseURL,
+                    "--poll-interval", "0.05", "--retry-delay", "0.05",
+                ], env: env)
             #expect(mixed.status == 1)
             #expect(mixed.stderr.contains("\(bad): generation failed: content_policy_violation"))
             #expect(mixed.stdout == dir + "/out/\(good).mp4\n")
@@ -158,8 +165,11 @@ func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRu
             // The stall starts at 3 MiB: past the 1 MiB write buffer, so progress shows on disk.
             let stallAt = 3 << 20
             let id = server.createJob(spec(bytes: 4 << 20) { $0.faults.stallAfterBytes = stallAt })
-            let p = try CLIProcess([id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05",
-                                    "--stall-timeout", "60"], env: ["LUMENFALL_API_KEY": server.apiKey])
+            let p = try CLIProcess(
+                [
+                    id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05",
+                    "--stall-timeout", "60",
+                ], env: ["LUMENFALL_API_KEY": server.apiKey])
             let part = "\(dir)/\(id).mp4.part"
             let deadline = Date().addingTimeInterval(30)
             while (AtomicFile.size(of: part) ?? 0) < 2 << 20, Date() < deadline {
@@ -185,8 +195,9 @@ func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRu
     @Test func aSecondRunInTheSameFolderIsRefused() async throws {
         let dir = makeTempDir()
         let held = try DirectoryLock(directory: dir)
-        let r = try await runCLI(["video_a", "-o", dir, "--base-url", "http://127.0.0.1:9/openai/v1"],
-                                 env: ["LUMENFALL_API_KEY": "lmnfl_x"])
+        let r = try await runCLI(
+            ["video_a", "-o", dir, "--base-url", "http://127.0.0.1:9/openai/v1"],
+            env: ["LUMENFALL_API_KEY": "lmnfl_x"])
         #expect(r.status == 2)
         #expect(r.stderr.contains("another lumenfall-fetch (pid \(getpid())) is working in \(dir)"))
         withExtendedLifetime(held) {}

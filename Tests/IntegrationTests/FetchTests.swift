@@ -7,7 +7,11 @@ import Testing
     @Test func pollsUntilCompletedThenSavesTheVideoAndSidecar() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec { $0.queuedPolls = 2; $0.processingPolls = 3 })
+            let id = server.createJob(
+                spec {
+                    $0.queuedPolls = 2
+                    $0.processingPolls = 3
+                })
             let log = EventLog()
             let report = await fetch(server, [id], dir: dir, events: log)
             #expect(report.allSucceeded)
@@ -45,7 +49,11 @@ import Testing
     @Test func aDroppedConnectionResumesFromTheOffsetWithIfRange() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec { $0.faults.dropAfterBytes = 300_000; $0.faults.dropTimes = 2 })
+            let id = server.createJob(
+                spec {
+                    $0.faults.dropAfterBytes = 300_000
+                    $0.faults.dropTimes = 2
+                })
             let report = await fetch(server, [id], dir: dir)
             #expect(report.allSucceeded)
             try expectSaved(server, id, dir: dir)
@@ -62,7 +70,11 @@ import Testing
     @Test func aServerThatIgnoresRangeMakesUsStartOverNotAppend() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec { $0.faults.dropAfterBytes = 200_000; $0.faults.ignoreRange = true })
+            let id = server.createJob(
+                spec {
+                    $0.faults.dropAfterBytes = 200_000
+                    $0.faults.ignoreRange = true
+                })
             let report = await fetch(server, [id], dir: dir)
             #expect(report.allSucceeded)
             try expectSaved(server, id, dir: dir)
@@ -76,10 +88,11 @@ import Testing
     @Test func contentChangedBetweenAttemptsIsDownloadedAfresh() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec {
-                $0.faults.dropAfterBytes = 250_000
-                $0.faults.changeContentAfterRequests = 1
-            })
+            let id = server.createJob(
+                spec {
+                    $0.faults.dropAfterBytes = 250_000
+                    $0.faults.changeContentAfterRequests = 1
+                })
             let before = try #require(server.content(for: id)).allBytes()
             let report = await fetch(server, [id], dir: dir)
             #expect(report.allSucceeded)
@@ -95,14 +108,17 @@ import Testing
     @Test func rateLimitsAndServerErrorsAreRetriedHonouringRetryAfter() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec {
-                $0.faults.apiErrors = [SandboxAPIFault(status: 429, retryAfter: "1"),
-                                       SandboxAPIFault(status: 503, retryAfter: "0"),
-                                       SandboxAPIFault(status: 502)]
-                $0.faults.mediaErrorStatus = 503
-                $0.faults.mediaErrorTimes = 2
-                $0.faults.retryAfter = "1"
-            })
+            let id = server.createJob(
+                spec {
+                    $0.faults.apiErrors = [
+                        SandboxAPIFault(status: 429, retryAfter: "1"),
+                        SandboxAPIFault(status: 503, retryAfter: "0"),
+                        SandboxAPIFault(status: 502),
+                    ]
+                    $0.faults.mediaErrorStatus = 503
+                    $0.faults.mediaErrorTimes = 2
+                    $0.faults.retryAfter = "1"
+                })
             let log = EventLog()
             let start = Date()
             let report = await fetch(server, [id], dir: dir, events: log)
@@ -168,10 +184,11 @@ import Testing
     @Test func anExpiredSignedURLIsRefreshedAndTheSamePartResumed() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec {
-                $0.faults.dropAfterBytes = 300_000
-                $0.faults.expireURLAfterRequests = 1
-            })
+            let id = server.createJob(
+                spec {
+                    $0.faults.dropAfterBytes = 300_000
+                    $0.faults.expireURLAfterRequests = 1
+                })
             let report = await fetch(server, [id], dir: dir)
             #expect(report.allSucceeded)
             try expectSaved(server, id, dir: dir)
@@ -309,7 +326,8 @@ import Testing
         try await withSandbox { server in
             let dir = makeTempDir()
             let ok = server.createJob(spec { $0.faults.apiErrors = [SandboxAPIFault(status: 200, html: true)] })
-            let broken = server.createJob(spec { $0.faults.apiErrors = Array(repeating: SandboxAPIFault(status: 200, html: true), count: 10) })
+            let broken = server.createJob(
+                spec { $0.faults.apiErrors = Array(repeating: SandboxAPIFault(status: 200, html: true), count: 10) })
             let report = await fetch(server, [ok, broken], dir: dir)
             try expectSaved(server, ok, dir: dir)
             let f = try failure(of: report, at: 1, "endless HTML must fail")
@@ -353,7 +371,11 @@ import Testing
     @Test func theContentEndpointIsUsedWithTheKeyWhenThereIsNoOutputURL() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec { $0.contentEndpointOnly = true; $0.faults.dropAfterBytes = 100_000 })
+            let id = server.createJob(
+                spec {
+                    $0.contentEndpointOnly = true
+                    $0.faults.dropAfterBytes = 100_000
+                })
             let report = await fetch(server, [id], dir: dir)
             #expect(report.allSucceeded)
             try expectSaved(server, id, dir: dir)
@@ -419,10 +441,11 @@ import Testing
         try await withSandbox { server in
             let dir = makeTempDir()
             let id = "video_loop"
-            server.createJob(spec {
-                $0.id = id
-                $0.faults.redirectTo = "http://127.0.0.1:\(server.port)/media/redirect/\(id)/0.mp4"
-            })
+            server.createJob(
+                spec {
+                    $0.id = id
+                    $0.faults.redirectTo = "http://127.0.0.1:\(server.port)/media/redirect/\(id)/0.mp4"
+                })
             let report = await fetch(server, [id], dir: dir)
             let f = try failure(of: report, at: 0, "a redirect loop must fail")
             #expect(f.message.contains("more than 10 redirects"))
@@ -433,7 +456,11 @@ import Testing
     @Test func theExtensionFollowsTheContentType() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec(bytes: 70_000) { $0.contentType = "video/webm"; $0.faults.dropAfterBytes = 20_000 })
+            let id = server.createJob(
+                spec(bytes: 70_000) {
+                    $0.contentType = "video/webm"
+                    $0.faults.dropAfterBytes = 20_000
+                })
             let report = await fetch(server, [id], dir: dir)
             #expect(report.outcomes[0].outcome.succeeded)
             let expected = try #require(server.content(for: id)).allBytes()
@@ -459,14 +486,27 @@ import Testing
             let dir = makeTempDir()
             // The blocker finishes polling at once and holds the only download slot for 2 s
             // (a pause, not a stall), while the others finish polling and queue up.
-            let blocker = server.createJob(spec(bytes: 200_000) {
-                $0.queuedPolls = 0
-                $0.faults.stallAfterBytes = 100_000
-                $0.faults.stallSeconds = 2
-            })
-            let late = server.createJob(spec(bytes: 20_000) { $0.queuedPolls = 2; $0.urlTTL = 3000 })
-            let soon = server.createJob(spec(bytes: 20_000) { $0.queuedPolls = 2; $0.urlTTL = 1000 })
-            let middle = server.createJob(spec(bytes: 20_000) { $0.queuedPolls = 2; $0.urlTTL = 2000 })
+            let blocker = server.createJob(
+                spec(bytes: 200_000) {
+                    $0.queuedPolls = 0
+                    $0.faults.stallAfterBytes = 100_000
+                    $0.faults.stallSeconds = 2
+                })
+            let late = server.createJob(
+                spec(bytes: 20_000) {
+                    $0.queuedPolls = 2
+                    $0.urlTTL = 3000
+                })
+            let soon = server.createJob(
+                spec(bytes: 20_000) {
+                    $0.queuedPolls = 2
+                    $0.urlTTL = 1000
+                })
+            let middle = server.createJob(
+                spec(bytes: 20_000) {
+                    $0.queuedPolls = 2
+                    $0.urlTTL = 2000
+                })
             let report = await fetch(server, [blocker, late, soon, middle], dir: dir) { $0.jobs = 1 }
             #expect(report.allSucceeded)
             let order = server.requests().filter { $0.path.hasPrefix("/media/") }.map { r in
@@ -480,13 +520,18 @@ import Testing
         try await withSandbox { server in
             let dir = makeTempDir()
             // 1 MB in about 2 s: the speed the meter learns from the first download.
-            let first = server.createJob(spec(bytes: 1_000_000) {
-                $0.queuedPolls = 0
-                $0.faults.stallAfterBytes = 500_000
-                $0.faults.stallSeconds = 2
-            })
+            let first = server.createJob(
+                spec(bytes: 1_000_000) {
+                    $0.queuedPolls = 0
+                    $0.faults.stallAfterBytes = 500_000
+                    $0.faults.stallSeconds = 2
+                })
             // 4 MB at that speed need about 8 s; the link lives 6 s from creation.
-            let risky = server.createJob(spec(bytes: 4_000_000) { $0.queuedPolls = 3; $0.urlTTL = 6 })
+            let risky = server.createJob(
+                spec(bytes: 4_000_000) {
+                    $0.queuedPolls = 3
+                    $0.urlTTL = 6
+                })
             let log = EventLog()
             let report = await fetch(server, [first, risky], dir: dir, events: log) { $0.jobs = 1 }
             #expect(report.allSucceeded)

@@ -1,7 +1,8 @@
 import Foundation
-@testable import LumenfallCore
 import LumenfallSandbox
 import Testing
+
+@testable import LumenfallCore
 
 /// A file outside the output folder that a planted link points at: it must never change.
 struct Victim {
@@ -37,12 +38,13 @@ func plantLink(_ path: String, to target: String) throws {
             let dir = makeTempDir()
             let victim = Victim()
             let id = server.createJob(spec(bytes: 50_000) { $0.faults.dropAfterBytes = which == "state" ? 20_000 : nil })
-            let link = switch which {
-            case "part": "\(dir)/\(id).mp4.part"
-            case "final": "\(dir)/\(id).mp4"
-            case "sidecar": "\(dir)/\(id).json"
-            default: "\(dir)/\(id).mp4.part.state"
-            }
+            let link =
+                switch which {
+                case "part": "\(dir)/\(id).mp4.part"
+                case "final": "\(dir)/\(id).mp4"
+                case "sidecar": "\(dir)/\(id).json"
+                default: "\(dir)/\(id).mp4.part.state"
+                }
             try plantLink(link, to: victim.path)
             let report = await fetch(server, [id], dir: dir)
             victim.expectUnchanged()
@@ -80,8 +82,9 @@ func plantLink(_ path: String, to target: String) throws {
         let dir = makeTempDir()
         let victim = Victim()
         try plantLink("\(dir)/\(DirectoryLock.fileName)", to: victim.path)
-        let r = try await runCLI(["video_a", "-o", dir, "--base-url", "http://127.0.0.1:9/openai/v1"],
-                                 env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
+        let r = try await runCLI(
+            ["video_a", "-o", dir, "--base-url", "http://127.0.0.1:9/openai/v1"],
+            env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
         #expect(r.status == 2)
         #expect(r.stderr.contains("symbolic link"))
         victim.expectUnchanged()

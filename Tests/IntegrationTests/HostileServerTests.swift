@@ -23,25 +23,35 @@ func hostileObject(_ extra: String = "", status: String = "completed", prompt: S
     @Test func hugeNumbersFromTheServerDoNotCrashTheBatch() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let huge = server.createJob(spec(bytes: 10_000) { $0.queuedPolls = 0; $0.faults.rawObject = hostileObject(",\"progress\":1e300") })
-            let negative = server.createJob(spec(bytes: 10_000) {
-                $0.queuedPolls = 0; $0.faults.rawObject = hostileObject(",\"progress\":-1e300,\"created_at\":-1e300,\"expires_at\":1e300")
-            })
+            let huge = server.createJob(
+                spec(bytes: 10_000) {
+                    $0.queuedPolls = 0
+                    $0.faults.rawObject = hostileObject(",\"progress\":1e300")
+                })
+            let negative = server.createJob(
+                spec(bytes: 10_000) {
+                    $0.queuedPolls = 0
+                    $0.faults.rawObject = hostileObject(",\"progress\":-1e300,\"created_at\":-1e300,\"expires_at\":1e300")
+                })
             let plain = server.createJob(spec(bytes: 10_000))
-            let r = try await runCLI([huge, negative, plain, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05"],
-                                     env: ["LUMENFALL_API_KEY": server.apiKey])
+            let r = try await runCLI(
+                [huge, negative, plain, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05"],
+                env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.reason == .exit, "the process must not die of a signal")
             #expect(r.status == 0, "\(r.stderr)")
             for id in [huge, negative, plain] { #expect(FileManager.default.fileExists(atPath: "\(dir)/\(id).json")) }
         }
     }
 
-    @Test(arguments: ["--stall-timeout", "--connect-timeout", "--poll-interval", "--max-poll-interval", "--max-wait",
-                      "--retry-delay", "--max-time"])
+    @Test(arguments: [
+        "--stall-timeout", "--connect-timeout", "--poll-interval", "--max-poll-interval", "--max-wait",
+        "--retry-delay", "--max-time",
+    ])
     func absurdDurationsAreUsageErrors(option: String) async throws {
         for value in ["1e300", "nan", "inf"] {
-            let r = try await runCLI(["video_a", "-o", makeTempDir(), option, value, "--base-url", "http://127.0.0.1:9/openai/v1"],
-                                     env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
+            let r = try await runCLI(
+                ["video_a", "-o", makeTempDir(), option, value, "--base-url", "http://127.0.0.1:9/openai/v1"],
+                env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
             #expect(r.reason == .exit)
             #expect(r.status == 64, "\(option) \(value): \(r.stderr)")
             #expect(r.stderr.contains(option))
@@ -51,11 +61,12 @@ func hostileObject(_ extra: String = "", status: String = "completed", prompt: S
     @Test func controlCharactersFromTheServerAreShownEscaped() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let failed = server.createJob(spec {
-                $0.outcome = "failed"
-                $0.errorCode = "bad\u{1b}]0;owned\u{07}"
-                $0.errorMessage = "fine\rsaved OK \u{1b}[2J"
-            })
+            let failed = server.createJob(
+                spec {
+                    $0.outcome = "failed"
+                    $0.errorCode = "bad\u{1b}]0;owned\u{07}"
+                    $0.errorMessage = "fine\rsaved OK \u{1b}[2J"
+                })
             let weird = server.createJob(spec { $0.outcome = "\u{1b}[32mcompleted" })
             let env = ["LUMENFALL_API_KEY": server.apiKey]
             let r = try await runCLI([failed, weird, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05"], env: env)
@@ -77,20 +88,31 @@ func hostileObject(_ extra: String = "", status: String = "completed", prompt: S
         try await withSandbox { server in
             let env = ["LUMENFALL_API_KEY": server.apiKey]
             // The server answers for another id, one with an escape sequence in it.
-            let mismatch = server.createJob(spec { $0.queuedPolls = 0; $0.faults.rawObject = hostileObject().replacingOccurrences(of: "\"{{id}}\"", with: "\"other\\u001b[2J\\r\"") })
-            let refused = server.createJob(spec {
-                $0.faults.apiErrors = [SandboxAPIFault(status: 400, code: "BAD\u{1b}[5m", message: "no\u{07}pe\rOK")]
-            })
-            let r = try await runCLI([mismatch, refused, "-o", makeTempDir(), "--base-url", server.baseURL,
-                                      "--poll-interval", "0.05", "--retry-delay", "0.05"], env: env)
+            let mismatch = server.createJob(
+                spec {
+                    $0.queuedPolls = 0
+                    $0.faults.rawObject = hostileObject().replacingOccurrences(of: "\"{{id}}\"", with: "\"other\\u001b[2J\\r\"")
+                })
+            let refused = server.createJob(
+                spec {
+                    $0.faults.apiErrors = [SandboxAPIFault(status: 400, code: "BAD\u{1b}[5m", message: "no\u{07}pe\rOK")]
+                })
+            let r = try await runCLI(
+                [
+                    mismatch, refused, "-o", makeTempDir(), "--base-url", server.baseURL,
+                    "--poll-interval", "0.05", "--retry-delay", "0.05",
+                ], env: env)
             #expect(r.status == 1)
             expectNoControlCharacters(r.stderr + r.stdout)
             #expect(r.stderr.contains("the server answered with other\\x1b[2J\\x0d"), "\(r.stderr)")
             #expect(r.stderr.contains("BAD\\x1b[5m: no\\x07pe\\x0dOK"), "\(r.stderr)")
 
             // --all meets a listed id that cannot be a file name: named, escaped, skipped.
-            let all = try await runCLI(["--all", "-o", makeTempDir(), "--base-url", server.baseURL,
-                                        "--poll-interval", "0.05", "--retry-delay", "0.05"], env: env)
+            let all = try await runCLI(
+                [
+                    "--all", "-o", makeTempDir(), "--base-url", server.baseURL,
+                    "--poll-interval", "0.05", "--retry-delay", "0.05",
+                ], env: env)
             expectNoControlCharacters(all.stderr + all.stdout)
             #expect(all.stderr.contains("other\\x1b[2J\\x0d: invalid id"), "\(all.stderr)")
         }
@@ -123,12 +145,17 @@ func hostileObject(_ extra: String = "", status: String = "completed", prompt: S
     @Test func aKeyEchoedByTheServerIsPrintedAndStoredNowhere() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec(bytes: 10_000) {
-                $0.queuedPolls = 0; $0.faults.rawObject = hostileObject(prompt: "you sent {{auth}}", model: "{{auth}}")
-            })
+            let id = server.createJob(
+                spec(bytes: 10_000) {
+                    $0.queuedPolls = 0
+                    $0.faults.rawObject = hostileObject(prompt: "you sent {{auth}}", model: "{{auth}}")
+                })
             let env = ["LUMENFALL_API_KEY": server.apiKey]
-            let r = try await runCLI([id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05",
-                                      "--archive", dir + "/all.tar"], env: env)
+            let r = try await runCLI(
+                [
+                    id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05",
+                    "--archive", dir + "/all.tar",
+                ], env: env)
             #expect(r.status == 0, "\(r.stderr)")
             let list = try await runCLI(["list", "--base-url", server.baseURL], env: env)
             let listJSON = try await runCLI(["list", "--json", "--base-url", server.baseURL], env: env)
@@ -149,7 +176,11 @@ func hostileObject(_ extra: String = "", status: String = "completed", prompt: S
 
     @Test func aVeryShortKeyIsWarnedAboutAndDoesNotGarbleOutput() async throws {
         try await withSandbox(apiKey: "x") { server in
-            server.createJob(spec { $0.urlTTL = -10; $0.queuedPolls = 0 })
+            server.createJob(
+                spec {
+                    $0.urlTTL = -10
+                    $0.queuedPolls = 0
+                })
             let r = try await runCLI(["list", "--base-url", server.baseURL], env: ["LUMENFALL_API_KEY": "x"])
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout.contains("expired"))

@@ -7,9 +7,14 @@ import Testing
     @Test func listingPagesThroughMoreThanOnePage() async throws {
         try await withSandbox { server in
             let ids = (0..<7).map { _ in server.createJob(spec(bytes: 10_000)) }
-            let failed = server.createJob(spec { $0.outcome = "failed"; $0.queuedPolls = 0 })
-            let r = try await runCLI(["list", "--page-size", "3", "--base-url", server.baseURL],
-                                     env: ["LUMENFALL_API_KEY": server.apiKey])
+            let failed = server.createJob(
+                spec {
+                    $0.outcome = "failed"
+                    $0.queuedPolls = 0
+                })
+            let r = try await runCLI(
+                ["list", "--page-size", "3", "--base-url", server.baseURL],
+                env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.status == 0, "\(r.stderr)")
             let lines = r.stdout.split(separator: "\n")
             #expect(lines.first?.hasPrefix("ID") == true)
@@ -24,9 +29,14 @@ import Testing
     @Test func listingFiltersByStatusAndPrintsJSON() async throws {
         try await withSandbox { server in
             _ = (0..<3).map { _ in server.createJob(spec(bytes: 10_000) { $0.queuedPolls = 0 }) }
-            let bad = server.createJob(spec { $0.outcome = "failed"; $0.queuedPolls = 0 })
-            let r = try await runCLI(["list", "--status", "failed", "--json", "--base-url", server.baseURL],
-                                     env: ["LUMENFALL_API_KEY": server.apiKey])
+            let bad = server.createJob(
+                spec {
+                    $0.outcome = "failed"
+                    $0.queuedPolls = 0
+                })
+            let r = try await runCLI(
+                ["list", "--status", "failed", "--json", "--base-url", server.baseURL],
+                env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.status == 0)
             let lines = r.stdout.split(separator: "\n")
             #expect(lines.count == 1)
@@ -53,7 +63,8 @@ import Testing
             let r = try await runCLI(["list", "--base-url", server.baseURL], env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.status == 1)
             #expect(r.stderr.contains("does not list videos (GET /videos answered 404); pass the ids instead"))
-            let f = try await runCLI(["--all", "-o", makeTempDir(), "--base-url", server.baseURL], env: ["LUMENFALL_API_KEY": server.apiKey])
+            let f = try await runCLI(
+                ["--all", "-o", makeTempDir(), "--base-url", server.baseURL], env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(f.status == 1)
             #expect(f.stderr.contains("does not list videos"))
         }
@@ -62,10 +73,15 @@ import Testing
     @Test func fetchAllTakesItsIdsFromTheListSkippingFailedOnes() async throws {
         try await withSandbox { server in
             let good = (0..<4).map { _ in server.createJob(spec(bytes: 20_000) { $0.queuedPolls = 0 }) }
-            _ = server.createJob(spec { $0.outcome = "failed"; $0.queuedPolls = 0 })
+            _ = server.createJob(
+                spec {
+                    $0.outcome = "failed"
+                    $0.queuedPolls = 0
+                })
             let dir = makeTempDir()
-            let r = try await runCLI(["--all", "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05"],
-                                     env: ["LUMENFALL_API_KEY": server.apiKey])
+            let r = try await runCLI(
+                ["--all", "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05"],
+                env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stderr.contains("the API listed 4 videos to fetch (1 failed or cancelled skipped)"))
             for id in good { try expectSaved(server, id, dir: dir) }

@@ -156,10 +156,15 @@ struct TestPKI {
         #expect(server.baseURL.hasPrefix("https://"))
         let id = server.createJob(spec(bytes: 1 << 20) { $0.faults.dropAfterBytes = 300_000 })
         let dir = makeTempDir()
-        let r = try await runCLI([id, "-o", dir, "--base-url", server.baseURL, "--cacert", pki.caFile,
-                                  "--poll-interval", "0.05", "--retry-delay", "0.05"],
-                                 env: ["LUMENFALL_API_KEY": server.apiKey, "https_proxy": "http://127.0.0.1:\(proxy.port)",
-                                       "HTTPS_PROXY": "http://127.0.0.1:\(proxy.port)", "no_proxy": "", "NO_PROXY": ""])
+        let r = try await runCLI(
+            [
+                id, "-o", dir, "--base-url", server.baseURL, "--cacert", pki.caFile,
+                "--poll-interval", "0.05", "--retry-delay", "0.05",
+            ],
+            env: [
+                "LUMENFALL_API_KEY": server.apiKey, "https_proxy": "http://127.0.0.1:\(proxy.port)",
+                "HTTPS_PROXY": "http://127.0.0.1:\(proxy.port)", "no_proxy": "", "NO_PROXY": "",
+            ])
         #expect(r.status == 0, "\(r.stderr)")
         try expectSaved(server, id, dir: dir)
         let media = mediaRequests(server, id)
@@ -183,8 +188,9 @@ struct TestPKI {
 
         for variable in ["CURL_CA_BUNDLE", "SSL_CERT_FILE"] {
             let dir = makeTempDir()
-            let r = try await runCLI([id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05"],
-                                     env: env.merging([variable: pki.caFile]) { $1 })
+            let r = try await runCLI(
+                [id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05"],
+                env: env.merging([variable: pki.caFile]) { $1 })
             #expect(r.status == 0, "\(variable): \(r.stderr)")
         }
         let missing = try await runCLI([id, "-o", makeTempDir(), "--cacert", "/nonexistent/ca.pem"], env: env)
@@ -211,9 +217,10 @@ final class HeadRecorder: HTTPResponseSink, @unchecked Sendable {
     /// 100 Continue and 103 Early Hints come before the real answer; only the final head may
     /// reach the resume decision, or a 1xx would be taken for the media host's answer.
     @Test func interimHeadsAreSkippedAndOnlyTheFinalOneDecides() async throws {
-        let server = try ConnectProxy(cannedAnswer: "HTTP/1.1 100 Continue\r\n\r\n"
-            + "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
-            + "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-9/10\r\nContent-Length: 5\r\n\r\nhello")
+        let server = try ConnectProxy(
+            cannedAnswer: "HTTP/1.1 100 Continue\r\n\r\n"
+                + "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                + "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-9/10\r\nContent-Length: 5\r\n\r\nhello")
         defer { server.stop() }
         let sink = HeadRecorder()
         let result = try await CurlMulti.shared.perform(

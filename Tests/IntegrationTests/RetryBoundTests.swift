@@ -16,11 +16,12 @@ import Testing
     @Test func aHostThatIgnoresRangeAndDropsAtHalfwayGivesUp() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec(bytes: 200_000) {
-                $0.faults.ignoreRange = true
-                $0.faults.dropAfterBytes = 100_000
-                $0.faults.dropTimes = 1000
-            })
+            let id = server.createJob(
+                spec(bytes: 200_000) {
+                    $0.faults.ignoreRange = true
+                    $0.faults.dropAfterBytes = 100_000
+                    $0.faults.dropTimes = 1000
+                })
             let report = await fetch(server, [id], dir: dir, retries: 2)
             let f = try failure(of: report, at: 0, "it can never finish")
             #expect(f.message.contains("without progress"))
@@ -46,11 +47,12 @@ import Testing
     @Test func aHostThatStallsAfter1000BytesAndIgnoresRangeGivesUp() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec(bytes: 100_000) {
-                $0.faults.ignoreRange = true
-                $0.faults.stallAfterBytes = 1000
-                $0.faults.stallTimes = 1000
-            })
+            let id = server.createJob(
+                spec(bytes: 100_000) {
+                    $0.faults.ignoreRange = true
+                    $0.faults.stallAfterBytes = 1000
+                    $0.faults.stallTimes = 1000
+                })
             // libcurl averages speed over a few seconds; a floor above the burst's average
             // makes each stall show within a second or two.
             let report = await fetch(server, [id], dir: dir, retries: 2) {
@@ -66,7 +68,11 @@ import Testing
         try await withSandbox { server in
             let dir = makeTempDir()
             // Five drops, each further along (the resume continues), with only 2 retries.
-            let id = server.createJob(spec(bytes: 600_000) { $0.faults.dropAfterBytes = 100_000; $0.faults.dropTimes = 5 })
+            let id = server.createJob(
+                spec(bytes: 600_000) {
+                    $0.faults.dropAfterBytes = 100_000
+                    $0.faults.dropTimes = 5
+                })
             let log = EventLog()
             let report = await fetch(server, [id], dir: dir, retries: 2, events: log)
             #expect(report.allSucceeded)
@@ -95,7 +101,11 @@ import Testing
     @Test func maxTimeEndsADownloadThatNeverFinishes() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec(bytes: 20_000) { $0.faults.dripBytesPerSecond = 200; $0.faults.dripTimes = 1000 })
+            let id = server.createJob(
+                spec(bytes: 20_000) {
+                    $0.faults.dripBytesPerSecond = 200
+                    $0.faults.dripTimes = 1000
+                })
             let started = Date()
             let report = await fetch(server, [id], dir: dir) { $0.download.maxTime = 1.5 }
             let f = try failure(of: report, at: 0, "a 200 B/s drip of 20 kB needs 100 s")
@@ -109,10 +119,17 @@ import Testing
     @Test func maxTimeAndMinSpeedFromTheCommandLine() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec(bytes: 20_000) { $0.faults.dripBytesPerSecond = 100; $0.faults.dripTimes = 1000 })
-            let r = try await runCLI([id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05",
-                                      "--max-time", "2", "--min-speed", "1K", "--stall-timeout", "1", "--retry-delay", "0.1"],
-                                     env: ["LUMENFALL_API_KEY": server.apiKey])
+            let id = server.createJob(
+                spec(bytes: 20_000) {
+                    $0.faults.dripBytesPerSecond = 100
+                    $0.faults.dripTimes = 1000
+                })
+            let r = try await runCLI(
+                [
+                    id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05",
+                    "--max-time", "2", "--min-speed", "1K", "--stall-timeout", "1", "--retry-delay", "0.1",
+                ],
+                env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.status == 1)
             #expect(r.stderr.contains("not saved within --max-time 2 s"), "\(r.stderr)")
             #expect(r.stderr.contains("too slow"), "\(r.stderr)")
@@ -127,8 +144,11 @@ import Testing
     @Test func anEndlessListIsCappedByMaxItemsAndDownloadsStartWhileListing() async throws {
         try await withSandbox(listMode: .endless) { server in
             let dir = makeTempDir()
-            let r = try await runCLI(["--all", "--max-items", "250", "-o", dir, "--base-url", server.baseURL,
-                                      "--poll-interval", "0.05"], env: ["LUMENFALL_API_KEY": server.apiKey])
+            let r = try await runCLI(
+                [
+                    "--all", "--max-items", "250", "-o", dir, "--base-url", server.baseURL,
+                    "--poll-interval", "0.05",
+                ], env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stderr.contains("the API listed 250 videos to fetch (stopped at --max-items 250)"))
             #expect(r.stdout.split(separator: "\n").count == 250)

@@ -5,9 +5,11 @@ import LumenfallSandbox
 import Testing
 
 /// A fresh sandbox on an ephemeral loopback port for one test, shut down after it.
-func withSandbox(offersList: Bool = true, listMode: SandboxListMode = .normal,
-                 apiKey: String = SandboxServer.defaultAPIKey,
-                 _ body: (SandboxServer) async throws -> Void) async throws {
+func withSandbox(
+    offersList: Bool = true, listMode: SandboxListMode = .normal,
+    apiKey: String = SandboxServer.defaultAPIKey,
+    _ body: (SandboxServer) async throws -> Void
+) async throws {
     let server = try await SandboxServer.start(apiKey: apiKey, offersList: offersList, listMode: listMode)
     do {
         try await body(server)
@@ -53,8 +55,10 @@ final class EventLog: @unchecked Sendable {
     }
 }
 
-func fetch(_ server: SandboxServer, _ ids: [String], dir: String, key: String? = nil, retries: Int = 6,
-           events: EventLog? = nil, configure: (inout FetchConfiguration) -> Void = { _ in }) async -> FetchReport {
+func fetch(
+    _ server: SandboxServer, _ ids: [String], dir: String, key: String? = nil, retries: Int = 6,
+    events: EventLog? = nil, configure: (inout FetchConfiguration) -> Void = { _ in }
+) async -> FetchReport {
     var config = testConfig(server, dir: dir, key: key, retries: retries)
     configure(&config)
     let fetcher = Fetcher(config: config, events: { e in events?.add(e) })
@@ -107,8 +111,10 @@ func spec(bytes: Int = 1 << 20, _ change: (inout SandboxJobSpec) -> Void = { _ i
 }
 
 /// The failure of the id at `index`, or a recorded issue (and a thrown error) if it succeeded.
-func failure(of report: FetchReport, at index: Int, _ why: Comment,
-             sourceLocation: SourceLocation = #_sourceLocation) throws -> FetchFailure {
+func failure(
+    of report: FetchReport, at index: Int, _ why: Comment,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws -> FetchFailure {
     guard case .failed(let f) = report.outcomes[index].outcome else {
         Issue.record(why, sourceLocation: sourceLocation)
         throw UnexpectedSuccess()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LumenfallCore
 
 /// A seeded generator, so a failing mutation can be replayed.
@@ -31,8 +32,10 @@ enum Mutator {
         "{\"code\":1e300,\"message\":[]}", "\"in_progress\"", "\"completed\"", "\"\\r\\nOK\"",
     ]
 
-    static let fields = ["id", "status", "progress", "created_at", "completed_at", "expires_at", "output",
-                         "error", "metadata", "model", "prompt", "cost_estimate", "cost_currency", "url"]
+    static let fields = [
+        "id", "status", "progress", "created_at", "completed_at", "expires_at", "output",
+        "error", "metadata", "model", "prompt", "cost_estimate", "cost_currency", "url",
+    ]
 
     /// Replaces a field's value, drops it, or nests the object, at random.
     static func mutate(_ json: String, _ rng: inout SeededRandom) -> String {
@@ -186,9 +189,10 @@ enum Mutator {
         let totals = Manifest.totalCost(pairs)
         #expect(totals == ["EUR": 0.5])
         #expect(Manifest.unknownCostCount(pairs) == 3)
-        let entry = Manifest.Entry(id: "v", file: "v.mp4", bytes: 1, sha256: String(repeating: "a", count: 64),
-                                   sidecar: "v.json", sidecarBytes: 1, sidecarSHA256: String(repeating: "b", count: 64),
-                                   model: nil, cost: 1e308, currency: "USD")
+        let entry = Manifest.Entry(
+            id: "v", file: "v.mp4", bytes: 1, sha256: String(repeating: "a", count: 64),
+            sidecar: "v.json", sidecarBytes: 1, sidecarSHA256: String(repeating: "b", count: 64),
+            model: nil, cost: 1e308, currency: "USD")
         let m = Manifest(part: 1, parts: 1, createdAt: 0, entries: [entry, entry], batch: nil)
         let json = try m.json()
         #expect(json.count > 10)

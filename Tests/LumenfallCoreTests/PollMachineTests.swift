@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LumenfallCore
 
 func video(_ status: String, extra: String = "") -> VideoObject {
@@ -8,8 +9,9 @@ func video(_ status: String, extra: String = "") -> VideoObject {
 }
 
 @Suite struct PollMachineTests {
-    let policy = PollPolicy(interval: 2, maxInterval: 10, maxWait: 100,
-                            retry: RetryPolicy(initialDelay: 1, maxDelay: 30, maxRetries: 3), maxMalformed: 2)
+    let policy = PollPolicy(
+        interval: 2, maxInterval: 10, maxWait: 100,
+        retry: RetryPolicy(initialDelay: 1, maxDelay: 30, maxRetries: 3), maxMalformed: 2)
 
     @Test func completedMeansDownload() {
         var m = PollMachine(policy: policy)
@@ -48,8 +50,10 @@ func video(_ status: String, extra: String = "") -> VideoObject {
 
     @Test func unauthorizedStopsAtOnceAndClientErrorsStopTheId() {
         var m = PollMachine(policy: policy)
-        #expect(m.next(.error(.http(status: 401, code: "AUTHENTICATION_FAILED", message: "bad", retryAfter: nil)),
-                       elapsed: 0, random: 0) == .stop(.authenticationFailed(message: "bad")))
+        #expect(
+            m.next(
+                .error(.http(status: 401, code: "AUTHENTICATION_FAILED", message: "bad", retryAfter: nil)),
+                elapsed: 0, random: 0) == .stop(.authenticationFailed(message: "bad")))
         for status in [400, 402, 404] {
             let e = APIError.http(status: status, code: "X", message: "m", retryAfter: nil)
             #expect(m.next(.error(e), elapsed: 0, random: 0) == .stop(.refused(status: status, code: "X", message: "m")))

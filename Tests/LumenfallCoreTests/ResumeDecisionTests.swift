@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LumenfallCore
 
 @Suite struct ResumeDecisionTests {
@@ -21,7 +22,8 @@ import Testing
         let size = MediaHead(status: 206, contentRange: "bytes 400-1199/1200", etag: "\"abc\"")
         let tag = MediaHead(status: 206, contentRange: "bytes 400-999/1000", etag: "\"def\"")
         guard case .restart = ResumeDecision.decide(size, localSize: 400, known: known),
-              case .restart = ResumeDecision.decide(tag, localSize: 400, known: known) else {
+            case .restart = ResumeDecision.decide(tag, localSize: 400, known: known)
+        else {
             Issue.record("expected a restart")
             return
         }
@@ -44,7 +46,8 @@ import Testing
             return
         }
         guard case .retry = ResumeDecision.decide(h, localSize: 400, known: known),
-              case .retry = ResumeDecision.decide(MediaHead(status: 416), localSize: 1000, known: known) else {
+            case .retry = ResumeDecision.decide(MediaHead(status: 416), localSize: 1000, known: known)
+        else {
             Issue.record("a 416 that proves nothing keeps the part")
             return
         }

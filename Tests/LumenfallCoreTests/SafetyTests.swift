@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LumenfallCore
 
 @Suite struct URLPolicyTests {
@@ -9,8 +10,10 @@ import Testing
         #expect(URLPolicy.check("http://127.4.5.6/x") == .allowed)
         #expect(URLPolicy.check("http://localhost/x") == .allowed)
         #expect(URLPolicy.check("http://[::1]:9/x") == .allowed)
-        for bad in ["http://example.com/x", "http://10.0.0.1/x", "http://127.0.0.1.evil.com/x",
-                    "file:///etc/passwd", "ftp://host/x", "gopher://h/", "not a url", "https:///nohost"] {
+        for bad in [
+            "http://example.com/x", "http://10.0.0.1/x", "http://127.0.0.1.evil.com/x",
+            "file:///etc/passwd", "ftp://host/x", "gopher://h/", "not a url", "https:///nohost",
+        ] {
             guard case .refused = URLPolicy.check(bad) else {
                 Issue.record("\(bad) must be refused")
                 continue
@@ -57,7 +60,8 @@ import Testing
 
 @Suite struct VideoObjectTests {
     @Test func keepsTheRawBytesAndReadsWhatItActsOn() throws {
-        let json = #"{"id":"video_1","status":"completed","progress":100,"output":{"url":"https://m/x.mp4?sig=1"},"expires_at":1800000000,"completed_at":1799999000,"prompt":"温泉 🎬","new_field":{"a":[1,2]}}"#
+        let json =
+            #"{"id":"video_1","status":"completed","progress":100,"output":{"url":"https://m/x.mp4?sig=1"},"expires_at":1800000000,"completed_at":1799999000,"prompt":"温泉 🎬","new_field":{"a":[1,2]}}"#
         let v = try VideoObject(json: Array(json.utf8))
         #expect(v.raw == Array(json.utf8))
         #expect(v.status == .completed)
@@ -84,11 +88,13 @@ import Testing
 
 @Suite struct SidecarTests {
     @Test func embedsTheVideoObjectByteForByte() throws {
-        let raw = #"{"id":"video_1","status":"completed","prompt":"温泉 \u00e9 🎬","metadata":{"cost_estimate":0.210,"cost_currency":"USD"},"z":1.0}"#
+        let raw =
+            #"{"id":"video_1","status":"completed","prompt":"温泉 \u00e9 🎬","metadata":{"cost_estimate":0.210,"cost_currency":"USD"},"z":1.0}"#
         let v = try VideoObject(json: Array(raw.utf8))
-        let d = DownloadResult(file: MediaFile(directory: "/tmp", id: "video_1", ext: "mp4"), bytes: 42,
-                               sha256: String(repeating: "a", count: 64), contentType: "video/mp4",
-                               mediaHost: "cdn.example.com", source: "output_url", transferred: 42)
+        let d = DownloadResult(
+            file: MediaFile(directory: "/tmp", id: "video_1", ext: "mp4"), bytes: 42,
+            sha256: String(repeating: "a", count: 64), contentType: "video/mp4",
+            mediaHost: "cdn.example.com", source: "output_url", transferred: 42)
         let bytes = Sidecar.render(video: v, download: d, downloadedAt: Date(timeIntervalSince1970: 1_800_000_000))
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.contains(raw))

@@ -1,4 +1,6 @@
+import Foundation
 import Testing
+
 @testable import LumenfallCore
 
 @Suite struct SlotsTests {
@@ -41,7 +43,6 @@ import Testing
     }
 }
 
-import Foundation
 struct NSLockLike {
     let lock = NSLock()
     func run<T>(_ body: () -> T) -> T {

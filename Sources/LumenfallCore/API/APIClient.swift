@@ -73,27 +73,32 @@ public struct APIClient: Sendable {
             throw .malformed("not UTF-8")
         }
         guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
-              let data = obj["data"] as? [Any] else {
+            let data = obj["data"] as? [Any]
+        else {
             throw .malformed(Self.describeNonJSON(bytes) + " (expected a list object)")
         }
         var videos: [VideoObject] = []
         videos.reserveCapacity(data.count)
         for (i, element) in data.enumerated() {
             guard let item = element as? [String: Any],
-                  let raw = try? JSONSerialization.data(withJSONObject: item, options: [.sortedKeys, .withoutEscapingSlashes]),
-                  let v = try? VideoObject(json: Array(raw)) else {
+                let raw = try? JSONSerialization.data(withJSONObject: item, options: [.sortedKeys, .withoutEscapingSlashes]),
+                let v = try? VideoObject(json: Array(raw))
+            else {
                 throw .malformed("entry \(i) of the list page is not a video object")
             }
             videos.append(v)
         }
-        return ListPage(videos: videos, hasMore: obj["has_more"] as? Bool ?? false,
-                        lastID: obj["last_id"] as? String ?? videos.last?.id)
+        return ListPage(
+            videos: videos, hasMore: obj["has_more"] as? Bool ?? false,
+            lastID: obj["last_id"] as? String ?? videos.last?.id)
     }
 
     /// Pages through the list, newest first, until `limit` videos passed `keep`, the list ends,
     /// or a video older than `since` shows up.
-    public func listAll(since: Date?, limit: Int?, pageSize: Int = 100,
-                        keep: (VideoObject) -> Bool = { _ in true }) async throws -> [VideoObject] {
+    public func listAll(
+        since: Date?, limit: Int?, pageSize: Int = 100,
+        keep: (VideoObject) -> Bool = { _ in true }
+    ) async throws -> [VideoObject] {
         var out: [VideoObject] = []
         var cursor = ListCursor(api: self, since: since, pageSize: pageSize)
         while let page = try await cursor.nextPage(limit: limit.map { $0 - out.count }) {
@@ -107,9 +112,10 @@ public struct APIClient: Sendable {
 
     /// GET a JSON document; HTTP errors become `APIError.http` with the API's code and message.
     func getJSON(_ url: String) async throws -> [UInt8] {
-        let req = HTTPRequest(url: url, headers: ["Accept: application/json"],
-                              connectTimeout: connectTimeout, stallTimeout: stallTimeout,
-                              totalTimeout: requestTimeout, bufferSize: 64 * 1024, caFile: caFile)
+        let req = HTTPRequest(
+            url: url, headers: ["Accept: application/json"],
+            connectTimeout: connectTimeout, stallTimeout: stallTimeout,
+            totalTimeout: requestTimeout, bufferSize: 64 * 1024, caFile: caFile)
         let sink = BufferSink(limit: Self.maxAnswerBytes)
         let result: HTTPTransferResult
         do {
@@ -128,7 +134,8 @@ public struct APIClient: Sendable {
         var code: String?
         var message: String?
         if let obj = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
-           let err = obj["error"] as? [String: Any] {
+            let err = obj["error"] as? [String: Any]
+        {
             code = err["code"] as? String ?? err["type"] as? String
             message = err["message"] as? String
         } else if !body.isEmpty {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The API key. Its descriptions are redacted, so interpolating it into a log line or an error
 /// by mistake prints nothing secret; the only way out is `authorizationHeader`.
 public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
@@ -62,8 +64,6 @@ public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConver
     public var description: String { "<redacted API key>" }
     public var debugDescription: String { description }
 }
-
-import Foundation
 
 extension APIKey {
     /// Replaces every occurrence of the key in a text bound for a person.

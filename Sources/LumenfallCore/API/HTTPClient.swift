@@ -7,8 +7,10 @@ struct HTTPClient: Sendable {
     var multi: CurlMulti = .shared
 
     /// `credentials` are header lines sent only while the URL stays on `credentialOrigin`.
-    func send(_ request: HTTPRequest, credentials: [String] = [], credentialOrigin: String? = nil,
-              sink: HTTPResponseSink) async throws -> HTTPTransferResult {
+    func send(
+        _ request: HTTPRequest, credentials: [String] = [], credentialOrigin: String? = nil,
+        sink: HTTPResponseSink
+    ) async throws -> HTTPTransferResult {
         var req = request
         var hops = 0
         while true {
@@ -21,7 +23,8 @@ struct HTTPClient: Sendable {
             }
             let result = try await multi.perform(sent, sink: sink)
             guard let status = result.head?.status, [301, 302, 303, 307, 308].contains(status),
-                  !result.abortedBySink, let next = result.redirectURL else {
+                !result.abortedBySink, let next = result.redirectURL
+            else {
                 return result
             }
             hops += 1

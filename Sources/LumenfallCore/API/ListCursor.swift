@@ -39,7 +39,8 @@ public struct ListCursor: Sendable {
             throw APIError.malformed("the list says has_more but its page is empty or names no last_id; stopping the listing")
         }
         guard seenCursors.insert(last).inserted else {
-            throw APIError.malformed("the list came back to the cursor '\(last)' (after=\(last) was already asked for): its pages loop; stopping the listing")
+            throw APIError.malformed(
+                "the list came back to the cursor '\(last)' (after=\(last) was already asked for): its pages loop; stopping the listing")
         }
         after = last
         return out

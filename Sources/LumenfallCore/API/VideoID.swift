@@ -1,3 +1,5 @@
+import Foundation
+
 /// Ids become file names inside the output folder, so they are checked before any request:
 /// letters, digits, `_`, `-`, `.`; not `.` or `..`; at most 128 characters. Nothing else can
 /// name a path outside the folder.
@@ -10,7 +12,8 @@ public enum VideoID {
         if id.utf8.count > maxLength { return "the id is longer than \(maxLength) characters" }
         if id == "." || id == ".." { return "'\(id)' is not an id" }
         for u in id.unicodeScalars {
-            let ok = (u >= "a" && u <= "z") || (u >= "A" && u <= "Z") || (u >= "0" && u <= "9")
+            let ok =
+                (u >= "a" && u <= "z") || (u >= "A" && u <= "Z") || (u >= "0" && u <= "9")
                 || u == "_" || u == "-" || u == "."
             if !ok { return "ids may contain only letters, digits, '_', '-' and '.'" }
         }
@@ -27,5 +30,3 @@ public enum VideoID {
         }
     }
 }
-
-import Foundation

@@ -56,7 +56,8 @@ public struct VideoObject: Sendable {
     public init(json input: [UInt8]) throws(ParseError) {
         let bytes = try Self.utf8JSON(input)
         guard let any = try? JSONSerialization.jsonObject(with: Data(bytes)),
-              let obj = any as? [String: Any] else { throw .notJSON }
+            let obj = any as? [String: Any]
+        else { throw .notJSON }
         try self.init(object: obj, raw: bytes)
     }
 

@@ -99,7 +99,9 @@ public enum ArchiveVerifier {
                 if expected == nil && listed == nil {
                     problem(.extra, entry.name, "not listed in \(Manifest.memberName) or \(Manifest.sumsName)")
                 } else if let (b, s) = expected, b != size || s != digest {
-                    problem(.corrupt, entry.name, b != size ? "\(size) bytes, the manifest says \(b)" : "sha256 \(digest) differs from the manifest's \(s)")
+                    problem(
+                        .corrupt, entry.name,
+                        b != size ? "\(size) bytes, the manifest says \(b)" : "sha256 \(digest) differs from the manifest's \(s)")
                 } else if let s = listed, s != digest {
                     problem(.corrupt, entry.name, "sha256 \(digest) differs from \(Manifest.sumsName)'s \(s)")
                 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import LumenfallArchive
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -90,12 +91,14 @@ public struct Archiver: Sendable {
                 let (temp, fd) = try commit.createTemp(beside: finals[i])
                 temps.append(temp)
                 defer { close(fd) }
-                try writePart(group, part: i + 1, parts: groups.count, createdAt: createdAt,
-                              fd: fd, name: temp, compression: compression)
+                try writePart(
+                    group, part: i + 1, parts: groups.count, createdAt: createdAt,
+                    fd: fd, name: temp, compression: compression)
                 if verify {
                     let report = ArchiveVerifier.verify(path: temp)
                     guard report.ok else {
-                        throw Failure("the archive did not verify after writing: \(report.problems.map(\.description).joined(separator: "; "))")
+                        throw Failure(
+                            "the archive did not verify after writing: \(report.problems.map(\.description).joined(separator: "; "))")
                     }
                 }
             }
@@ -107,15 +110,18 @@ public struct Archiver: Sendable {
         return Result(parts: finals, items: items, bytes: items.reduce(0) { $0 + $1.videoBytes })
     }
 
-    private func writePart(_ group: [ArchiveItem], part: Int, parts: Int, createdAt: Int64,
-                           fd: Int32, name temp: String, compression: Compression) throws {
+    private func writePart(
+        _ group: [ArchiveItem], part: Int, parts: Int, createdAt: Int64,
+        fd: Int32, name temp: String, compression: Compression
+    ) throws {
         let manifest = Manifest(
             part: part, parts: parts, createdAt: createdAt,
             entries: group.map {
-                Manifest.Entry(id: $0.id, file: $0.videoFile, bytes: $0.videoBytes, sha256: $0.videoSHA256,
-                               sidecar: $0.sidecarFile, sidecarBytes: Int64($0.sidecar.count),
-                               sidecarSHA256: sha256Hex($0.sidecar), model: $0.model, cost: $0.cost,
-                               currency: $0.currency)
+                Manifest.Entry(
+                    id: $0.id, file: $0.videoFile, bytes: $0.videoBytes, sha256: $0.videoSHA256,
+                    sidecar: $0.sidecarFile, sidecarBytes: Int64($0.sidecar.count),
+                    sidecarSHA256: sha256Hex($0.sidecar), model: $0.model, cost: $0.cost,
+                    currency: $0.currency)
             },
             batch: batch)
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import LumenfallCurl
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -101,21 +102,25 @@ struct Downloader: Sendable {
                 headers.append("Range: bytes=\(sink.localSize)-")
                 if let v = sink.known?.ifRange { headers.append("If-Range: \(v)") }
             }
-            let request = HTTPRequest(url: source.url, headers: headers,
-                                      connectTimeout: settings.connectTimeout,
-                                      stallTimeout: settings.stallTimeout, minSpeed: settings.minSpeed,
-                                      totalTimeout: remaining(), caFile: api.caFile)
+            let request = HTTPRequest(
+                url: source.url, headers: headers,
+                connectTimeout: settings.connectTimeout,
+                stallTimeout: settings.stallTimeout, minSpeed: settings.minSpeed,
+                totalTimeout: remaining(), caFile: api.caFile)
             events(.started(host: URLPolicy.host(of: source.url), offset: sink.localSize, total: sink.known?.total))
-            logger.debug("media request", metadata: [
-                "id": "\(id)", "stage": "download", "url": "\(URLPolicy.redacted(source.url))",
-                "range_from": "\(sink.localSize)", "if_range": "\(sink.known?.ifRange ?? "-")",
-                "attempt": "\(attempts)",
-            ])
+            logger.debug(
+                "media request",
+                metadata: [
+                    "id": "\(id)", "stage": "download", "url": "\(URLPolicy.redacted(source.url))",
+                    "range_from": "\(sink.localSize)", "if_range": "\(sink.known?.ifRange ?? "-")",
+                    "attempt": "\(attempts)",
+                ])
 
             var transient: (String, Double?)?
             do {
-                _ = try await api.http.send(request, credentials: source.usesAPIKey ? api.credentials : [],
-                                            credentialOrigin: source.usesAPIKey ? api.baseURL : nil, sink: sink)
+                _ = try await api.http.send(
+                    request, credentials: source.usesAPIKey ? api.credentials : [],
+                    credentialOrigin: source.usesAPIKey ? api.baseURL : nil, sink: sink)
             } catch let e as CurlError {
                 if let f = sink.failure { throw DownloadError.disk(f) }
                 if e.isTimeout, let left = remaining(), left <= 0.05, let limit = settings.maxTime {
@@ -127,10 +132,12 @@ struct Downloader: Sendable {
             }
             sink.closeFile()
             transferred += sink.attemptBytes
-            logger.debug("media answer", metadata: [
-                "id": "\(id)", "stage": "download", "decision": "\(sink.decision.map { "\($0)" } ?? "none")",
-                "bytes": "\(sink.attemptBytes)", "error": "\(transient?.0 ?? "-")",
-            ])
+            logger.debug(
+                "media answer",
+                metadata: [
+                    "id": "\(id)", "stage": "download", "decision": "\(sink.decision.map { "\($0)" } ?? "none")",
+                    "bytes": "\(sink.attemptBytes)", "error": "\(transient?.0 ?? "-")",
+                ])
             if let f = sink.failure { throw DownloadError.disk(f) }
 
             if transient == nil {
@@ -201,8 +208,9 @@ struct Downloader: Sendable {
     private func finish(_ sink: FileSink, source: MediaSource, transferred: Int64) throws -> DownloadResult {
         guard let file = sink.file else { throw DownloadError.failed("no file was written") }
         let (bytes, digest) = try sink.finalize()
-        return DownloadResult(file: file, bytes: bytes, sha256: digest, contentType: sink.contentType,
-                              mediaHost: URLPolicy.host(of: source.url), source: source.kind,
-                              transferred: transferred)
+        return DownloadResult(
+            file: file, bytes: bytes, sha256: digest, contentType: sink.contentType,
+            mediaHost: URLPolicy.host(of: source.url), source: source.kind,
+            transferred: transferred)
     }
 }

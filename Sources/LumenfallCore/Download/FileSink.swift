@@ -54,8 +54,9 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
         case .write(let offset, let total, _):
             do {
                 try openPart(at: offset, contentType: h.header("Content-Type"))
-                let v = ResumeValidator(etag: head.etag, lastModified: head.lastModified, total: total,
-                                        contentType: contentType)
+                let v = ResumeValidator(
+                    etag: head.etag, lastModified: head.lastModified, total: total,
+                    contentType: contentType)
                 known = v
                 if let f = file { try AtomicFile.write(Array(try JSONEncoder().encode(v)), to: f.statePath) }
                 onWrite(offset, total)

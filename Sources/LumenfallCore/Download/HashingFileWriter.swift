@@ -1,6 +1,7 @@
 import Crypto
 import Dispatch
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif

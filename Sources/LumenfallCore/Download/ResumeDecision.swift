@@ -1,3 +1,5 @@
+import Foundation
+
 /// What we knew about the remote file when the `.part` was written, saved beside it so a
 /// later run can ask for the rest with a validator (RFC 9110 §13.1.5 If-Range).
 struct ResumeValidator: Codable, Equatable, Sendable {
@@ -33,8 +35,10 @@ struct MediaHead: Sendable, Equatable {
     var lastModified: String?
     var retryAfter: Double?
 
-    init(status: Int, contentRange: String? = nil, contentLength: Int64? = nil,
-                etag: String? = nil, lastModified: String? = nil, retryAfter: Double? = nil) {
+    init(
+        status: Int, contentRange: String? = nil, contentLength: Int64? = nil,
+        etag: String? = nil, lastModified: String? = nil, retryAfter: Double? = nil
+    ) {
         self.status = status
         self.contentRange = contentRange
         self.contentLength = contentLength
@@ -128,5 +132,3 @@ struct ContentRange: Equatable, Sendable {
         if let t = total, e >= t { return nil }
     }
 }
-
-import Foundation

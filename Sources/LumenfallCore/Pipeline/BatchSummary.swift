@@ -12,8 +12,10 @@ public struct BatchSummary: Sendable, Equatable, Codable {
     public var costUnknown: Int
     public var elapsedSeconds: Double
 
-    public init(saved: Int, alreadySaved: Int, failed: Int, expired: Int, bytes: Int64,
-                cost: [String: Double], costUnknown: Int = 0, elapsedSeconds: Double) {
+    public init(
+        saved: Int, alreadySaved: Int, failed: Int, expired: Int, bytes: Int64,
+        cost: [String: Double], costUnknown: Int = 0, elapsedSeconds: Double
+    ) {
         self.costUnknown = costUnknown
         self.saved = saved
         self.alreadySaved = alreadySaved

@@ -70,8 +70,10 @@ public struct Fetcher: Sendable {
     let logger: Logger
     let emit: @Sendable (FetchEvent) -> Void
 
-    public init(config: FetchConfiguration, logger: Logger = Logger(label: "lumenfall-fetch"),
-                events: @escaping @Sendable (FetchEvent) -> Void = { _ in }) {
+    public init(
+        config: FetchConfiguration, logger: Logger = Logger(label: "lumenfall-fetch"),
+        events: @escaping @Sendable (FetchEvent) -> Void = { _ in }
+    ) {
         self.config = config
         self.logger = logger
         self.emit = events
@@ -137,9 +139,11 @@ public struct Fetcher: Sendable {
             }
             while let (i, outcome) = await group.next() { record(i, outcome) }
         }
-        let stopped = FetchFailure(kind: .stopped, message: authFailure != nil
-            ? "not finished: the run stopped because the API key was rejected"
-            : "not finished: the run was interrupted")
+        let stopped = FetchFailure(
+            kind: .stopped,
+            message: authFailure != nil
+                ? "not finished: the run stopped because the API key was rejected"
+                : "not finished: the run was interrupted")
         return FetchReport(
             outcomes: order.enumerated().map { ($0.element, results[$0.offset] ?? .failed(stopped)) },
             authenticationFailure: authFailure, sourceFailure: sourceFailure)
@@ -215,7 +219,8 @@ public struct Fetcher: Sendable {
     private func download(_ id: String, video: VideoObject, _ context: RunContext) async throws -> DownloadResult {
         let dir = config.outputDirectory
         if MediaFile.existingPart(directory: dir, id: id) == nil,
-           let orphan = MediaFile.existingFinal(directory: dir, id: id) {
+            let orphan = MediaFile.existingFinal(directory: dir, id: id)
+        {
             // A video without its sidecar (the run died between the two renames, or the
             // sidecar was deleted). Rather than trust it blindly, it goes back to being a
             // `.part`: the resume asks for the bytes after its end, and a complete file gets
@@ -234,7 +239,8 @@ public struct Fetcher: Sendable {
             events: { [emit] event in
                 emit(.download(id: id, event))
                 if case let .receiving(offset, total?) = event, let expires = video.expiresAt,
-                   let rate = context.meter.rate, !warned.isSet {
+                    let rate = context.meter.rate, !warned.isSet
+                {
                     let need = Double(total - offset) / rate
                     if Date().addingTimeInterval(need) > expires {
                         warned.set()
@@ -299,7 +305,8 @@ public struct Fetcher: Sendable {
         case .gaveUp(let why):
             return FetchFailure(kind: .gaveUp, message: "gave up polling: \(why)")
         case .timedOut(let limit):
-            return FetchFailure(kind: .timedOut, message: "not completed after \(Checked.wholeSeconds(limit)) s (--max-wait); run again later")
+            return FetchFailure(
+                kind: .timedOut, message: "not completed after \(Checked.wholeSeconds(limit)) s (--max-wait); run again later")
         }
     }
 
@@ -311,7 +318,9 @@ public struct Fetcher: Sendable {
         case .expired(let at):
             return FetchFailure(kind: .expired, message: "output expired at \(utcString(at)); \(partial)")
         case let .denied(status, host):
-            return FetchFailure(kind: .download, message: "the media host \(host) keeps refusing the download (HTTP \(status)) even with a fresh link; \(partial)")
+            return FetchFailure(
+                kind: .download,
+                message: "the media host \(host) keeps refusing the download (HTTP \(status)) even with a fresh link; \(partial)")
         case .failed(let why):
             return FetchFailure(kind: .download, message: "download failed: \(why); \(partial)")
         case .authenticationFailed:

@@ -55,8 +55,9 @@ struct PollMachine: Sendable {
             case let .http(status, code, message, retryAfter):
                 if status == 401 { return .stop(.authenticationFailed(message: message)) }
                 if status == 429 || status == 408 || status >= 500 {
-                    return transient(retryAfter: retryAfter, elapsed: elapsed, random: random,
-                                     what: "HTTP \(status)")
+                    return transient(
+                        retryAfter: retryAfter, elapsed: elapsed, random: random,
+                        what: "HTTP \(status)")
                 }
                 return .stop(.refused(status: status, code: code, message: message))
             case .transport(let s, _):
@@ -73,8 +74,10 @@ struct PollMachine: Sendable {
         }
     }
 
-    private mutating func transient(retryAfter: Double?, elapsed: Double, random: Double,
-                                    what: String, counts: Bool = true) -> PollAction {
+    private mutating func transient(
+        retryAfter: Double?, elapsed: Double, random: Double,
+        what: String, counts: Bool = true
+    ) -> PollAction {
         if counts {
             transientFailures += 1
             if transientFailures > policy.retry.maxRetries {

@@ -9,8 +9,10 @@ public struct PollPolicy: Sendable {
     /// Malformed answers (HTML from a proxy, truncated JSON) tolerated before giving up.
     public var maxMalformed: Int
 
-    public init(interval: Double = 5, maxInterval: Double = 60, maxWait: Double? = 3600,
-                retry: RetryPolicy = RetryPolicy(), maxMalformed: Int = 3) {
+    public init(
+        interval: Double = 5, maxInterval: Double = 60, maxWait: Double? = 3600,
+        retry: RetryPolicy = RetryPolicy(), maxMalformed: Int = 3
+    ) {
         self.interval = interval
         self.maxInterval = max(interval, maxInterval)
         self.maxWait = maxWait

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,9 @@ public enum AtomicFile {
     /// link would have us truncate, append to or overwrite whatever it points at. It is
     /// refused by name, never followed and never deleted (it is not ours).
     static func linkRefused(_ path: String) -> Failure {
-        Failure(description: "\(path) is a symbolic link; lumenfall-fetch never writes through one. Remove it (or use another folder) and run again")
+        Failure(
+            description:
+                "\(path) is a symbolic link; lumenfall-fetch never writes through one. Remove it (or use another folder) and run again")
     }
 
     /// Whether `path` itself (not what it points at) is a symbolic link.

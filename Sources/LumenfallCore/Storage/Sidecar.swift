@@ -56,8 +56,10 @@ public enum Sidecar {
 
     /// `key`: redacted from the object, for a server that echoes it back (the one change to
     /// the bytes as they came).
-    public static func render(video: VideoObject, download d: DownloadResult, downloadedAt: Date,
-                              redacting key: APIKey? = nil) -> [UInt8] {
+    public static func render(
+        video: VideoObject, download d: DownloadResult, downloadedAt: Date,
+        redacting key: APIKey? = nil
+    ) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let factsJSON = (try? encoder.encode(Download(d, at: downloadedAt))) ?? Data("{}".utf8)
@@ -77,10 +79,11 @@ public enum Sidecar {
             var download: Download
         }
         guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(bytes)),
-              envelope.schema == schema,
-              let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
-              let videoObject = obj["video"] as? [String: Any],
-              let video = try? VideoObject(object: videoObject, raw: []) else { return nil }
+            envelope.schema == schema,
+            let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+            let videoObject = obj["video"] as? [String: Any],
+            let video = try? VideoObject(object: videoObject, raw: [])
+        else { return nil }
         return Contents(download: envelope.download, video: video)
     }
 

@@ -4,7 +4,8 @@ import Foundation
 public func parseSince(_ text: String, now: Date = Date()) -> Date? {
     let t = text.trimmingCharacters(in: .whitespaces)
     if let unit = t.last, let n = Double(t.dropLast()), n.isFinite, n >= 0, n < 1e6,
-       let seconds = ["m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0][String(unit)] {
+        let seconds = ["m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0][String(unit)]
+    {
         return now.addingTimeInterval(-n * seconds)
     }
     return DateFormats.shared.parseISO(t)
@@ -22,4 +23,3 @@ public func parseSize(_ text: String) -> Int64? {
     guard let v = Double(s), v.isFinite, v > 0, v * factor < 9e18 else { return nil }
     return Int64(v * factor)
 }
-

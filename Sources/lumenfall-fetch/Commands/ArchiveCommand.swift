@@ -6,12 +6,17 @@ struct ArchiveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
         abstract: "Bundle the videos and sidecars a folder already holds into a tar archive.",
-        discussion: "Exit codes: 0 written, 1 the archive could not be written (nothing is left under its name), 2 the folder cannot be read, 64 bad usage.")
+        discussion:
+            "Exit codes: 0 written, 1 the archive could not be written (nothing is left under its name), 2 the folder cannot be read, 64 bad usage."
+    )
 
     @Argument(help: "The folder lumenfall-fetch saved into.")
     var directory: String
 
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The archive to write; its name picks the compression (.tar, .tar.gz/.tgz, .tar.zst/.tzst, .tar.xz).", valueName: "PATH"))
+    @Option(
+        name: [.customShort("o"), .long],
+        help: ArgumentHelp(
+            "The archive to write; its name picks the compression (.tar, .tar.gz/.tgz, .tar.zst/.tzst, .tar.xz).", valueName: "PATH"))
     var output: String
 
     @OptionGroup(title: "Archive") var archive: ArchiveOptions
@@ -33,9 +38,11 @@ struct ArchiveCommand: ParsableCommand {
         }
         for p in scanned.problems { say("skipped: \(p)") }
         do {
-            try runArchiver(Archiver(directory: directory, path: output, maxSize: archive.maxSize?.bytes,
-                                     verify: archive.removeAfterArchive),
-                            items: scanned.items, remove: archive.removeAfterArchive, out: say)
+            try runArchiver(
+                Archiver(
+                    directory: directory, path: output, maxSize: archive.maxSize?.bytes,
+                    verify: archive.removeAfterArchive),
+                items: scanned.items, remove: archive.removeAfterArchive, out: say)
         } catch {
             throw CLIError(code: Exit.someFailed, "\(error); no archive was written")
         }
@@ -52,13 +59,16 @@ func runArchiver(_ archiver: Archiver, items: [ArchiveItem], remove: Bool, out: 
     let trap = SignalTrap()
     trap.install { sig in
         let stopped = commit.abort()
-        FileHandle.standardError.write(Data("lumenfall-fetch: interrupted; \(stopped ? "no archive was written" : "the archive was already complete")\n".utf8))
+        FileHandle.standardError.write(
+            Data("lumenfall-fetch: interrupted; \(stopped ? "no archive was written" : "the archive was already complete")\n".utf8))
         exit(Exit.forSignal(sig))
     }
     defer { withExtendedLifetime(trap) {} }
     let result = try archiver.write(items, commit: commit)
     for p in result.parts { print(TerminalText.safe(p)) }
-    out("archived \(result.items.count) videos (\(formatBytes(result.bytes))) into \(result.parts.count == 1 ? result.parts[0] : "\(result.parts.count) parts")")
+    out(
+        "archived \(result.items.count) videos (\(formatBytes(result.bytes))) into \(result.parts.count == 1 ? result.parts[0] : "\(result.parts.count) parts")"
+    )
     if remove {
         Archiver.removeLoose(result.items, directory: archiver.directory)
         out("removed the \(result.items.count) archived videos and their sidecars from \(archiver.directory)")

@@ -17,17 +17,22 @@ struct FetchCommand: AsyncParsableCommand {
     @Argument(help: "Video ids (video_...). More can come from --input or --all.")
     var ids: [String] = []
 
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp(
-        "Read more ids from FILE, one a line; '-' reads stdin. Blank lines and # comments are skipped.", valueName: "FILE"))
+    @Option(
+        name: [.customShort("i"), .long],
+        help: ArgumentHelp(
+            "Read more ids from FILE, one a line; '-' reads stdin. Blank lines and # comments are skipped.", valueName: "FILE"))
     var input: [String] = []
 
     @Flag(help: "Also fetch every video the API lists (GET /videos), except failed and cancelled ones.")
     var all = false
 
-    @Option(help: ArgumentHelp("With --all: only videos created since DATE (2026-11-01, 2026-11-01T08:00:00Z, or an age: 36h, 7d).", valueName: "DATE"))
+    @Option(
+        help: ArgumentHelp(
+            "With --all: only videos created since DATE (2026-11-01, 2026-11-01T08:00:00Z, or an age: 36h, 7d).", valueName: "DATE"))
     var since: Since?
 
-    @Option(help: ArgumentHelp("With --all: stop after N listed videos (the listing is read page by page as downloads go).", valueName: "N"))
+    @Option(
+        help: ArgumentHelp("With --all: stop after N listed videos (the listing is read page by page as downloads go).", valueName: "N"))
     var maxItems: Int?
 
     @OptionGroup(title: "Output") var out: OutputOptions
@@ -35,7 +40,10 @@ struct FetchCommand: AsyncParsableCommand {
     @OptionGroup(title: "Polling") var polling: PollingOptions
     @OptionGroup(title: "Transfer") var transfer: TransferOptions
 
-    @Option(help: ArgumentHelp("After the batch, bundle every saved id (video and sidecar) into this archive (.tar, .tar.gz, .tar.zst, .tar.xz).", valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "After the batch, bundle every saved id (video and sidecar) into this archive (.tar, .tar.gz, .tar.zst, .tar.xz).",
+            valueName: "PATH"))
     var archive: String?
 
     @OptionGroup(title: "Archive") var archiveOptions: ArchiveOptions
@@ -83,9 +91,11 @@ struct FetchCommand: AsyncParsableCommand {
         let fetcher = Fetcher(config: config, logger: logger, events: { printer.print($0) })
 
         // --all: the listing is read page by page while the downloads run, never held whole.
-        let listing = all ? ListingIDSource(
-            cursor: ListCursor(api: config.api, since: since?.date, pageSize: 100),
-            maxItems: maxItems, keep: { $0.status != .failed && $0.status != .cancelled }) : nil
+        let listing =
+            all
+            ? ListingIDSource(
+                cursor: ListCursor(api: config.api, since: since?.date, pageSize: 100),
+                maxItems: maxItems, keep: { $0.status != .failed && $0.status != .cancelled }) : nil
         let source = ChainedIDSource([ArrayIDSource(wanted)] + (listing.map { [$0] } ?? []))
 
         let started = Date()
@@ -123,8 +133,9 @@ struct FetchCommand: AsyncParsableCommand {
             throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
         }
         if let path = archive {
-            let archiver = Archiver(directory: dir, path: path, maxSize: archiveOptions.maxSize?.bytes,
-                                    verify: archiveOptions.removeAfterArchive, batch: summary)
+            let archiver = Archiver(
+                directory: dir, path: path, maxSize: archiveOptions.maxSize?.bytes,
+                verify: archiveOptions.removeAfterArchive, batch: summary)
             do {
                 try runArchiver(archiver, items: items, remove: archiveOptions.removeAfterArchive) { printer.line($0) }
             } catch {

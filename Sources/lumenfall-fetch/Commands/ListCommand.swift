@@ -13,7 +13,8 @@ struct ListCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only this status.", valueName: "STATUS"))
     var status: StatusFilter?
 
-    @Option(help: ArgumentHelp("Only videos created since DATE: 2026-11-01, 2026-11-01T08:00:00Z, or an age: 90m, 36h, 7d.", valueName: "DATE"))
+    @Option(
+        help: ArgumentHelp("Only videos created since DATE: 2026-11-01, 2026-11-01T08:00:00Z, or an age: 90m, 36h, 7d.", valueName: "DATE"))
     var since: Since?
 
     @Option(help: ArgumentHelp("Print at most N videos.", valueName: "N"))
@@ -44,22 +45,27 @@ struct ListCommand: AsyncParsableCommand {
         }
         // Every cell is server text: redacted and made safe for a terminal.
         let rows = videos.map { v in
-            [v.id, v.status.text, v.model ?? "-",
-             v.cost.map { String(format: "%@ %.2f", v.currency ?? "", $0) } ?? "-", timeLeft(v.expiresAt)]
-                .map { TerminalText.safe(key.redact($0)) }
+            [
+                v.id, v.status.text, v.model ?? "-",
+                v.cost.map { String(format: "%@ %.2f", v.currency ?? "", $0) } ?? "-", timeLeft(v.expiresAt),
+            ]
+            .map { TerminalText.safe(key.redact($0)) }
         }
         let header = ["ID", "STATUS", "MODEL", "COST", "EXPIRES IN"]
         let widths = (0..<header.count).map { c in ([header] + rows).map { $0[c].count }.max() ?? 0 }
         for row in [header] + rows {
-            print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+            print(
+                row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
         }
     }
 }
 
 /// Lists through the API with a message a person can act on when the server cannot list.
-func listVideos(_ api: APIClient, since: Date?, limit: Int?, pageSize: Int, key: APIKey,
-                keep: (VideoObject) -> Bool) async throws(CLIError) -> [VideoObject] {
+func listVideos(
+    _ api: APIClient, since: Date?, limit: Int?, pageSize: Int, key: APIKey,
+    keep: (VideoObject) -> Bool
+) async throws(CLIError) -> [VideoObject] {
     do {
         return try await api.listAll(since: since, limit: limit, pageSize: pageSize, keep: keep)
     } catch let e as APIError {

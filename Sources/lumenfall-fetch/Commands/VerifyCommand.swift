@@ -6,7 +6,9 @@ struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check archives in one streaming pass against their manifest.json and SHA256SUMS.",
-        discussion: "Reports missing, extra, corrupt and unsafe members by name. Exit codes: 0 every archive checks out, 1 a problem was found, 64 bad usage.")
+        discussion:
+            "Reports missing, extra, corrupt and unsafe members by name. Exit codes: 0 every archive checks out, 1 a problem was found, 64 bad usage."
+    )
 
     @Argument(help: "Archives (.tar, .tar.gz, .tgz, .tar.zst, .tzst, .tar.xz).")
     var paths: [String]

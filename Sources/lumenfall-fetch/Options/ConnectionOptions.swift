@@ -4,16 +4,23 @@ import LumenfallCore
 
 /// How to reach the API: shared by every subcommand that talks to it.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "API base URL (default: $LUMENFALL_BASE_URL, else \(APIClient.defaultBaseURL)).", valueName: "URL"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "API base URL (default: $LUMENFALL_BASE_URL, else \(APIClient.defaultBaseURL)).", valueName: "URL"))
     var baseURL: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Read the API key from this file instead of $LUMENFALL_API_KEY.", valueName: "PATH"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Read the API key from this file instead of $LUMENFALL_API_KEY.", valueName: "PATH"))
     var apiKeyFile: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Trust the CA certificates in this PEM file instead of the system's (as curl's --cacert); default: $CURL_CA_BUNDLE, then $SSL_CERT_FILE.", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Trust the CA certificates in this PEM file instead of the system's (as curl's --cacert); default: $CURL_CA_BUNDLE, then $SSL_CERT_FILE.",
+            valueName: "FILE"))
     var cacert: String?
 
     /// --cacert, else the variables curl and OpenSSL honour.
@@ -49,7 +56,10 @@ struct ConnectionOptions: ParsableArguments {
     func loadKey() throws(CLIError) -> APIKey {
         let key = try loadKeyUnchecked()
         if key.looksTooShort {
-            FileHandle.standardError.write(Data("lumenfall-fetch: warning: the API key is shorter than \(APIKey.minRedactedLength) characters and looks wrong; it is not redacted from output\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "lumenfall-fetch: warning: the API key is shorter than \(APIKey.minRedactedLength) characters and looks wrong; it is not redacted from output\n"
+                        .utf8))
         }
         return key
     }
@@ -64,12 +74,14 @@ struct ConnectionOptions: ParsableArguments {
             }
             var st = stat()
             if stat(path, &st) == 0, st.st_mode & 0o077 != 0 {
-                FileHandle.standardError.write(Data("lumenfall-fetch: warning: the API key file \(path) can be read by other users; chmod 600 it\n".utf8))
+                FileHandle.standardError.write(
+                    Data("lumenfall-fetch: warning: the API key file \(path) can be read by other users; chmod 600 it\n".utf8))
             }
             return key
         }
         guard let raw = ProcessInfo.processInfo.environment["LUMENFALL_API_KEY"], !raw.isEmpty else {
-            throw CLIError(code: Exit.apiKey, "no API key: set LUMENFALL_API_KEY (export LUMENFALL_API_KEY=lmnfl_...) or pass --api-key-file PATH")
+            throw CLIError(
+                code: Exit.apiKey, "no API key: set LUMENFALL_API_KEY (export LUMENFALL_API_KEY=lmnfl_...) or pass --api-key-file PATH")
         }
         guard let key = APIKey(raw) else {
             throw CLIError(code: Exit.apiKey, "LUMENFALL_API_KEY is malformed (it contains a line break); set it to the key alone")

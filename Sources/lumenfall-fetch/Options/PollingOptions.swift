@@ -3,7 +3,9 @@ import LumenfallCore
 
 /// How unfinished jobs are waited for.
 struct PollingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("First wait between polls of an unfinished job; later waits grow with jitter up to --max-poll-interval.", valueName: "SECONDS"))
+    @Option(
+        help: ArgumentHelp(
+            "First wait between polls of an unfinished job; later waits grow with jitter up to --max-poll-interval.", valueName: "SECONDS"))
     var pollInterval = Seconds(5)
 
     @Option(help: ArgumentHelp("Cap on the wait between two polls.", valueName: "SECONDS"))
@@ -22,7 +24,8 @@ struct PollingOptions: ParsableArguments {
     }
 
     func policy(retry: RetryPolicy) -> PollPolicy {
-        PollPolicy(interval: pollInterval.value, maxInterval: maxPollInterval.value,
-                   maxWait: maxWait.value == 0 ? nil : maxWait.value, retry: retry)
+        PollPolicy(
+            interval: pollInterval.value, maxInterval: maxPollInterval.value,
+            maxWait: maxWait.value == 0 ? nil : maxWait.value, retry: retry)
     }
 }

@@ -3,13 +3,22 @@ import LumenfallCore
 
 /// Connecting, stalls, retries and how many downloads run at once.
 struct TransferOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Abort and resume a transfer slower than --min-speed (by default: one that moves no byte) for this long.", valueName: "SECONDS"))
+    @Option(
+        help: ArgumentHelp(
+            "Abort and resume a transfer slower than --min-speed (by default: one that moves no byte) for this long.", valueName: "SECONDS")
+    )
     var stallTimeout = Seconds(30)
 
-    @Option(help: ArgumentHelp("A transfer slower than RATE on average over --stall-timeout counts as stalled, as curl's -Y: bytes/s, or 10K, 1M (binary units).", valueName: "RATE"))
+    @Option(
+        help: ArgumentHelp(
+            "A transfer slower than RATE on average over --stall-timeout counts as stalled, as curl's -Y: bytes/s, or 10K, 1M (binary units).",
+            valueName: "RATE"))
     var minSpeed = ByteCount(bytes: 1)
 
-    @Option(help: ArgumentHelp("Give up on one id's download (all attempts, waits and link refreshes) after this long; the partial file is kept. Default: no limit.", valueName: "SECONDS"))
+    @Option(
+        help: ArgumentHelp(
+            "Give up on one id's download (all attempts, waits and link refreshes) after this long; the partial file is kept. Default: no limit.",
+            valueName: "SECONDS"))
     var maxTime: Seconds?
 
     @Option(help: ArgumentHelp("Give up connecting to a host after this long.", valueName: "SECONDS"))
@@ -18,7 +27,10 @@ struct TransferOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Transient failures in a row without progress (429, 5xx, resets, stalls) tolerated per id.", valueName: "N"))
     var retries: Int = 10
 
-    @Option(help: ArgumentHelp("First wait after a transient failure; doubles each time (with jitter), up to 60 s. Retry-After wins when sent.", valueName: "SECONDS"))
+    @Option(
+        help: ArgumentHelp(
+            "First wait after a transient failure; doubles each time (with jitter), up to 60 s. Retry-After wins when sent.",
+            valueName: "SECONDS"))
     var retryDelay = Seconds(1)
 
     @Option(help: ArgumentHelp("How many downloads run at once; they start with the link that expires first.", valueName: "N"))

@@ -50,7 +50,8 @@ final class EventPrinter: Sendable {
             switch d {
             case let .started(host, offset, total):
                 let size = total.map { " of \(formatBytes($0))" } ?? ""
-                return offset > 0 ? "\(id): resuming from \(host) at byte \(offset)\(size)"
+                return offset > 0
+                    ? "\(id): resuming from \(host) at byte \(offset)\(size)"
                     : "\(id): downloading from \(host)"
             case let .retrying(reason, delay, kept):
                 let partial = kept > 0 ? " (partial file of \(formatBytes(kept)) kept)" : ""
@@ -63,7 +64,8 @@ final class EventPrinter: Sendable {
                 return "\(id): receiving \(total.map { formatBytes($0 - offset) } ?? "the rest")"
             }
         case let .expiryAtRisk(id, expiresAt, remaining, need):
-            return "\(id): warning: at the speed seen so far the remaining \(formatBytes(remaining)) need about \(Checked.wholeSeconds(need)) s, but the link expires at \(utcString(expiresAt)); it is fetched first among those waiting, and a fresh link is asked for if it expires"
+            return
+                "\(id): warning: at the speed seen so far the remaining \(formatBytes(remaining)) need about \(Checked.wholeSeconds(need)) s, but the link expires at \(utcString(expiresAt)); it is fetched first among those waiting, and a fresh link is asked for if it expires"
         case let .saved(id, file, bytes, sha):
             return "\(id): saved \(file) (\(formatBytes(bytes)), sha256 \(sha.prefix(16))…)"
         case .failed(let id, let f):
@@ -72,11 +74,14 @@ final class EventPrinter: Sendable {
     }
 
     func summary(_ s: BatchSummary) {
-        var cost = s.cost.isEmpty ? "no cost reported"
+        var cost =
+            s.cost.isEmpty
+            ? "no cost reported"
             : "cost " + s.cost.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: ", ")
         if s.costUnknown > 0, !s.cost.isEmpty { cost += " (+ \(s.costUnknown) with unknown cost)" }
-        line("done: \(s.saved) saved, \(s.alreadySaved) already saved, \(s.failed) failed, \(s.expired) expired; "
-             + "\(formatBytes(s.bytes)) on disk; \(cost); \(String(format: "%.1f", s.elapsedSeconds)) s")
+        line(
+            "done: \(s.saved) saved, \(s.alreadySaved) already saved, \(s.failed) failed, \(s.expired) expired; "
+                + "\(formatBytes(s.bytes)) on disk; \(cost); \(String(format: "%.1f", s.elapsedSeconds)) s")
     }
 }
 
