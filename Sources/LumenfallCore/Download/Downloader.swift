@@ -72,31 +72,28 @@ struct Downloader: Sendable {
     let logger: Logger
     let events: @Sendable (DownloadEvent) -> Void
 
-    /// `refresh` fetches the video object again when a signed URL stops working.
+    /// `refresh` fetches the video object again when a signed URL stops working. The
+    /// decisions are DownloadMachine's; this drives it: one request per attempt, then the
+    /// machine's action.
     func run(video initial: VideoObject, refresh: @Sendable () async throws -> VideoObject) async throws -> DownloadResult {
-        var video = initial
-        var source = mediaSource(for: video)
+        try Self.adoptOrphan(directory: directory, id: id)
+        var source = mediaSource(for: initial)
         let sink = FileSink(directory: directory, id: id, onWrite: { [events] in events(.receiving(offset: $0, total: $1)) })
         defer { sink.closeFile() }
         sink.file = MediaFile.existingPart(directory: directory, id: id)
+        try sink.prepareAttempt()
+        var machine = DownloadMachine(
+            policy: .init(retry: settings.retry, maxURLRefreshes: settings.maxURLRefreshes, maxTime: settings.maxTime),
+            start: Date(), partSize: sink.localSize, expiresAt: initial.expiresAt)
 
-        var failures = 0
-        var refreshes = 0
         var attempts = 0
         var transferred: Int64 = 0
-        let deadline = settings.maxTime.map { Date().addingTimeInterval($0) }
-        func remaining() -> Double? { deadline.map { $0.timeIntervalSinceNow } }
-        // The furthest the durable .part has ever reached: an attempt is progress only if it
-        // ends beyond this. Bytes that were received and then thrown away (a 200 that
-        // restarts the file, a body longer than announced) are not progress, so a host that
-        // ignores Range and drops at the same point every time runs out of retries.
-        var furthest: Int64 = 0
         while true {
             try Task.checkCancellation()
             try sink.prepareAttempt()
-            if attempts == 0 { furthest = sink.localSize }
             attempts += 1
-            if let left = remaining(), left <= 0, let limit = settings.maxTime { throw DownloadError.timedOut(limit) }
+            if let stop = machine.beforeAttempt(now: Date()) { throw stop }
+            let host = URLPolicy.host(of: source.url)
             var headers = ["Accept-Encoding: identity"]
             if sink.localSize > 0 {
                 headers.append("Range: bytes=\(sink.localSize)-")
@@ -106,8 +103,8 @@ struct Downloader: Sendable {
                 url: source.url, headers: headers,
                 connectTimeout: settings.connectTimeout,
                 stallTimeout: settings.stallTimeout, minSpeed: settings.minSpeed,
-                totalTimeout: remaining(), caFile: api.caFile)
-            events(.started(host: URLPolicy.host(of: source.url), offset: sink.localSize, total: sink.known?.total))
+                totalTimeout: machine.remaining(now: Date()), caFile: api.caFile)
+            events(.started(host: host, offset: sink.localSize, total: sink.known?.total))
             logger.debug(
                 "media request",
                 metadata: [
@@ -116,87 +113,64 @@ struct Downloader: Sendable {
                     "attempt": "\(attempts)",
                 ])
 
-            var transient: (String, Double?)?
+            var attempt = DownloadMachine.Attempt(size: 0, host: host, usesAPIKey: source.usesAPIKey)
             do {
                 _ = try await api.http.send(
                     request, credentials: source.usesAPIKey ? api.credentials : [],
                     credentialOrigin: source.usesAPIKey ? api.baseURL : nil, sink: sink)
             } catch let e as CurlError {
                 if let f = sink.failure { throw DownloadError.disk(f) }
-                if e.isTimeout, let left = remaining(), left <= 0.05, let limit = settings.maxTime {
-                    throw DownloadError.timedOut(limit)
-                }
-                transient = ("\(URLPolicy.host(of: source.url)): \(e.message)", nil)
+                attempt.transportError = "\(host): \(e.message)"
+                attempt.timedOut = e.isTimeout
             } catch let e as APIError {
                 throw DownloadError.failed(e.summary)
             }
             sink.closeFile()
+            if let f = sink.failure { throw DownloadError.disk(f) }
             transferred += sink.attemptBytes
+            attempt.decision = sink.decision
+            attempt.size = sink.localSize
+            let action = machine.next(attempt, now: Date(), random: random())
             logger.debug(
                 "media answer",
                 metadata: [
                     "id": "\(id)", "stage": "download", "decision": "\(sink.decision.map { "\($0)" } ?? "none")",
-                    "bytes": "\(sink.attemptBytes)", "error": "\(transient?.0 ?? "-")",
+                    "bytes": "\(sink.attemptBytes)", "error": "\(attempt.transportError ?? "-")", "action": "\(action)",
                 ])
-            if let f = sink.failure { throw DownloadError.disk(f) }
 
-            if transient == nil {
-                switch sink.decision {
-                case nil:
-                    transient = ("no answer from \(URLPolicy.host(of: source.url))", nil)
-                case .write(_, let total, _):
-                    let size = sink.localSize
-                    if let total, size < total {
-                        transient = ("the connection closed at byte \(size) of \(total)", nil)
-                    } else if let total, size > total {
-                        try sink.discardPart()
-                        events(.restarting(reason: "received more bytes than announced; starting over"))
-                        transient = ("the server sent more than \(total) bytes", nil)
-                    } else {
-                        return try finish(sink, source: source, transferred: transferred)
-                    }
-                case .complete:
-                    return try finish(sink, source: source, transferred: transferred)
-                case .restart(let why):
+            switch action {
+            case .finish:
+                return try finish(sink, source: source, transferred: transferred)
+            case .fail(let e, let discard):
+                if discard { try sink.discardPart() }
+                throw e
+            case .refreshLink(let status):
+                events(.refreshingURL(status: status))
+                let video = try await refresh()
+                if let stop = machine.linkRefreshed(expiresAt: video.expiresAt, now: Date()) { throw stop }
+                source = mediaSource(for: video)
+            case let .retry(reason, delay, discard):
+                if discard {
                     try sink.discardPart()
-                    events(.restarting(reason: why))
-                    transient = (why, 0)
-                case .retry(let why, let after):
-                    transient = (why, after)
-                case .refreshURL(let status):
-                    if source.usesAPIKey && status == 401 { throw DownloadError.authenticationFailed }
-                    refreshes += 1
-                    if refreshes > settings.maxURLRefreshes {
-                        if let exp = video.expiresAt, exp < Date() { throw DownloadError.expired(exp) }
-                        throw DownloadError.denied(status: status, host: URLPolicy.host(of: source.url))
-                    }
-                    events(.refreshingURL(status: status))
-                    video = try await refresh()
-                    if let exp = video.expiresAt, exp < Date() { throw DownloadError.expired(exp) }
-                    source = mediaSource(for: video)
-                    continue
-                case .redirect:
-                    throw DownloadError.failed("\(URLPolicy.host(of: source.url)) redirected without a Location")
-                case .fail(let why):
-                    throw DownloadError.failed("\(why) (\(URLPolicy.host(of: source.url)))")
+                    events(.restarting(reason: reason))
                 }
+                events(.retrying(reason: reason, delay: delay, kept: sink.localSize))
+                try await sleep(seconds: delay)
             }
+        }
+    }
 
-            // Progress proves the link works: a long download on a flaky network may fail
-            // many times, and only failures without progress in a row count against the limit.
-            let progressed = sink.localSize > furthest
-            furthest = max(furthest, sink.localSize)
-            failures = progressed ? 1 : failures + 1
-            guard let (why, after) = transient else { continue }
-            if failures > settings.retry.maxRetries {
-                throw DownloadError.failed("gave up after \(failures) attempts in a row without progress: \(why)")
-            }
-            let delay = after ?? settings.retry.backoff.delay(attempt: failures - 1, random: random())
-            if let left = remaining(), let limit = settings.maxTime, delay >= left {
-                throw DownloadError.timedOut(limit)
-            }
-            events(.retrying(reason: why, delay: delay, kept: sink.localSize))
-            try await sleep(seconds: delay)
+    /// A video without its sidecar (the run died between the two renames, or the sidecar was
+    /// deleted) is not trusted blindly: it goes back to being a `.part`, so the resume asks for
+    /// the bytes after its end and a complete file gets a bodiless 416 that confirms its length.
+    static func adoptOrphan(directory: String, id: String) throws {
+        guard MediaFile.existingPart(directory: directory, id: id) == nil,
+            let orphan = MediaFile.existingFinal(directory: directory, id: id)
+        else { return }
+        do {
+            try AtomicFile.rename(orphan.path, to: orphan.partPath)
+        } catch {
+            throw DownloadError.disk("\(error)")
         }
     }
 

@@ -218,19 +218,6 @@ public struct Fetcher: Sendable {
 
     private func download(_ id: String, video: VideoObject, _ context: RunContext) async throws -> DownloadResult {
         let dir = config.outputDirectory
-        if MediaFile.existingPart(directory: dir, id: id) == nil,
-            let orphan = MediaFile.existingFinal(directory: dir, id: id)
-        {
-            // A video without its sidecar (the run died between the two renames, or the
-            // sidecar was deleted). Rather than trust it blindly, it goes back to being a
-            // `.part`: the resume asks for the bytes after its end, and a complete file gets
-            // a bodiless 416 that confirms its length.
-            do {
-                try AtomicFile.rename(orphan.path, to: orphan.partPath)
-            } catch {
-                throw DownloadError.disk("\(error)")
-            }
-        }
         let started = Date()
         let warned = Flag()  // once per id, not once per resume
         let downloader = Downloader(
