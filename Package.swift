@@ -82,6 +82,10 @@ let package = Package(
             dependencies: ["LumenfallCore"]
         ),
         .testTarget(
+            name: "LumenfallCurlTests",
+            dependencies: ["LumenfallCurl"]
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: ["LumenfallCore", "LumenfallSandbox", "LumenfallCurl"]
         ),

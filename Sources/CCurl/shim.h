@@ -38,6 +38,9 @@ static inline CURLcode lf_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) {
 static inline CURLcode lf_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) {
     return curl_easy_getinfo(h, i, v);
 }
+// Composite macros Swift cannot import.
+static inline size_t lf_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
+static inline CURLcode lf_easy_unpause(CURL *h) { return curl_easy_pause(h, CURLPAUSE_CONT); }
 // CURLMsg.data is a union; reading it from C keeps Swift away from the layout.
 static inline CURLcode lf_msg_result(CURLMsg *m) { return m->data.result; }
 

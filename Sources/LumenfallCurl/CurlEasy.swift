@@ -5,7 +5,9 @@ let curlGlobalInit: Void = {
     _ = curl_global_init(Int(CURL_GLOBAL_ALL))
 }()
 
-/// Owns one `CURL *` and the C memory it points at; frees both in deinit.
+/// Owns one `CURL *` and the C memory it points at; frees both in deinit. Confined to the loop
+/// thread, which creates, configures and frees it (as FoundationNetworking's EasyHandle is
+/// confined to its multi handle's queue): not Sendable, on purpose.
 final class CurlEasy {
     let handle: UnsafeMutableRawPointer
     private var headerList: UnsafeMutablePointer<curl_slist>?
@@ -75,3 +77,6 @@ final class CurlEasy {
         return String(cString: p)
     }
 }
+
+@available(*, unavailable)
+extension CurlEasy: Sendable {}

@@ -1,8 +1,29 @@
 import CCurl
 
+/// Any failure of the transport, from an easy handle or the multi handle: what callers catch.
+public protocol CurlFailure: Error, Sendable {
+    var message: String { get }
+    var isTimeout: Bool { get }
+}
+
+/// A failure of the multi handle itself (out of memory, a bad socket in curl_multi_poll):
+/// every transfer in flight ends with it.
+public struct CurlMultiError: CurlFailure, CustomStringConvertible {
+    public let code: Int
+    public let message: String
+    public var isTimeout: Bool { false }
+
+    init(_ code: CURLMcode, during what: String) {
+        self.code = Int(code.rawValue)
+        message = "\(what): \(String(cString: curl_multi_strerror(code)))"
+    }
+
+    public var description: String { "\(message) (curl multi error \(code))" }
+}
+
 /// A transport failure from libcurl, with `curl_easy_strerror`'s text and the extra detail of
 /// CURLOPT_ERRORBUFFER. Never carries request headers, so it can never carry the API key.
-public struct CurlError: Error, Sendable, CustomStringConvertible {
+public struct CurlError: CurlFailure, CustomStringConvertible {
     public let code: Int
     public let message: String
 
@@ -17,7 +38,7 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
         self.message = detail.isEmpty || detail == base ? base : "\(base): \(detail)"
     }
 
-    /// No byte moved for the stall timeout (CURLOPT_LOW_SPEED_TIME) or the total timeout hit.
+    /// Slower than CURLOPT_LOW_SPEED_LIMIT for CURLOPT_LOW_SPEED_TIME, or the total timeout hit.
     public var isTimeout: Bool { code == Int(CURLE_OPERATION_TIMEDOUT.rawValue) }
 
     public var description: String { "\(message) (curl error \(code))" }

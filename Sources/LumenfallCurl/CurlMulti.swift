@@ -4,6 +4,11 @@ import Foundation
 /// One libcurl multi handle driven by one thread: every transfer of the process runs here, so
 /// connections are shared and no thread is spent per download. Swift tasks hand transfers in
 /// with `perform` and await the result; the thread wakes on `curl_multi_wakeup`.
+///
+/// Threads: `perform`, cancellation and `TransferControl.resume` only queue work under `lock`
+/// and wake the loop; the loop thread alone creates, configures, pauses and frees easy handles
+/// and calls the sinks. `@unchecked Sendable` is sound for that reason: the queues are guarded
+/// by `lock`, everything else is the loop thread's.
 public final class CurlMulti: @unchecked Sendable {
     /// The process-wide loop. It lives as long as the process: a CLI has no reason to stop it.
     public static let shared = CurlMulti()
@@ -13,6 +18,7 @@ public final class CurlMulti: @unchecked Sendable {
     // Guarded by `lock`: handed between tasks and the loop thread.
     private var incoming: [Transfer] = []
     private var cancelled: [Transfer] = []
+    private var unpaused: [Transfer] = []
     // Touched by the loop thread only.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
 
@@ -28,58 +34,53 @@ public final class CurlMulti: @unchecked Sendable {
     /// Runs one exchange. Cancelling the calling task removes the transfer from the loop within
     /// one wake-up and throws `CancellationError`; whatever the sink wrote stays written.
     public func perform(_ request: HTTPRequest, sink: HTTPResponseSink) async throws -> HTTPTransferResult {
-        let transfer = try Transfer(request: request, sink: sink)
+        let transfer = Transfer(request: request, sink: sink)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<HTTPTransferResult, Error>) in
-                lock.lock()
-                transfer.continuation = c
-                if transfer.cancelRequested {
-                    lock.unlock()
-                    transfer.finish(.failure(CancellationError()))
-                    return
+                switch transfer.start(c) {
+                case .enqueue:
+                    enqueue(transfer, into: \.incoming)
+                case .resume(let c, let result):
+                    c.resume(with: result)
+                case .none:
+                    break
                 }
-                incoming.append(transfer)
-                lock.unlock()
-                curl_multi_wakeup(multi)
             }
         } onCancel: {
-            lock.lock()
-            transfer.cancelRequested = true
-            cancelled.append(transfer)
-            lock.unlock()
-            curl_multi_wakeup(multi)
+            if transfer.requestCancel() { enqueue(transfer, into: \.cancelled) }
         }
+    }
+
+    private func enqueue(_ t: Transfer, into queue: ReferenceWritableKeyPath<CurlMulti, [Transfer]>) {
+        lock.withLock { self[keyPath: queue].append(t) }
+        curl_multi_wakeup(multi)
     }
 
     private func run() {
         while true {
-            lock.lock()
-            let adds = incoming
-            incoming.removeAll()
-            let cancels = cancelled
-            cancelled.removeAll()
-            lock.unlock()
-
-            for t in adds {
-                if t.cancelRequested {
-                    t.finish(.failure(CancellationError()))
-                    continue
+            let (adds, cancels, resumes) = lock.withLock {
+                defer {
+                    incoming.removeAll()
+                    cancelled.removeAll()
+                    unpaused.removeAll()
                 }
-                let rc = curl_multi_add_handle(multi, t.easy.handle)
-                if rc != CURLM_OK {
-                    let text = String(cString: curl_multi_strerror(rc))
-                    t.finish(.failure(CurlError(code: Int(rc.rawValue), message: text)))
-                } else {
-                    active[t.easy.handle] = t
-                }
+                return (incoming, cancelled, unpaused)
             }
-            for t in cancels where active.removeValue(forKey: t.easy.handle) != nil {
-                curl_multi_remove_handle(multi, t.easy.handle)
+            for t in adds { add(t) }
+            for t in cancels {
+                if let easy = t.easy, active.removeValue(forKey: easy.handle) != nil {
+                    curl_multi_remove_handle(multi, easy.handle)
+                }
                 t.finish(.failure(CancellationError()))
+                t.releaseEasy()
+            }
+            for t in resumes where t.easy.map({ active[$0.handle] != nil }) ?? false {
+                t.unpause()
             }
 
             var running: Int32 = 0
-            curl_multi_perform(multi, &running)
+            let performed = curl_multi_perform(multi, &running)
+            if performed != CURLM_OK { failAll(CurlMultiError(performed, during: "curl_multi_perform")) }
             var queued: Int32 = 0
             while let msg = curl_multi_info_read(multi, &queued) {
                 guard msg.pointee.msg == CURLMSG_DONE, let easy = msg.pointee.easy_handle else { continue }
@@ -87,32 +88,163 @@ public final class CurlMulti: @unchecked Sendable {
                 guard let t = active.removeValue(forKey: easy) else { continue }
                 curl_multi_remove_handle(multi, easy)
                 t.complete(code)
+                t.releaseEasy()
             }
             // Sleeps until a socket is ready, a timer is due, or perform/cancel wakes us.
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            let polled = curl_multi_poll(multi, nil, 0, 1000, nil)
+            if polled != CURLM_OK { failAll(CurlMultiError(polled, during: "curl_multi_poll")) }
         }
+    }
+
+    /// Creates and configures the transfer's easy handle here, on the loop thread that owns it.
+    private func add(_ t: Transfer) {
+        if t.isCancelled {
+            t.finish(.failure(CancellationError()))
+            return
+        }
+        do {
+            let easy = try t.makeEasy(
+                control: TransferControl { [weak self, weak t] in
+                    guard let self, let t else { return }
+                    self.enqueue(t, into: \.unpaused)
+                })
+            let rc = curl_multi_add_handle(multi, easy.handle)
+            guard rc == CURLM_OK else { throw CurlMultiError(rc, during: "curl_multi_add_handle") }
+            active[easy.handle] = t
+        } catch {
+            t.finish(.failure(error))
+            t.releaseEasy()
+        }
+    }
+
+    /// The multi handle failed: every transfer in flight ends with that error.
+    private func failAll(_ error: CurlMultiError) {
+        for (handle, t) in active {
+            curl_multi_remove_handle(multi, handle)
+            t.finish(.failure(error))
+            t.releaseEasy()
+        }
+        active.removeAll()
     }
 }
 
-/// One request in flight: owns its easy handle and receives libcurl's callbacks.
+/// One request in flight. Its continuation lives in `Transfer.State`, behind `lock`: each
+/// method returns what to do, and the continuation is resumed outside the lock, exactly once,
+/// by whoever moves the state to `.finished`. The easy handle and the header parsing belong to
+/// the loop thread.
 final class Transfer: @unchecked Sendable {
-    let easy: CurlEasy
-    let sink: HTTPResponseSink
-    var continuation: CheckedContinuation<HTTPTransferResult, Error>?
-    var cancelRequested = false  // guarded by CurlMulti.lock
+    typealias Continuation = CheckedContinuation<HTTPTransferResult, Error>
 
+    /// The continuation's life: not yet handed over, waiting for the loop, or done.
+    enum State {
+        case initial(cancelled: Bool)
+        case waiting(Continuation, cancelled: Bool)
+        case finished
+    }
+
+    enum StartAction {
+        case enqueue
+        case resume(Continuation, Result<HTTPTransferResult, Error>)
+        case none
+    }
+
+    let request: HTTPRequest
+    let sink: HTTPResponseSink
+    private let lock = NSLock()
+    private var state = State.initial(cancelled: false)
+
+    // The loop thread's.
+    private(set) var easy: CurlEasy?
     private var status: Int?
     private var headers: [(name: String, value: String)] = []
     private var head: HTTPResponseHead?
     private var abortedBySink = false
 
-    init(request: HTTPRequest, sink: HTTPResponseSink) throws {
-        self.easy = try CurlEasy()
+    init(request: HTTPRequest, sink: HTTPResponseSink) {
+        self.request = request
         self.sink = sink
-        try configure(request)
     }
 
-    private func configure(_ r: HTTPRequest) throws {
+    /// From `perform`: hand over the continuation. A cancel that came first ends it at once.
+    func start(_ c: Continuation) -> StartAction {
+        lock.withLock {
+            switch state {
+            case .initial(cancelled: false):
+                state = .waiting(c, cancelled: false)
+                return .enqueue
+            case .initial(cancelled: true):
+                state = .finished
+                return .resume(c, .failure(CancellationError()))
+            case .waiting, .finished:
+                return .none
+            }
+        }
+    }
+
+    /// From the cancellation handler: true when the loop must be told (the transfer is
+    /// waiting there); a transfer not started yet ends in `start`, a finished one needs nothing.
+    func requestCancel() -> Bool {
+        lock.withLock {
+            switch state {
+            case .initial:
+                state = .initial(cancelled: true)
+                return false
+            case .waiting(let c, _):
+                state = .waiting(c, cancelled: true)
+                return true
+            case .finished:
+                return false
+            }
+        }
+    }
+
+    var isCancelled: Bool {
+        lock.withLock {
+            if case .waiting(_, cancelled: true) = state { return true }
+            return false
+        }
+    }
+
+    /// Ends the transfer; only the first call resumes the continuation.
+    func finish(_ result: Result<HTTPTransferResult, Error>) {
+        let c: Continuation? = lock.withLock {
+            guard case .waiting(let c, _) = state else { return nil }
+            state = .finished
+            return c
+        }
+        c?.resume(with: result)
+    }
+
+    func complete(_ code: CURLcode) {
+        let result = HTTPTransferResult(
+            head: head,
+            redirectURL: easy?.infoString(CURLINFO_REDIRECT_URL), abortedBySink: abortedBySink)
+        if code == CURLE_OK || abortedBySink {
+            finish(.success(result))
+        } else {
+            finish(.failure(CurlError(code, detail: easy?.errorDetail ?? "")))
+        }
+    }
+
+    /// Loop thread: frees the easy handle where it lived, once it is out of the multi handle.
+    func releaseEasy() { easy = nil }
+
+    /// Loop thread: resumes a transfer its sink paused.
+    func unpause() {
+        guard let easy else { return }
+        _ = lf_easy_unpause(easy.handle)
+    }
+
+    /// Loop thread: the easy handle, configured; it lives until the transfer is freed.
+    func makeEasy(control: TransferControl) throws -> CurlEasy {
+        let easy = try CurlEasy()
+        self.easy = easy
+        try configure(easy, request)
+        sink.attach(control)
+        return easy
+    }
+
+    private func configure(_ easy: CurlEasy, _ r: HTTPRequest) throws {
         try easy.set(CURLOPT_URL, r.url)
         // Only http(s), and never followed automatically: the caller checks every hop.
         try easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
@@ -165,7 +297,11 @@ final class Transfer: @unchecked Sendable {
             callback: { ptr, size, count, user in
                 guard let ptr, let user else { return 0 }
                 let t = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
-                return t.onBody(UnsafeRawBufferPointer(start: ptr, count: size * count)) ? size * count : 0
+                switch t.onBody(UnsafeRawBufferPointer(start: ptr, count: size * count)) {
+                case .proceed: return size * count
+                case .abort: return 0
+                case .pause: return lf_writefunc_pause()
+                }
             })
         try easy.set(CURLOPT_WRITEDATA, pointer: me)
     }
@@ -199,40 +335,24 @@ final class Transfer: @unchecked Sendable {
         return true
     }
 
+    /// A head can only go on or stop; pausing is for bodies.
     private func deliverHead(_ h: HTTPResponseHead) -> Bool {
         head = h
-        if !sink.didReceiveHead(h) {
+        if sink.didReceiveHead(h) == .abort {
             abortedBySink = true
             return false
         }
         return true
     }
 
-    private func onBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        if head == nil, !deliverHead(HTTPResponseHead(status: easy.infoLong(CURLINFO_RESPONSE_CODE), headers: headers)) {
-            return false
+    private func onBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict {
+        if head == nil, let easy,
+            !deliverHead(HTTPResponseHead(status: easy.infoLong(CURLINFO_RESPONSE_CODE), headers: headers))
+        {
+            return .abort
         }
-        if !sink.didReceiveBody(bytes) {
-            abortedBySink = true
-            return false
-        }
-        return true
-    }
-
-    func complete(_ code: CURLcode) {
-        let result = HTTPTransferResult(
-            head: head,
-            redirectURL: easy.infoString(CURLINFO_REDIRECT_URL), abortedBySink: abortedBySink)
-        if code == CURLE_OK || abortedBySink {
-            finish(.success(result))
-        } else {
-            finish(.failure(CurlError(code, detail: easy.errorDetail)))
-        }
-    }
-
-    func finish(_ result: Result<HTTPTransferResult, Error>) {
-        let c = continuation
-        continuation = nil
-        c?.resume(with: result)
+        let verdict = sink.didReceiveBody(bytes)
+        if verdict == .abort { abortedBySink = true }
+        return verdict
     }
 }

@@ -56,13 +56,35 @@ public struct HTTPResponseHead: Sendable {
     }
 }
 
-/// Receives a response as it arrives, on the transfer thread. Returning false aborts the
-/// transfer at once; the sink keeps its own reason, the caller reads it afterwards.
-/// Implementations are touched by one thread at a time: the event loop during the transfer,
+/// What a sink wants after a head or a chunk.
+public enum SinkVerdict: Sendable, Equatable {
+    case proceed
+    /// Stop the transfer now; the sink keeps its own reason, the caller reads it afterwards.
+    case abort
+    /// Not now: libcurl keeps this chunk and hands it over again after `TransferControl.resume()`
+    /// (CURL_WRITEFUNC_PAUSE), so a slow consumer never blocks the loop thread.
+    case pause
+}
+
+/// Lets a sink resume a transfer it paused. Safe from any thread: the unpause itself runs on
+/// the loop thread, which owns the handle.
+public struct TransferControl: Sendable {
+    let resumeAction: @Sendable () -> Void
+    public func resume() { resumeAction() }
+}
+
+/// Receives a response as it arrives, on the loop thread. Not Sendable: a sink is handed to
+/// `CurlMulti.perform`, touched only by the loop thread while the transfer runs, and read by
 /// the awaiting task after it (the continuation orders the two).
-public protocol HTTPResponseSink: AnyObject, Sendable {
-    func didReceiveHead(_ head: HTTPResponseHead) -> Bool
-    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool
+public protocol HTTPResponseSink: AnyObject {
+    /// Called once, before any other call, with the means to resume after `.pause`.
+    func attach(_ control: TransferControl)
+    func didReceiveHead(_ head: HTTPResponseHead) -> SinkVerdict
+    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict
+}
+
+extension HTTPResponseSink {
+    public func attach(_ control: TransferControl) {}
 }
 
 public struct HTTPTransferResult: Sendable {

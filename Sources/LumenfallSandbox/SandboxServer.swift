@@ -88,6 +88,9 @@ public struct SandboxTLS: Sendable {
 /// Reads a whole request, asks SandboxState for the answer, writes it. Media bodies are
 /// streamed one chunk at a time, each written when the previous one has gone out, so a 1 GiB
 /// answer never sits in memory and faults (drop, stall) can strike at an exact byte.
+///
+/// `@unchecked Sendable` is sound: NIO calls a handler only on its channel's event loop, and
+/// the one hop elsewhere (a scheduled pump) goes through NIOLoopBound back to that loop.
 final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart

@@ -36,6 +36,7 @@ struct StreamFaults {
 
 /// Jobs, their clocks and fault counters, and the request log, behind one lock: NIO's threads
 /// and the test's own calls all come through here.
+/// `@unchecked Sendable` is sound: everything mutable is touched under `lock`.
 final class SandboxState: @unchecked Sendable {
     struct Job {
         var spec: SandboxJobSpec

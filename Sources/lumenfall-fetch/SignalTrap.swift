@@ -3,6 +3,8 @@ import Foundation
 
 /// SIGINT/SIGTERM: cancel the work (transfers leave the libcurl loop at once, `.part` files
 /// stay), and if anything hangs, exit anyway after 2 s: the brief promises a stop within 2 s.
+/// `@unchecked Sendable` is sound: `signal` is under `lock`; `sources` is written once, by
+/// `install`, before any handler can run.
 final class SignalTrap: @unchecked Sendable {
     private let lock = NSLock()
     private var sources: [DispatchSourceSignal] = []

@@ -200,16 +200,78 @@ struct TestPKI {
 }
 
 /// Collects every head libcurl's layer delivers, and the body.
-final class HeadRecorder: HTTPResponseSink, @unchecked Sendable {
+final class HeadRecorder: HTTPResponseSink {
     var heads: [Int] = []
     var body: [UInt8] = []
-    func didReceiveHead(_ head: HTTPResponseHead) -> Bool {
+    func didReceiveHead(_ head: HTTPResponseHead) -> SinkVerdict {
         heads.append(head.status)
-        return true
+        return .proceed
     }
-    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict {
         body.append(contentsOf: bytes)
-        return true
+        return .proceed
+    }
+}
+
+/// Pauses every other chunk and resumes it a moment later from another thread: libcurl must
+/// hand the same bytes over again, so the body still arrives whole and in order.
+final class PausingSink: HTTPResponseSink {
+    var body: [UInt8] = []
+    var pauses = 0
+    private var control: TransferControl?
+    private var pausedLast = false
+    func attach(_ control: TransferControl) { self.control = control }
+    func didReceiveHead(_ head: HTTPResponseHead) -> SinkVerdict { .proceed }
+    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict {
+        if !pausedLast, let control {
+            pausedLast = true
+            pauses += 1
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(20)) { control.resume() }
+            return .pause
+        }
+        pausedLast = false
+        body.append(contentsOf: bytes)
+        return .proceed
+    }
+}
+
+@Suite struct TransferControlTests {
+    @Test func aPausedTransferResumesWithTheSameBytes() async throws {
+        try await withSandbox { server in
+            let id = server.createJob(spec(bytes: 300_000) { $0.queuedPolls = 0 })
+            let expected = try #require(server.content(for: id)).allBytes()
+            let sink = PausingSink()
+            let url = "http://127.0.0.1:\(server.port)/openai/v1/videos/\(id)/content?variant=video"
+            let result = try await CurlMulti.shared.perform(
+                HTTPRequest(url: url, headers: ["Authorization: Bearer \(server.apiKey)"], bufferSize: 16 * 1024), sink: sink)
+            #expect(result.head?.status == 200)
+            #expect(sink.pauses >= 2)
+            #expect(sink.body == expected)
+        }
+    }
+
+    @Test func aCancelledTransferEndsPromptlyAndOnlyOnce() async throws {
+        try await withSandbox { server in
+            let id = server.createJob(
+                spec(bytes: 1 << 20) {
+                    $0.queuedPolls = 0
+                    $0.faults.stallAfterBytes = 1000
+                    $0.faults.stallTimes = 100
+                })
+            let url = "http://127.0.0.1:\(server.port)/openai/v1/videos/\(id)/content?variant=video"
+            for delayMs in [0, 1, 5, 50] {
+                let task = Task {
+                    try await CurlMulti.shared.perform(
+                        HTTPRequest(url: url, headers: ["Authorization: Bearer \(server.apiKey)"]), sink: HeadRecorder())
+                }
+                try await Task.sleep(nanoseconds: UInt64(delayMs) * 1_000_000)
+                let started = Date()
+                task.cancel()
+                let outcome = await task.result
+                #expect(Date().timeIntervalSince(started) < 2)
+                #expect(throws: CancellationError.self) { try outcome.get() }
+            }
+        }
     }
 }
 

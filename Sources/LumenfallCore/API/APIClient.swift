@@ -120,7 +120,7 @@ public struct APIClient: Sendable {
         let result: HTTPTransferResult
         do {
             result = try await http.send(req, credentials: credentials, credentialOrigin: baseURL, sink: sink)
-        } catch let e as CurlError {
+        } catch let e as CurlFailure {
             throw APIError.transport("\(URLPolicy.host(of: url)): \(e.message)", isTimeout: e.isTimeout)
         }
         if sink.overflowed { throw APIError.tooLarge(limit: Self.maxAnswerBytes) }

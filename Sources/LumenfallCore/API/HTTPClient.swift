@@ -41,7 +41,7 @@ struct HTTPClient: Sendable {
 }
 
 /// Collects a small body in memory, refusing anything over `limit` bytes.
-final class BufferSink: HTTPResponseSink, @unchecked Sendable {
+final class BufferSink: HTTPResponseSink {
     let limit: Int
     private(set) var head: HTTPResponseHead?
     private(set) var bytes: [UInt8] = []
@@ -49,22 +49,22 @@ final class BufferSink: HTTPResponseSink, @unchecked Sendable {
 
     init(limit: Int) { self.limit = limit }
 
-    func didReceiveHead(_ head: HTTPResponseHead) -> Bool {
+    func didReceiveHead(_ head: HTTPResponseHead) -> SinkVerdict {
         self.head = head
         bytes.removeAll(keepingCapacity: true)
         if let len = head.header("Content-Length").flatMap(Int.init), len > limit {
             overflowed = true
-            return false
+            return .abort
         }
-        return true
+        return .proceed
     }
 
-    func didReceiveBody(_ chunk: UnsafeRawBufferPointer) -> Bool {
+    func didReceiveBody(_ chunk: UnsafeRawBufferPointer) -> SinkVerdict {
         if bytes.count + chunk.count > limit {
             overflowed = true
-            return false
+            return .abort
         }
         bytes.append(contentsOf: chunk)
-        return true
+        return .proceed
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 /// deletes every temp created so far and makes later `createTemp` calls fail, and it waits
 /// while `commit` renames, so a set of parts is either all renamed or not at all. Temp names
 /// are unpredictable and created with O_EXCL, so no planted link is ever written through.
+/// `@unchecked Sendable` is sound: every field is read and written under `lock`.
 public final class ArchiveCommit: @unchecked Sendable {
     private let lock = NSLock()
     private var temps: [String] = []

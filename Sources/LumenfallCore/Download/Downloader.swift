@@ -118,7 +118,7 @@ struct Downloader: Sendable {
                 _ = try await api.http.send(
                     request, credentials: source.usesAPIKey ? api.credentials : [],
                     credentialOrigin: source.usesAPIKey ? api.baseURL : nil, sink: sink)
-            } catch let e as CurlError {
+            } catch let e as CurlFailure {
                 if let f = sink.failure { throw DownloadError.disk(f) }
                 attempt.transportError = "\(host): \(e.message)"
                 attempt.timedOut = e.isTimeout

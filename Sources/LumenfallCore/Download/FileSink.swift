@@ -3,7 +3,7 @@ import LumenfallCurl
 
 /// Receives the media answer on the libcurl thread: decides from the head whether the body
 /// continues the `.part`, replaces it or is not wanted, then hands each chunk to the writer.
-final class FileSink: HTTPResponseSink, @unchecked Sendable {
+final class FileSink: HTTPResponseSink {
     let directory: String
     let id: String
     var file: MediaFile?
@@ -42,7 +42,7 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
         if writer.hashed != size { try writer.hashExisting(f.partPath, upTo: size) }
     }
 
-    func didReceiveHead(_ h: HTTPResponseHead) -> Bool {
+    func didReceiveHead(_ h: HTTPResponseHead) -> SinkVerdict {
         let head = MediaHead(
             status: h.status, contentRange: h.header("Content-Range"),
             contentLength: h.header("Content-Length").flatMap { Int64($0) },
@@ -60,29 +60,29 @@ final class FileSink: HTTPResponseSink, @unchecked Sendable {
                 known = v
                 if let f = file { try AtomicFile.write(Array(try JSONEncoder().encode(v)), to: f.statePath) }
                 onWrite(offset, total)
-                return true
+                return .proceed
             } catch {
                 failure = "\(error)"
-                return false
+                return .abort
             }
         case .redirect:
-            return true  // its small body is dropped; HTTPClient follows the Location
+            return .proceed  // its small body is dropped; HTTPClient follows the Location
         default:
-            return false  // nothing in this body is wanted
+            return .abort  // nothing in this body is wanted
         }
     }
 
-    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard case .write = decision else { return true }
+    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict {
+        guard case .write = decision else { return .proceed }
         do {
             try writer.append(bytes)
         } catch {
             failure = "\(error)"
-            return false
+            return .abort
         }
         localSize += Int64(bytes.count)
         attemptBytes += Int64(bytes.count)
-        return true
+        return .proceed
     }
 
     /// Opens the `.part` for this answer: offset 0 truncates it (a fresh start or a proven

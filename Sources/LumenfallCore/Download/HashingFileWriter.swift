@@ -16,6 +16,10 @@ import Glibc
 ///
 /// Invariant: once `drain()` returns, `hashed` equals the bytes written to the file, because a
 /// block is hashed only after its write succeeded.
+///
+/// `@unchecked Sendable` is sound: the owner (one transfer at a time) appends and closes; the
+/// hasher and its count are touched only on `hashQueue` or after `drain()`; the block pool is
+/// under `poolLock`.
 final class HashingFileWriter: @unchecked Sendable {
     static let blockSize = 1 << 20
     static let maxBlocks = 4

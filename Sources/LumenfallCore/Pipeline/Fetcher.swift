@@ -159,6 +159,7 @@ public struct Fetcher: Sendable {
         let keyRejected = Flag()
     }
 
+    /// `@unchecked Sendable` is sound: `value` is only touched under `lock`.
     final class Flag: @unchecked Sendable {
         private let lock = NSLock()
         private var value = false

@@ -1,6 +1,7 @@
 import Foundation
 
 /// Observed download speed, per transfer, to warn about links that will expire first.
+/// `@unchecked Sendable` is sound: the sums are only touched under `lock`.
 final class ThroughputMeter: @unchecked Sendable {
     private let lock = NSLock()
     private var bytes: Double = 0
