@@ -4,43 +4,7 @@ import LumenfallCore
 import LumenfallSandbox
 import Testing
 
-/// A folder holding `count` saved ids, fetched from the sandbox the real way.
-func savedFolder(_ server: SandboxServer, count: Int, bytes: Int = 300_000) async throws -> (String, [String]) {
-    let dir = makeTempDir()
-    let ids = (0..<count).map { i in server.createJob(spec(bytes: bytes + i * 1000) { $0.costEstimate = 0.25 }) }
-    let report = await fetch(server, ids, dir: dir)
-    #expect(report.allSucceeded)
-    return (dir, ids.sorted())
-}
-
-@discardableResult
-func run(_ tool: String, _ args: [String], in dir: String? = nil) throws -> (Int32, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = [tool] + args
-    if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-func memberNames(_ path: String) throws -> [String] {
-    let reader = try TarReader(path: path)
-    var names: [String] = []
-    let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-    defer { buf.deallocate() }
-    while let e = try reader.next() {
-        names.append(e.name)
-        while try reader.read(into: buf) > 0 {}
-    }
-    return names
-}
-
-@Suite struct ArchiveTests {
+@Suite(.removesTempDirs) struct ArchiveTests {
     @Test(arguments: ["batch.tar", "batch.tar.gz", "batch.tgz", "batch.tar.zst", "batch.tzst", "batch.tar.xz"])
     func anArchiveReadsBackWithOurReaderBsdtarAndSha256sum(name: String) async throws {
         try await withSandbox { server in
@@ -256,62 +220,6 @@ func memberNames(_ path: String) throws -> [String] {
             #expect(batch["saved"] as? Int == 2)
             #expect(batch["failed"] as? Int == 1)
             #expect(m["count"] as? Int == 2)
-        }
-    }
-}
-
-@Suite struct ArchiveUnitTests {
-    @Test func namesPickTheCompressionAndUnsafeNamesAreRecognised() {
-        #expect(Compression(fileName: "a.tar.zst") == .zstd)
-        #expect(Compression(fileName: "a.TGZ") == .gzip)
-        #expect(Compression(fileName: "a.zip") == nil)
-        #expect(Compression.splitName("x/b.tar.gz")! == ("x/b", ".tar.gz"))
-        #expect(ArchiveVerifier.isSafeName("a/b.mp4"))
-        #expect(!ArchiveVerifier.isSafeName("a/../b"))
-        #expect(!ArchiveVerifier.isSafeName("/etc/x"))
-        #expect(!ArchiveVerifier.isSafeName(""))
-    }
-}
-
-@Suite struct ArchiveDamageTests {
-    @Test func garbageAMissingFileAndATruncatedStreamAreReportedNotCrashedOn() async throws {
-        let dir = makeTempDir()
-        try "not an archive at all".write(toFile: "\(dir)/g.tar", atomically: true, encoding: .utf8)
-        for path in ["\(dir)/g.tar", "\(dir)/missing.tar.zst"] {
-            let r = ArchiveVerifier.verify(path: path)
-            #expect(r.problems.first?.kind == .unreadable, "\(path)")
-        }
-        try await withSandbox { server in
-            let (src, _) = try await savedFolder(server, count: 2, bytes: 200_000)
-            let path = dir + "/t.tar.zst"
-            try Archiver(directory: src, path: path).write(try ArchiveItem.scan(directory: src).items)
-            let bytes = try #require(fileBytes(path))
-            try Data(bytes.prefix(bytes.count / 2)).write(to: URL(fileURLWithPath: path))
-            let r = ArchiveVerifier.verify(path: path)
-            #expect(r.problems.contains { $0.kind == .unreadable && $0.detail.contains("truncated") })
-            #expect(r.problems.contains { $0.kind == .missing })
-            let cli = try await runCLI(["verify", path, "\(dir)/g.tar"])
-            #expect(cli.status == 1)
-            #expect(cli.reason == .exit)
-        }
-    }
-}
-
-@Suite struct ArchiveSignalTests {
-    @Test func anInterruptedArchiveLeavesNoPartBehind() async throws {
-        try await withSandbox { server in
-            // xz on 60 MB of incompressible bytes takes seconds: time to interrupt it.
-            let (src, _) = try await savedFolder(server, count: 2, bytes: 30_000_000)
-            let out = makeTempDir()
-            let p = try CLIProcess(["archive", src, "-o", out + "/slow.tar.xz"])
-            let deadline = Date().addingTimeInterval(30)
-            while try FileManager.default.contentsOfDirectory(atPath: out).isEmpty, Date() < deadline {
-                try await Task.sleep(nanoseconds: 20_000_000)
-            }
-            kill(p.process.processIdentifier, SIGINT)
-            let r = await Task.detached { p.wait() }.value
-            #expect(r.status == 130)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: out).isEmpty)
         }
     }
 }

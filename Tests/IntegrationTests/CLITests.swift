@@ -3,83 +3,7 @@ import LumenfallCore
 import LumenfallSandbox
 import Testing
 
-/// The built `lumenfall-fetch`, next to this test bundle in the build folder.
-func fetchBinary() throws -> String {
-    let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    var dir = me.deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("lumenfall-fetch").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/lumenfall-fetch"
-    return try #require(
-        FileManager.default.isExecutableFile(atPath: fallback) ? fallback : nil,
-        "build lumenfall-fetch first (swift build)")
-}
-
-struct CLIRun {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var reason: Process.TerminationReason
-}
-
-/// Runs the binary with a controlled environment (no inherited key or base URL).
-final class CLIProcess: @unchecked Sendable {
-    let process = Process()
-    private let out = Pipe()
-    private let err = Pipe()
-
-    init(_ args: [String], env: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: try fetchBinary())
-        process.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        e["LUMENFALL_API_KEY"] = nil
-        e["LUMENFALL_BASE_URL"] = nil
-        for (k, v) in env { e[k] = v }
-        process.environment = e
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    func wait() -> CLIRun {
-        // Both pipes are drained at once: reading one to its end while the child fills the
-        // other's 64 KiB buffer would deadlock both.
-        let errData = LockedData()
-        let reader = Thread { [err] in errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = errData.wait()
-        process.waitUntilExit()
-        return CLIRun(
-            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-            stderr: String(decoding: e, as: UTF8.self), reason: process.terminationReason)
-    }
-}
-
-/// Hands a pipe's contents from its reader thread to the waiting one.
-final class LockedData: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var data = Data()
-    func set(_ d: Data) {
-        data = d
-        done.signal()
-    }
-    func wait() -> Data {
-        done.wait()
-        return data
-    }
-}
-
-func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRun {
-    let p = try CLIProcess(args, env: env)
-    return await Task.detached { p.wait() }.value
-}
-
-@Suite struct CLITests {
+@Suite(.removesTempDirs) struct CLITests {
     @Test func withoutAKeyItExitsNamingTheVariable() async throws {
         let r = try await runCLI(["video_a", "-o", makeTempDir(), "--base-url", "http://127.0.0.1:9/openai/v1"])
         #expect(r.status == 3)
@@ -179,7 +103,7 @@ func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRu
             try await Task.sleep(nanoseconds: 1_000_000_000)  // let the last buffered MiB arrive
             let sent = Date()
             kill(p.process.processIdentifier, signal)
-            let r = await Task.detached { p.wait() }.value
+            let r = await p.result()
             // The promise is 2 s (a watchdog exits at 1.8 s); the margin is for a loaded machine.
             #expect(Date().timeIntervalSince(sent) < 3)
             #expect(r.status == code)
@@ -188,24 +112,5 @@ func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRu
             #expect(AtomicFile.size(of: part) == Int64(stallAt))
             #expect(FileManager.default.fileExists(atPath: part + ".state"))
         }
-    }
-}
-
-@Suite struct DirectoryLockTests {
-    @Test func aSecondRunInTheSameFolderIsRefused() async throws {
-        let dir = makeTempDir()
-        let held = try DirectoryLock(directory: dir)
-        let r = try await runCLI(
-            ["video_a", "-o", dir, "--base-url", "http://127.0.0.1:9/openai/v1"],
-            env: ["LUMENFALL_API_KEY": "lmnfl_x"])
-        #expect(r.status == 2)
-        #expect(r.stderr.contains("another lumenfall-fetch (pid \(getpid())) is working in \(dir)"))
-        withExtendedLifetime(held) {}
-    }
-
-    @Test func theLockIsFreeAgainOnceReleased() throws {
-        let dir = makeTempDir()
-        do { _ = try DirectoryLock(directory: dir) }
-        #expect(throws: Never.self) { _ = try DirectoryLock(directory: dir) }
     }
 }

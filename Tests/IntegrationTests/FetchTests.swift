@@ -3,7 +3,7 @@ import LumenfallCore
 import LumenfallSandbox
 import Testing
 
-@Suite struct FetchTests {
+@Suite(.removesTempDirs) struct FetchTests {
     @Test func pollsUntilCompletedThenSavesTheVideoAndSidecar() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
@@ -421,125 +421,6 @@ import Testing
             let report = await fetch(server, [id, id, id], dir: dir)
             #expect(report.outcomes.count == 1)
             #expect(mediaRequests(server, id).count == 1)
-        }
-    }
-}
-
-@Suite struct FetchEdgeTests {
-    @Test func anAnswerOver8MiBIsRefusedWithoutHoldingIt() async throws {
-        try await withSandbox { server in
-            let dir = makeTempDir()
-            let id = server.createJob(spec { $0.prompt = String(repeating: "x", count: 9 << 20) })
-            let report = await fetch(server, [id], dir: dir)
-            let f = try failure(of: report, at: 0, "a 9 MiB answer must be refused")
-            #expect(f.message.contains("larger than 8 MiB"))
-            #expect(apiRequests(server, id).count == 1)
-        }
-    }
-
-    @Test func redirectLoopsStopAfterTenHops() async throws {
-        try await withSandbox { server in
-            let dir = makeTempDir()
-            let id = "video_loop"
-            server.createJob(
-                spec {
-                    $0.id = id
-                    $0.faults.redirectTo = "http://127.0.0.1:\(server.port)/media/redirect/\(id)/0.mp4"
-                })
-            let report = await fetch(server, [id], dir: dir)
-            let f = try failure(of: report, at: 0, "a redirect loop must fail")
-            #expect(f.message.contains("more than 10 redirects"))
-            #expect(mediaRequests(server, id).count == 11)
-        }
-    }
-
-    @Test func theExtensionFollowsTheContentType() async throws {
-        try await withSandbox { server in
-            let dir = makeTempDir()
-            let id = server.createJob(
-                spec(bytes: 70_000) {
-                    $0.contentType = "video/webm"
-                    $0.faults.dropAfterBytes = 20_000
-                })
-            let report = await fetch(server, [id], dir: dir)
-            #expect(report.outcomes[0].outcome.succeeded)
-            let expected = try #require(server.content(for: id)).allBytes()
-            #expect(fileBytes("\(dir)/\(id).webm") == expected)
-            #expect(try sidecar(dir, id)["download"].flatMap { ($0 as? [String: Any])?["file"] as? String } == "\(id).webm")
-        }
-    }
-
-    @Test func aBatchOfTwelveWithDropsArrivesWhole() async throws {
-        try await withSandbox { server in
-            let dir = makeTempDir()
-            let ids = (0..<12).map { _ in server.createJob(spec(bytes: 300_000) { $0.faults.dropAfterBytes = 100_000 }) }
-            let report = await fetch(server, ids, dir: dir) { $0.jobs = 3 }
-            #expect(report.allSucceeded)
-            for id in ids { try expectSaved(server, id, dir: dir) }
-        }
-    }
-}
-
-@Suite struct SchedulingTests {
-    @Test func downloadsStartWithTheLinkThatExpiresFirst() async throws {
-        try await withSandbox { server in
-            let dir = makeTempDir()
-            // The blocker finishes polling at once and holds the only download slot for 2 s
-            // (a pause, not a stall), while the others finish polling and queue up.
-            let blocker = server.createJob(
-                spec(bytes: 200_000) {
-                    $0.queuedPolls = 0
-                    $0.faults.stallAfterBytes = 100_000
-                    $0.faults.stallSeconds = 2
-                })
-            let late = server.createJob(
-                spec(bytes: 20_000) {
-                    $0.queuedPolls = 2
-                    $0.urlTTL = 3000
-                })
-            let soon = server.createJob(
-                spec(bytes: 20_000) {
-                    $0.queuedPolls = 2
-                    $0.urlTTL = 1000
-                })
-            let middle = server.createJob(
-                spec(bytes: 20_000) {
-                    $0.queuedPolls = 2
-                    $0.urlTTL = 2000
-                })
-            let report = await fetch(server, [blocker, late, soon, middle], dir: dir) { $0.jobs = 1 }
-            #expect(report.allSucceeded)
-            let order = server.requests().filter { $0.path.hasPrefix("/media/") }.map { r in
-                [blocker, late, soon, middle].first { r.path.contains($0) }!
-            }
-            #expect(order == [blocker, soon, middle, late])
-        }
-    }
-
-    @Test func aLinkUnlikelyToLastIsWarnedAbout() async throws {
-        try await withSandbox { server in
-            let dir = makeTempDir()
-            // 1 MB in about 2 s: the speed the meter learns from the first download.
-            let first = server.createJob(
-                spec(bytes: 1_000_000) {
-                    $0.queuedPolls = 0
-                    $0.faults.stallAfterBytes = 500_000
-                    $0.faults.stallSeconds = 2
-                })
-            // 4 MB at that speed need about 8 s; the link lives 6 s from creation.
-            let risky = server.createJob(
-                spec(bytes: 4_000_000) {
-                    $0.queuedPolls = 3
-                    $0.urlTTL = 6
-                })
-            let log = EventLog()
-            let report = await fetch(server, [first, risky], dir: dir, events: log) { $0.jobs = 1 }
-            #expect(report.allSucceeded)
-            let warned = log.all.compactMap { e -> String? in
-                if case .expiryAtRisk(let id, _, let remaining, let need) = e, remaining == 4_000_000, need > 4 { return id }
-                return nil
-            }
-            #expect(warned == [risky])
         }
     }
 }

@@ -4,32 +4,7 @@ import Testing
 
 @testable import LumenfallCore
 
-/// A file outside the output folder that a planted link points at: it must never change.
-struct Victim {
-    let path: String
-    let original = Array("precious bytes that belong to somebody else\n".utf8)
-
-    init() {
-        path = makeTempDir() + "/victim.txt"
-        _ = FileManager.default.createFile(atPath: path, contents: Data(original))
-    }
-
-    func expectUnchanged(sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(fileBytes(path) == original, "the link's target was written through", sourceLocation: sourceLocation)
-    }
-}
-
-/// Final parts (`*.tar`) and hidden temps in a folder.
-func archiveFiles(in dir: String) -> (parts: Int, temps: Int) {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-    return (names.filter { $0.hasSuffix(".tar") }.count, names.filter { $0.hasPrefix(".") }.count)
-}
-
-func plantLink(_ path: String, to target: String) throws {
-    try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: target)
-}
-
-@Suite struct HostileFolderTests {
+@Suite(.removesTempDirs) struct HostileFolderTests {
     /// Each of our names, planted as a link to a file outside the folder: the id fails with a
     /// message naming the link, the victim is untouched, and the link is left where it was.
     @Test(arguments: ["part", "final", "sidecar", "state"])
@@ -144,7 +119,7 @@ func plantLink(_ path: String, to target: String) throws {
                 let p = try CLIProcess(["archive", dir, "-o", outDir + "/a.tar", "--max-size", "300K"])
                 try await Task.sleep(nanoseconds: UInt64(delayMs) * 1_000_000)
                 kill(p.process.processIdentifier, SIGINT)
-                let r = await Task.detached { p.wait() }.value
+                let r = await p.result()
                 let (parts, temps) = archiveFiles(in: outDir)
                 #expect(temps == 0, "temp parts left in \(outDir)")
                 #expect(parts == 0 || parts == 6, "after \(delayMs) ms: \(parts) of 6 parts (exit \(r.status))")

@@ -3,23 +3,7 @@ import LumenfallCore
 import LumenfallSandbox
 import Testing
 
-/// No escape byte, bell or bare carriage return may reach a terminal from a server.
-func expectNoControlCharacters(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
-    for bad: Character in ["\u{1b}", "\u{07}", "\r", "\u{9b}"] {
-        #expect(!text.contains(bad), "a raw \(bad.unicodeScalars.first!.value) reached the output", sourceLocation: sourceLocation)
-    }
-}
-
-/// A completed video object with a hostile twist, filled in by the sandbox.
-func hostileObject(_ extra: String = "", status: String = "completed", prompt: String = "p", model: String = "sora-2") -> String {
-    """
-    {"id":"{{id}}","object":"video","status":"\(status)","created_at":1780000000,"completed_at":1780000100,\
-    "expires_at":1900000000,"model":"\(model)","prompt":"\(prompt)","output":{"url":"{{url}}"},"error":null,\
-    "metadata":{"cost_estimate":0.21,"cost_currency":"USD"}\(extra)}
-    """
-}
-
-@Suite struct HostileServerTests {
+@Suite(.removesTempDirs) struct HostileServerTests {
     @Test func hugeNumbersFromTheServerDoNotCrashTheBatch() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
@@ -224,17 +208,4 @@ func hostileObject(_ extra: String = "", status: String = "completed", prompt: S
             #expect(v.status == 0, "\(v.stdout)")
         }
     }
-}
-
-/// manifest.json read back with bsdtar.
-func extractManifest(_ tar: String) throws -> [UInt8] {
-    let p = Process()
-    let out = Pipe()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["bsdtar", "-xOf", tar, "manifest.json"]
-    p.standardOutput = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return Array(data)
 }

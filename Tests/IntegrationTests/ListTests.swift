@@ -3,7 +3,7 @@ import LumenfallCore
 import LumenfallSandbox
 import Testing
 
-@Suite struct ListTests {
+@Suite(.removesTempDirs) struct ListTests {
     @Test func listingPagesThroughMoreThanOnePage() async throws {
         try await withSandbox { server in
             let ids = (0..<7).map { _ in server.createJob(spec(bytes: 10_000)) }

@@ -5,7 +5,7 @@ import Testing
 
 /// Retries that make no progress must run out: the failure count resets only when the durable
 /// `.part` ends beyond the furthest point it ever reached.
-@Suite struct RetryBoundTests {
+@Suite(.removesTempDirs) struct RetryBoundTests {
     func retryEvents(_ log: EventLog) -> [(reason: String, kept: Int64)] {
         log.all.compactMap {
             if case .download(_, .retrying(let why, _, let kept)) = $0 { return (why, kept) }
@@ -127,55 +127,15 @@ import Testing
             let r = try await runCLI(
                 [
                     id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05",
-                    "--max-time", "2", "--min-speed", "1K", "--stall-timeout", "1", "--retry-delay", "0.1",
+                    "--max-time", "5", "--min-speed", "1K", "--stall-timeout", "1", "--retry-delay", "0.1",
                 ],
                 env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.status == 1)
-            #expect(r.stderr.contains("not saved within --max-time 2 s"), "\(r.stderr)")
+            #expect(r.stderr.contains("not saved within --max-time 5 s"), "\(r.stderr)")
             #expect(r.stderr.contains("too slow"), "\(r.stderr)")
             let bad = try await runCLI([id, "-o", dir, "--min-speed", "fast"], env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(bad.status == 64)
             #expect(bad.stderr.contains("'fast' is invalid for '--min-speed"))
-        }
-    }
-}
-
-@Suite struct ListingStreamTests {
-    @Test func anEndlessListIsCappedByMaxItemsAndDownloadsStartWhileListing() async throws {
-        try await withSandbox(listMode: .endless) { server in
-            let dir = makeTempDir()
-            let r = try await runCLI(
-                [
-                    "--all", "--max-items", "250", "-o", dir, "--base-url", server.baseURL,
-                    "--poll-interval", "0.05",
-                ], env: ["LUMENFALL_API_KEY": server.apiKey])
-            #expect(r.status == 0, "\(r.stderr)")
-            #expect(r.stderr.contains("the API listed 250 videos to fetch (stopped at --max-items 250)"))
-            #expect(r.stdout.split(separator: "\n").count == 250)
-            // Pages are read as downloads go: a media request comes before the last page.
-            let log = server.requests()
-            let firstMedia = try #require(log.firstIndex { $0.path.hasPrefix("/media/") })
-            let lastList = try #require(log.lastIndex { $0.path == "/openai/v1/videos" })
-            #expect(firstMedia < lastList)
-        }
-    }
-
-    @Test func aCursorThatComesBackIsAnErrorNamingIt() async throws {
-        try await withSandbox(listMode: .loop) { server in
-            let ids = (0..<3).map { _ in server.createJob(spec(bytes: 5_000) { $0.queuedPolls = 0 }) }
-            let env = ["LUMENFALL_API_KEY": server.apiKey]
-            // Newest first, two a page: the second request asks after ids[1] and gets page one again.
-            let list = try await runCLI(["list", "--page-size", "2", "--base-url", server.baseURL], env: env)
-            #expect(list.status == 1)
-            #expect(list.stderr.contains("came back to the cursor '\(ids[1])'"), "\(list.stderr)")
-
-            // fetch --all saves what the first page gave, then reports the loop and exits 1.
-            let dir = makeTempDir()
-            let fetch = try await runCLI(["--all", "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05"], env: env)
-            #expect(fetch.status == 1)
-            #expect(fetch.stderr.contains("came back to the cursor '\(ids[0])'"), "\(fetch.stderr)")
-            #expect(fetch.stderr.contains("the ids listed before it were fetched"))
-            for id in ids { try expectSaved(server, id, dir: dir) }
         }
     }
 }

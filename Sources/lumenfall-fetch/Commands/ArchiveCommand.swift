@@ -43,6 +43,8 @@ struct ArchiveCommand: ParsableCommand {
                     directory: directory, path: output, maxSize: archive.maxSize?.bytes,
                     verify: archive.removeAfterArchive),
                 items: scanned.items, remove: archive.removeAfterArchive, out: say)
+        } catch let e as CLIError {
+            throw e
         } catch {
             throw CLIError(code: Exit.someFailed, "\(error); no archive was written")
         }
@@ -64,7 +66,15 @@ func runArchiver(_ archiver: Archiver, items: [ArchiveItem], remove: Bool, out: 
         exit(Exit.forSignal(sig))
     }
     defer { withExtendedLifetime(trap) {} }
-    let result = try archiver.write(items, commit: commit)
+    let result: Archiver.Result
+    do {
+        result = try archiver.write(items, commit: commit)
+    } catch {
+        // The writer stopped because the handler aborted it: the exit is the signal's, and
+        // the handler has said what happened.
+        if let sig = trap.caught { throw CLIError.silent(Exit.forSignal(sig)) }
+        throw error
+    }
     for p in result.parts { print(TerminalText.safe(p)) }
     out(
         "archived \(result.items.count) videos (\(formatBytes(result.bytes))) into \(result.parts.count == 1 ? result.parts[0] : "\(result.parts.count) parts")"

@@ -138,6 +138,8 @@ struct FetchCommand: AsyncParsableCommand {
                 verify: archiveOptions.removeAfterArchive, batch: summary)
             do {
                 try runArchiver(archiver, items: items, remove: archiveOptions.removeAfterArchive) { printer.line($0) }
+            } catch let e as CLIError {
+                throw e
             } catch {
                 printer.line("error: \(error); no archive was written")
                 throw CLIError.silent(Exit.someFailed)

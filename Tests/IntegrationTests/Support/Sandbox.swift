@@ -1,8 +1,25 @@
-import Crypto
 import Foundation
 import LumenfallCore
 import LumenfallSandbox
 import Testing
+
+/// A folder holding `count` saved ids, fetched from the sandbox the real way.
+func savedFolder(_ server: SandboxServer, count: Int, bytes: Int = 300_000) async throws -> (String, [String]) {
+    let dir = makeTempDir()
+    let ids = (0..<count).map { i in server.createJob(spec(bytes: bytes + i * 1000) { $0.costEstimate = 0.25 }) }
+    let report = await fetch(server, ids, dir: dir)
+    #expect(report.allSucceeded)
+    return (dir, ids.sorted())
+}
+
+/// A completed video object with a hostile twist, filled in by the sandbox.
+func hostileObject(_ extra: String = "", status: String = "completed", prompt: String = "p", model: String = "sora-2") -> String {
+    """
+    {"id":"{{id}}","object":"video","status":"\(status)","created_at":1780000000,"completed_at":1780000100,\
+    "expires_at":1900000000,"model":"\(model)","prompt":"\(prompt)","output":{"url":"{{url}}"},"error":null,\
+    "metadata":{"cost_estimate":0.21,"cost_currency":"USD"}\(extra)}
+    """
+}
 
 /// A fresh sandbox on an ephemeral loopback port for one test, shut down after it.
 func withSandbox(
@@ -18,12 +35,6 @@ func withSandbox(
         throw error
     }
     try await server.shutdown()
-}
-
-func makeTempDir() -> String {
-    let path = NSTemporaryDirectory() + "lumenfall-test-\(UUID().uuidString)"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
 }
 
 /// Quick schedules for tests: polls every 50 ms, first retry after 50 ms. The stall timeout is
@@ -63,19 +74,6 @@ func fetch(
     configure(&config)
     let fetcher = Fetcher(config: config, events: { e in events?.add(e) })
     return await fetcher.run(ids)
-}
-
-func sha256Hex(_ bytes: [UInt8]) -> String {
-    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-}
-
-func fileBytes(_ path: String) -> [UInt8]? {
-    FileManager.default.contents(atPath: path).map(Array.init)
-}
-
-func sidecar(_ dir: String, _ id: String) throws -> [String: Any] {
-    let data = try #require(FileManager.default.contents(atPath: "\(dir)/\(id).json"))
-    return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
 }
 
 /// The media requests for one job, in order (the sandbox's log).

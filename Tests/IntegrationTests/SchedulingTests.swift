@@ -1,0 +1,68 @@
+import Foundation
+import LumenfallCore
+import LumenfallSandbox
+import Testing
+
+@Suite(.removesTempDirs) struct SchedulingTests {
+    @Test func downloadsStartWithTheLinkThatExpiresFirst() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            // The blocker finishes polling at once and holds the only download slot for 2 s
+            // (a pause, not a stall), while the others finish polling and queue up.
+            let blocker = server.createJob(
+                spec(bytes: 200_000) {
+                    $0.queuedPolls = 0
+                    $0.faults.stallAfterBytes = 100_000
+                    $0.faults.stallSeconds = 2
+                })
+            let late = server.createJob(
+                spec(bytes: 20_000) {
+                    $0.queuedPolls = 2
+                    $0.urlTTL = 3000
+                })
+            let soon = server.createJob(
+                spec(bytes: 20_000) {
+                    $0.queuedPolls = 2
+                    $0.urlTTL = 1000
+                })
+            let middle = server.createJob(
+                spec(bytes: 20_000) {
+                    $0.queuedPolls = 2
+                    $0.urlTTL = 2000
+                })
+            let report = await fetch(server, [blocker, late, soon, middle], dir: dir) { $0.jobs = 1 }
+            #expect(report.allSucceeded)
+            let order = server.requests().filter { $0.path.hasPrefix("/media/") }.map { r in
+                [blocker, late, soon, middle].first { r.path.contains($0) }!
+            }
+            #expect(order == [blocker, soon, middle, late])
+        }
+    }
+
+    @Test func aLinkUnlikelyToLastIsWarnedAbout() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            // 1 MB in about 2 s: the speed the meter learns from the first download.
+            let first = server.createJob(
+                spec(bytes: 1_000_000) {
+                    $0.queuedPolls = 0
+                    $0.faults.stallAfterBytes = 500_000
+                    $0.faults.stallSeconds = 2
+                })
+            // 4 MB at that speed need about 8 s; the link lives 6 s from creation.
+            let risky = server.createJob(
+                spec(bytes: 4_000_000) {
+                    $0.queuedPolls = 3
+                    $0.urlTTL = 6
+                })
+            let log = EventLog()
+            let report = await fetch(server, [first, risky], dir: dir, events: log) { $0.jobs = 1 }
+            #expect(report.allSucceeded)
+            let warned = log.all.compactMap { e -> String? in
+                if case .expiryAtRisk(let id, _, let remaining, let need) = e, remaining == 4_000_000, need > 4 { return id }
+                return nil
+            }
+            #expect(warned == [risky])
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import LumenfallCore
+import LumenfallCurl
+import LumenfallSandbox
+import Testing
+
+@Suite(.removesTempDirs) struct TransferControlTests {
+    @Test func aPausedTransferResumesWithTheSameBytes() async throws {
+        try await withSandbox { server in
+            let id = server.createJob(spec(bytes: 300_000) { $0.queuedPolls = 0 })
+            let expected = try #require(server.content(for: id)).allBytes()
+            let sink = PausingSink()
+            let url = "http://127.0.0.1:\(server.port)/openai/v1/videos/\(id)/content?variant=video"
+            let result = try await CurlMulti.shared.perform(
+                HTTPRequest(url: url, headers: ["Authorization: Bearer \(server.apiKey)"], bufferSize: 16 * 1024), sink: sink)
+            #expect(result.head?.status == 200)
+            #expect(sink.pauses >= 2)
+            #expect(sink.body == expected)
+        }
+    }
+
+    @Test func aCancelledTransferEndsPromptlyAndOnlyOnce() async throws {
+        try await withSandbox { server in
+            let id = server.createJob(
+                spec(bytes: 1 << 20) {
+                    $0.queuedPolls = 0
+                    $0.faults.stallAfterBytes = 1000
+                    $0.faults.stallTimes = 100
+                })
+            let url = "http://127.0.0.1:\(server.port)/openai/v1/videos/\(id)/content?variant=video"
+            for delayMs in [0, 1, 5, 50] {
+                let task = Task {
+                    try await CurlMulti.shared.perform(
+                        HTTPRequest(url: url, headers: ["Authorization: Bearer \(server.apiKey)"]), sink: HeadRecorder())
+                }
+                try await Task.sleep(nanoseconds: UInt64(delayMs) * 1_000_000)
+                let started = Date()
+                task.cancel()
+                let outcome = await task.result
+                #expect(Date().timeIntervalSince(started) < 2)
+                #expect(throws: CancellationError.self) { try outcome.get() }
+            }
+        }
+    }
+}
