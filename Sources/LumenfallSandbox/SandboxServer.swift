@@ -63,6 +63,9 @@ public final class SandboxServer: Sendable {
 
     public func requests() -> [LoggedRequest] { state.requests() }
 
+    /// Ends every stall in progress now (tests that need an exact order rather than a timer).
+    public func releaseStalls() { state.releaseStalls() }
+
     /// How many chaos faults were injected so far.
     public var faultsInjected: Int { state.faultCount() }
 
@@ -168,6 +171,21 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         let drip: Int?
     }
 
+    /// Quiet until `until`, or until a test calls `SandboxServer.releaseStalls()`, checked
+    /// every 20 ms on the channel's loop.
+    private func stall(context: ChannelHandlerContext, _ plan: StreamPlan, until: Date, generation: Int) {
+        if closed { return }
+        if Date() >= until || state.stallGeneration() != generation {
+            pump(context: context, plan)
+            return
+        }
+        let loopBound = NIOLoopBound((self, context, plan), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .milliseconds(20)) {
+            let (me, ctx, plan) = loopBound.value
+            me.stall(context: ctx, plan, until: until, generation: generation)
+        }
+    }
+
     private func pump(context: ChannelHandlerContext, _ plan: StreamPlan) {
         var p = plan
         if closed { return }
@@ -181,11 +199,8 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         if let s = p.stallAfter, p.sent >= s {
             p.stallAfter = nil  // the fault: the server goes quiet, the connection stays open
-            let loopBound = NIOLoopBound((self, context, p), eventLoop: context.eventLoop)
-            context.eventLoop.scheduleTask(in: .milliseconds(Int64(max(0, min(p.stallSeconds, 1e6)) * 1000))) {
-                let (me, ctx, plan) = loopBound.value
-                me.pump(context: ctx, plan)
-            }
+            let until = Date().addingTimeInterval(max(0, min(p.stallSeconds, 1e6)))
+            stall(context: context, p, until: until, generation: state.stallGeneration())
             return
         }
         var n = min(p.drip ?? Self.chunk, p.end - p.next)

@@ -102,6 +102,10 @@ final class SandboxState: @unchecked Sendable {
 
     func faultCount() -> Int { withLock { faultsInjected } }
 
+    private var stallReleases = 0
+    func stallGeneration() -> Int { withLock { stallReleases } }
+    func releaseStalls() { withLock { stallReleases += 1 } }
+
     /// `sha256  <id>.<ext>` for every completed job, as `sha256sum -c` reads it: what a soak
     /// run's output folder must hold, byte for byte.
     func manifest() -> String { withLock { manifestLocked() } }

@@ -7,13 +7,13 @@ import Testing
     @Test func downloadsStartWithTheLinkThatExpiresFirst() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            // The blocker finishes polling at once and holds the only download slot for 2 s
-            // (a pause, not a stall), while the others finish polling and queue up.
+            // The blocker finishes polling at once and holds the only download slot (a pause
+            // the test ends, not a stall), while the others finish polling and queue up.
             let blocker = server.createJob(
                 spec(bytes: 200_000) {
                     $0.queuedPolls = 0
                     $0.faults.stallAfterBytes = 100_000
-                    $0.faults.stallSeconds = 2
+                    $0.faults.stallSeconds = 30
                 })
             let late = server.createJob(
                 spec(bytes: 20_000) {
@@ -30,7 +30,24 @@ import Testing
                     $0.queuedPolls = 2
                     $0.urlTTL = 2000
                 })
-            let report = await fetch(server, [blocker, late, soon, middle], dir: dir) { $0.jobs = 1 }
+            // The blocker's stall ends only once the other three have finished polling and had
+            // time to queue for the slot: an order, not a race against a loaded machine's clock.
+            let log = EventLog()
+            let others = [late, soon, middle]
+            let release = Task {
+                while true {
+                    let completed = log.all.filter { e in
+                        if case .status(let id, .completed, _) = e { return others.contains(id) }
+                        return false
+                    }
+                    if completed.count >= others.count { break }
+                    try await Task.sleep(nanoseconds: 20_000_000)
+                }
+                try await Task.sleep(nanoseconds: 500_000_000)
+                server.releaseStalls()
+            }
+            let report = await fetch(server, [blocker, late, soon, middle], dir: dir, events: log) { $0.jobs = 1 }
+            release.cancel()
             #expect(report.allSucceeded)
             let order = server.requests().filter { $0.path.hasPrefix("/media/") }.map { r in
                 [blocker, late, soon, middle].first { r.path.contains($0) }!
