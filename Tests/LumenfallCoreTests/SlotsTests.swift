@@ -4,6 +4,7 @@ import Testing
 @testable import LumenfallCore
 
 @Suite struct SlotsTests {
+    /// `@unchecked Sendable` is sound: its list is only touched under its lock.
     final class Order: @unchecked Sendable {
         private var items: [Int] = []
         private let lock = NSLockLike()

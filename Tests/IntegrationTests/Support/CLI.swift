@@ -24,6 +24,8 @@ struct CLIRun {
 }
 
 /// Runs the binary with a controlled environment (no inherited key or base URL).
+/// `@unchecked Sendable` is sound: Process and Pipe are set up in init; afterwards only one
+/// thread at a time waits on them (`wait()` or `result()`), and `kill` needs only the pid.
 final class CLIProcess: @unchecked Sendable {
     let process = Process()
     private let out = Pipe()
@@ -59,6 +61,7 @@ final class CLIProcess: @unchecked Sendable {
 }
 
 /// Hands a pipe's contents from its reader thread to the waiting one.
+/// `@unchecked Sendable` is sound: `data` is written once before `signal` and read after `wait`.
 final class LockedData: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var data = Data()

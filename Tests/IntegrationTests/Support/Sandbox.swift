@@ -51,6 +51,7 @@ func testConfig(_ server: SandboxServer, dir: String, key: String? = nil, retrie
 }
 
 /// Collects events for assertions.
+/// `@unchecked Sendable` is sound: `items` is only touched under `lock`.
 final class EventLog: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [FetchEvent] = []

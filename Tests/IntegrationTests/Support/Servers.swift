@@ -5,6 +5,7 @@ import Testing
 /// A corporate-style https proxy on loopback: answers `CONNECT host:port` with
 /// `HTTP/1.1 200 Connection established` and then relays bytes both ways. It never sees inside
 /// the TLS; it counts the tunnels it opened.
+/// `@unchecked Sendable` is sound: `tunnels` is under `lock`, everything else is a `let`.
 final class ConnectProxy: @unchecked Sendable {
     let port: Int
     private let listener: Int32
