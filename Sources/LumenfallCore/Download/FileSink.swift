@@ -72,10 +72,15 @@ final class FileSink: HTTPResponseSink {
         }
     }
 
+    /// The writer's back-pressure reaches libcurl as a pause, resumed when a block is free.
+    func attach(_ control: TransferControl) {
+        writer.setWaker { control.resume() }
+    }
+
     func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict {
         guard case .write = decision else { return .proceed }
         do {
-            try writer.append(bytes)
+            guard try writer.append(bytes) else { return .pause }
         } catch {
             failure = "\(error)"
             return .abort

@@ -12,7 +12,9 @@ import Glibc
 /// a third more system time than curl itself, and hashing on the transfer thread made SHA-256
 /// half of the profile. So bytes are gathered into 1 MiB blocks; each full block is written on
 /// the transfer thread, then hashed on a queue of its own while the next block fills. At most
-/// `maxBlocks` blocks exist, so memory stays bounded whatever the file size.
+/// `maxBlocks` blocks exist, so memory stays bounded whatever the file size; when all of them
+/// are still being hashed, `append` refuses the chunk and the transfer pauses until one is
+/// free (CURL_WRITEFUNC_PAUSE), instead of blocking libcurl's thread.
 ///
 /// Invariant: once `drain()` returns, `hashed` equals the bytes written to the file, because a
 /// block is hashed only after its write succeeded.
@@ -24,11 +26,19 @@ final class HashingFileWriter: @unchecked Sendable {
     static let blockSize = 1 << 20
     static let maxBlocks = 4
 
-    private let hashQueue = DispatchQueue(label: "lumenfall.sha256")
-    private let freeBlocks = DispatchSemaphore(value: HashingFileWriter.maxBlocks)
+    let hashQueue = DispatchQueue(label: "lumenfall.sha256")  // internal: tests hold it to force back-pressure
     private let poolLock = NSLock()
     private var pool: [UnsafeMutableRawBufferPointer] = []
     private var allBlocks: [UnsafeMutableRawBufferPointer] = []
+    /// Under `poolLock`: an `append` found no free block and is owed a wake-up.
+    private var waiting = false
+    /// Called (from the hash queue) when a block frees up after an `append` returned false.
+    /// Set with `setWaker`; read under `poolLock`.
+    private var onBlockFree: (@Sendable () -> Void)?
+
+    func setWaker(_ wake: @escaping @Sendable () -> Void) {
+        poolLock.withLock { onBlockFree = wake }
+    }
 
     private var current: UnsafeMutableRawBufferPointer?
     private var filled = 0
@@ -84,20 +94,28 @@ final class HashingFileWriter: @unchecked Sendable {
         self.path = path
     }
 
-    /// Called on the transfer thread for every chunk.
-    func append(_ bytes: UnsafeRawBufferPointer) throws {
+    /// Called on the transfer thread for every chunk. All or nothing: false, with nothing
+    /// consumed, when the chunk needs a block and all `maxBlocks` are still being hashed; the
+    /// caller then pauses the transfer (CURL_WRITEFUNC_PAUSE) and `onBlockFree` is called once
+    /// a block comes back, so the loop thread never waits here.
+    func append(_ bytes: UnsafeRawBufferPointer) throws -> Bool {
+        let room = current == nil ? 0 : Self.blockSize - filled
+        let needed = bytes.count <= room ? 0 : (bytes.count - room + Self.blockSize - 1) / Self.blockSize
+        guard var fresh = reserve(needed) else { return false }
         var rest = bytes
         while !rest.isEmpty {
-            let block = current ?? takeBlock()
+            let block = current ?? fresh.removeLast()
             current = block
             let n = min(rest.count, Self.blockSize - filled)
             // Blocks are allocated non-empty and `rest` is non-empty here: both have addresses.
-            guard let dst = block.baseAddress, let src = rest.baseAddress else { return }
+            guard let dst = block.baseAddress, let src = rest.baseAddress else { break }
             (dst + filled).copyMemory(from: src, byteCount: n)
             filled += n
             rest = UnsafeRawBufferPointer(rebasing: rest[n...])
             if filled == Self.blockSize { try writeCurrent() }
         }
+        for b in fresh { giveBack(b) }  // none left in practice; never leak one
+        return true
     }
 
     /// Writes what is gathered, waits for the hash, closes the file. Bytes received before a
@@ -145,21 +163,36 @@ final class HashingFileWriter: @unchecked Sendable {
         let count: Int
     }
 
-    /// A free block; waits while all `maxBlocks` are being hashed (backpressure on libcurl).
-    private func takeBlock() -> UnsafeMutableRawBufferPointer {
-        freeBlocks.wait()
+    /// `count` free blocks, or nil (and a promise to call `onBlockFree`) when fewer are free:
+    /// at most `maxBlocks` exist, so memory stays bounded whatever the file size.
+    private func reserve(_ count: Int) -> [UnsafeMutableRawBufferPointer]? {
+        guard count > 0 else { return [] }
         poolLock.lock()
         defer { poolLock.unlock() }
-        if let b = pool.popLast() { return b }
-        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 64)
-        allBlocks.append(b)
-        return b
+        let available = pool.count + (Self.maxBlocks - allBlocks.count)
+        guard available >= count else {
+            waiting = true
+            return nil
+        }
+        var out: [UnsafeMutableRawBufferPointer] = []
+        while out.count < count {
+            if let b = pool.popLast() {
+                out.append(b)
+            } else {
+                let b = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 64)
+                allBlocks.append(b)
+                out.append(b)
+            }
+        }
+        return out
     }
 
     private func giveBack(_ b: UnsafeMutableRawBufferPointer) {
         poolLock.lock()
         pool.append(b)
+        let wake = waiting ? onBlockFree : nil
+        waiting = false
         poolLock.unlock()
-        freeBlocks.signal()
+        wake?()
     }
 }
