@@ -31,6 +31,36 @@ import Testing
         #expect(order.all == [10, 20, 30])
     }
 
+    /// 5000 waiters with shuffled keys come out in key order (ties by arrival): the heap, and a
+    /// cancelled waiter in the middle is skipped, not handed a slot.
+    @Test func manyWaitersComeOutInKeyOrder() async throws {
+        let slots = Slots(1)
+        try await slots.acquire()
+        let order = Order()
+        var keys = (0..<5000).map { Double($0 % 2500) }
+        var rng = SystemRandomNumberGenerator()
+        keys.shuffle(using: &rng)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var cancelled: Task<Void, Error>?
+            for (i, key) in keys.enumerated() {
+                group.addTask {
+                    try await slots.acquire(key: key)
+                    order.add(Int(key))
+                    await slots.release()
+                }
+                if i == 10 {
+                    cancelled = Task { try await slots.acquire(key: -1) }
+                }
+            }
+            while await slots.waiting < keys.count + 1 { await Task.yield() }
+            cancelled?.cancel()
+            while await slots.waiting > keys.count { await Task.yield() }
+            await slots.release()
+            try await group.waitForAll()
+        }
+        #expect(order.all == keys.map { Int($0) }.sorted())
+    }
+
     @Test func aCancelledWaiterLeavesTheQueue() async throws {
         let slots = Slots(1)
         try await slots.acquire()

@@ -4,9 +4,16 @@ import Foundation
 /// (ties in arrival order). Downloads use the link's expiry as the key, so the links that die
 /// first are fetched first; polls use arrival order. Cancelling a waiting task ends its wait
 /// with CancellationError, so a stopped batch never hangs here.
+///
+/// Each step is O(log n): waiters sit in a heap ordered by (key, ticket); a cancelled waiter is
+/// resumed at once and its heap entry skipped when it surfaces. Memory is bounded by the tasks
+/// in flight.
 actor Slots {
     private var free: Int
-    private var waiters: [(ticket: Int, key: Double, c: CheckedContinuation<Void, Error>)] = []
+    private var queue = MinHeap<(key: Double, ticket: Int)>(by: { ($0.key, $0.ticket) < ($1.key, $1.ticket) })
+    private var waiters: [Int: CheckedContinuation<Void, Error>] = [:]
+    /// Tickets handed out whose task has not reached `wait` yet, and those of them cancelled.
+    private var pending = Set<Int>()
     private var cancelledEarly = Set<Int>()
     private var nextTicket = 0
 
@@ -14,6 +21,7 @@ actor Slots {
 
     private func ticket() -> Int {
         nextTicket += 1
+        pending.insert(nextTicket)
         return nextTicket
     }
 
@@ -28,32 +36,37 @@ actor Slots {
     }
 
     private func wait(ticket: Int, key: Double) async throws {
+        pending.remove(ticket)
         if cancelledEarly.remove(ticket) != nil { throw CancellationError() }
         if free > 0 && waiters.isEmpty {
             free -= 1
             return
         }
         try await withCheckedThrowingContinuation { c in
-            waiters.append((ticket, key, c))
+            waiters[ticket] = c
+            queue.insert((key.isNaN ? .infinity : key, ticket))
         }
     }
 
     private func cancel(ticket: Int) {
-        if let i = waiters.firstIndex(where: { $0.ticket == ticket }) {
-            waiters.remove(at: i).c.resume(throwing: CancellationError())
-        } else {
-            cancelledEarly.insert(ticket)  // not waiting yet (or done): stop it at the door
+        if let c = waiters.removeValue(forKey: ticket) {
+            c.resume(throwing: CancellationError())
+        } else if pending.contains(ticket) {
+            cancelledEarly.insert(ticket)  // not waiting yet: stop it at the door
         }
+        // Otherwise it already has its slot or gave up: nothing to do, nothing kept.
     }
 
     /// How many tasks wait (for tests and logs).
     var waiting: Int { waiters.count }
 
     func release() {
-        guard let i = waiters.indices.min(by: { (waiters[$0].key, waiters[$0].ticket) < (waiters[$1].key, waiters[$1].ticket) }) else {
-            free += 1
-            return
+        while let next = queue.popMin() {
+            if let c = waiters.removeValue(forKey: next.ticket) {
+                c.resume()
+                return
+            }
         }
-        waiters.remove(at: i).c.resume()
+        free += 1
     }
 }
