@@ -44,3 +44,79 @@ public struct BatchSummary: Sendable, Equatable, Codable {
         try c.encode(elapsedSeconds.isFinite ? (elapsedSeconds * 10).rounded() / 10 : 0, forKey: .elapsedSeconds)
     }
 }
+
+/// The batch's numbers gathered one outcome at a time, in constant memory (but for the saved
+/// ids when asked to keep them, and the first `keptFailures` failures).
+public struct BatchTally: Sendable {
+    public static let keptFailures = 1000
+
+    public private(set) var saved = 0
+    public private(set) var alreadySaved = 0
+    public private(set) var failed = 0
+    public private(set) var expired = 0
+    public private(set) var bytes: Int64 = 0
+    /// The first failures, for a closing list; `failed + expired` says how many there were.
+    public private(set) var failures: [(id: String, failure: FetchFailure)] = []
+    public private(set) var savedIDs: [String]?
+    private var costSums: [String: Double] = [:]
+    private var costCounts: [String: Int] = [:]
+    private var costMissing = 0
+
+    public init(keepSavedIDs: Bool = false) {
+        savedIDs = keepSavedIDs ? [] : nil
+    }
+
+    /// `item`: the saved id as on disk (its bytes and cost), nil when it could not be read.
+    mutating func add(id: String, outcome: IDOutcome, item: ArchiveItem?) {
+        switch outcome {
+        case .saved: saved += 1
+        case .alreadySaved: alreadySaved += 1
+        case .failed(let f):
+            if f.kind == .expired { expired += 1 } else { failed += 1 }
+            if failures.count < Self.keptFailures { failures.append((id, f)) }
+            return
+        }
+        savedIDs?.append(id)
+        guard let item else { return }
+        bytes += item.videoBytes
+        if let c = item.cost, c.isFinite, let cur = item.currency {
+            costSums[cur, default: 0] += c
+            costCounts[cur, default: 0] += 1
+        } else {
+            costMissing += 1
+        }
+    }
+
+    /// Cost per currency, as Manifest.totalCost reckons it: a currency whose sum overflowed is
+    /// left out, and its ids count as unknown.
+    public var cost: [String: Double] {
+        costSums.filter { $0.value.isFinite }.mapValues { ($0 * 1_000_000).rounded() / 1_000_000 }.filter { $0.value.isFinite }
+    }
+
+    public var costUnknown: Int {
+        let known = cost
+        return costMissing + costCounts.filter { known[$0.key] == nil }.values.reduce(0, +)
+    }
+
+    public func summary(elapsedSeconds: Double) -> BatchSummary {
+        BatchSummary(
+            saved: saved, alreadySaved: alreadySaved, failed: failed, expired: expired, bytes: bytes,
+            cost: cost, costUnknown: costUnknown, elapsedSeconds: elapsedSeconds)
+    }
+}
+
+/// Remembers up to `limit` ids, to drop repeats; past the limit it stops remembering new ones
+/// (memory stays bounded) and lets them through.
+struct RecentIDs {
+    let limit: Int
+    private var seen = Set<String>()
+
+    init(limit: Int) { self.limit = limit }
+
+    /// False when `id` was seen before.
+    mutating func insert(_ id: String) -> Bool {
+        if seen.contains(id) { return false }
+        if seen.count < limit { seen.insert(id) }
+        return true
+    }
+}

@@ -33,13 +33,17 @@ public enum FetchEvent: Sendable {
 }
 
 public struct FetchReport: Sendable {
+    /// Every id's outcome, in the order the ids came; empty unless `keepOutcomes`.
     public var outcomes: [(id: String, outcome: IDOutcome)]
+    /// The batch's numbers, always kept, in constant memory.
+    public var tally: BatchTally
     /// Set when the API rejected the key: the run stopped at once.
     public var authenticationFailure: String?
-    /// The id source (the listing) failed part-way: the ids it gave were fetched, the rest not.
-    public var sourceFailure: APIError?
+    /// An id source (the listing, an id file) failed part-way: the ids it gave were fetched,
+    /// the rest not.
+    public var sourceFailure: Error?
     public var allSucceeded: Bool {
-        outcomes.allSatisfy { $0.outcome.succeeded } && authenticationFailure == nil && sourceFailure == nil
+        tally.failed == 0 && tally.expired == 0 && authenticationFailure == nil && sourceFailure == nil
     }
 }
 
@@ -55,6 +59,15 @@ public struct FetchConfiguration: Sendable {
     /// How many ids may be in flight (polling, waiting for a slot, downloading) at once; the
     /// source is read no further ahead. Earliest-expiry-first holds within this window.
     public var window = 1000
+    /// Keep every id's outcome in the report (tests, small batches); off, the report holds the
+    /// tally only and memory does not grow with the batch.
+    public var keepOutcomes = true
+    /// Keep the saved ids (for `--archive`, which bundles them after the batch): one string per
+    /// saved id.
+    public var keepSavedIDs = true
+    /// How many recent ids are remembered to drop repeats; older repeats of a saved id count
+    /// as already saved again, of a failed one are tried again.
+    public var dedupLimit = 100_000
     public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
     public init(outputDirectory: String, api: APIClient) {
@@ -85,30 +98,37 @@ public struct Fetcher: Sendable {
 
     /// Ids are pulled from `source` only while fewer than `window` are in flight, so a listing
     /// that never ends is consumed as downloads finish (downloads start while it goes on) and
-    /// never held whole. Outcomes are reported in the order the ids arrived.
+    /// never held whole. Each outcome goes into the report's tally as it arrives; per-id
+    /// outcomes are kept (in arrival order) only with `config.keepOutcomes`, so memory stays
+    /// bounded by the work in flight, whatever the batch.
     public func run(source: IDSource) async -> FetchReport {
-        var seen = Set<String>()
+        var recent = RecentIDs(limit: config.dedupLimit)
+        var inFlightIDs = Set<String>()
         var order: [String] = []
         var results: [IDOutcome?] = []
+        var tally = BatchTally(keepSavedIDs: config.keepSavedIDs)
         var authFailure: String?
-        var sourceFailure: APIError?
+        var sourceFailure: Error?
         let window = max(config.window, config.jobs + config.pollJobs)
+        let keep = config.keepOutcomes
+        let dir = config.outputDirectory
 
         let context = RunContext(polls: Slots(config.pollJobs), downloads: Slots(config.jobs))
-        await withTaskGroup(of: (Int, IDOutcome).self) { group in
-            var inFlight = 0
+        await withTaskGroup(of: (Int, String, IDOutcome).self) { group in
             var sourceDone = false
-            func record(_ i: Int, _ outcome: IDOutcome) {
-                inFlight -= 1
-                results[i] = outcome
+            func record(_ i: Int, _ id: String, _ outcome: IDOutcome) {
+                inFlightIDs.remove(id)
+                if keep { results[i] = outcome }
+                let item = outcome.succeeded ? try? ArchiveItem.load(directory: dir, id: id) : nil
+                tally.add(id: id, outcome: outcome, item: item)
                 if case .failed(let f) = outcome, f.kind == .authentication, authFailure == nil {
                     authFailure = f.message
                     group.cancelAll()
                 }
             }
             while !sourceDone, authFailure == nil, !Task.isCancelled {
-                if inFlight >= window, let (i, outcome) = await group.next() {
-                    record(i, outcome)
+                if inFlightIDs.count >= window, let (i, id, outcome) = await group.next() {
+                    record(i, id, outcome)
                     continue
                 }
                 let next: String?
@@ -122,22 +142,29 @@ public struct Fetcher: Sendable {
                         sourceFailure = e
                     }
                     break
+                } catch is CancellationError {
+                    break  // interrupted while listing
                 } catch {
-                    break  // cancelled while listing
+                    sourceFailure = error
+                    break
                 }
                 guard let id = next else {
                     sourceDone = true
                     break
                 }
-                // Each id once per run, however often it is given or listed.
-                guard seen.insert(id).inserted else { continue }
-                let i = order.count
-                order.append(id)
-                results.append(nil)
-                inFlight += 1
-                group.addTask { (i, await fetchOne(id, context)) }
+                // Each id once per run, however often it is given or listed: never two tasks
+                // on one id (they would share its .part), and repeats within the last
+                // `dedupLimit` ids are dropped.
+                guard !inFlightIDs.contains(id), recent.insert(id) else { continue }
+                inFlightIDs.insert(id)
+                let i = keep ? order.count : 0
+                if keep {
+                    order.append(id)
+                    results.append(nil)
+                }
+                group.addTask { (i, id, await fetchOne(id, context)) }
             }
-            while let (i, outcome) = await group.next() { record(i, outcome) }
+            while let (i, id, outcome) = await group.next() { record(i, id, outcome) }
         }
         let stopped = FetchFailure(
             kind: .stopped,
@@ -146,7 +173,7 @@ public struct Fetcher: Sendable {
                 : "not finished: the run was interrupted")
         return FetchReport(
             outcomes: order.enumerated().map { ($0.element, results[$0.offset] ?? .failed(stopped)) },
-            authenticationFailure: authFailure, sourceFailure: sourceFailure)
+            tally: tally, authenticationFailure: authFailure, sourceFailure: sourceFailure)
     }
 
     /// What the ids of one run share.
@@ -332,25 +359,11 @@ extension PollEvent {
 }
 
 extension FetchReport {
-    /// The batch's numbers, and the ids on disk as archive items: bytes and cost come from
-    /// their sidecars (the API's `metadata.cost_estimate` and `cost_currency`).
+    /// The batch's numbers, and the saved ids on disk as archive items (read again from their
+    /// sidecars, only when `keepSavedIDs` kept their ids).
     public func summary(directory: String, elapsedSeconds: Double) -> (BatchSummary, [ArchiveItem]) {
-        var saved = 0, already = 0, failed = 0, expired = 0
-        var items: [ArchiveItem] = []
-        for (id, outcome) in outcomes {
-            switch outcome {
-            case .saved: saved += 1
-            case .alreadySaved: already += 1
-            case .failed(let f): if f.kind == .expired { expired += 1 } else { failed += 1 }
-            }
-            if outcome.succeeded, let item = try? ArchiveItem.load(directory: directory, id: id) { items.append(item) }
-        }
-        let summary = BatchSummary(
-            saved: saved, alreadySaved: already, failed: failed, expired: expired,
-            bytes: items.reduce(0) { $0 + $1.videoBytes },
-            cost: Manifest.totalCost(items.map { ($0.cost, $0.currency) }),
-            costUnknown: Manifest.unknownCostCount(items.map { ($0.cost, $0.currency) }), elapsedSeconds: elapsedSeconds)
-        return (summary, items)
+        let items = (tally.savedIDs ?? []).compactMap { try? ArchiveItem.load(directory: directory, id: $0) }
+        return (tally.summary(elapsedSeconds: elapsedSeconds), items)
     }
 }
 

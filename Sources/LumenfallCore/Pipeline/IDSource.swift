@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a run's ids come from, pulled one at a time so the source is read only as fast as
 /// the work goes: an array, an id file, a listing that pages through the API.
 ///
@@ -67,5 +69,61 @@ public final class ChainedIDSource: IDSource, @unchecked Sendable {
             sources.removeFirst()
         }
         return nil
+    }
+}
+
+/// Ids from a file or stdin, one a line (blank lines and `#` comments skipped), read 64 KiB at
+/// a time as the run needs them: a million-line file is never held whole.
+public final class LineIDSource: IDSource, @unchecked Sendable {
+    public let name: String
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var pending: [String] = []
+    private var index = 0
+    private var eof = false
+    public private(set) var yielded = 0
+
+    /// `path` "-" reads stdin. Throws when the file cannot be opened.
+    public init(path: String) throws {
+        name = path == "-" ? "stdin" : path
+        if path == "-" {
+            handle = FileHandle.standardInput
+        } else {
+            guard let h = FileHandle(forReadingAtPath: path) else {
+                throw AtomicFile.Failure(description: "cannot read the id list \(path); check the path")
+            }
+            handle = h
+        }
+    }
+
+    public func next() async throws -> String? {
+        while index >= pending.count {
+            guard !eof else { return nil }
+            pending.removeAll(keepingCapacity: true)
+            index = 0
+            let chunk = try handle.read(upToCount: 64 * 1024) ?? Data()
+            if chunk.isEmpty {
+                eof = true
+                if !buffer.isEmpty { pending += VideoID.parseList(String(decoding: buffer, as: UTF8.self)) }
+                buffer.removeAll()
+            } else {
+                buffer += chunk
+                // Whole lines only; the tail waits for the next chunk.
+                guard let lastNewline = buffer.lastIndex(of: UInt8(ascii: "\n")) else {
+                    // A "line" of a megabyte is no id; it is let through (and refused as an
+                    // invalid id) rather than buffered without end.
+                    if buffer.count > 1 << 20 {
+                        pending.append(String(decoding: buffer.prefix(200), as: UTF8.self))
+                        buffer.removeAll()
+                    }
+                    continue
+                }
+                pending += VideoID.parseList(String(decoding: buffer[...lastNewline], as: UTF8.self))
+                buffer.removeSubrange(...lastNewline)
+            }
+        }
+        yielded += 1
+        defer { index += 1 }
+        return pending[index]
     }
 }

@@ -62,7 +62,16 @@ struct FetchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let key = try connection.loadKey()
-        let wanted = try readIDs()
+        // Every id file is opened now (an unreadable one is a set-up problem before any work)
+        // and read line by line while the run goes: a million-line file is never held whole.
+        var files: [LineIDSource] = []
+        for path in input {
+            do {
+                files.append(try LineIDSource(path: path))
+            } catch {
+                throw CLIError(code: Exit.setup, "cannot read the id list \(path); check the path")
+            }
+        }
         let dir = out.output
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -80,7 +89,11 @@ struct FetchCommand: AsyncParsableCommand {
         config.poll = polling.policy(retry: transfer.retryPolicy)
         config.pollJobs = polling.pollJobs
 
-        let printer = EventPrinter(quiet: out.quiet, key: key)
+        // The report keeps the batch's numbers, not one entry per id; --archive keeps the saved
+        // ids (one string each) to bundle them afterwards.
+        config.keepOutcomes = false
+        config.keepSavedIDs = archive != nil
+        let printer = EventPrinter(quiet: out.quiet, key: key, outputDirectory: dir)
         LoggingSystem.bootstrap { label in
             var h = RedactingLogHandler(label: label, printer: printer)
             h.logLevel = .debug
@@ -96,7 +109,7 @@ struct FetchCommand: AsyncParsableCommand {
             ? ListingIDSource(
                 cursor: ListCursor(api: config.api, since: since?.date, pageSize: 100),
                 maxItems: maxItems, keep: { $0.status != .failed && $0.status != .cancelled }) : nil
-        let source = ChainedIDSource([ArrayIDSource(wanted)] + (listing.map { [$0] } ?? []))
+        let source = ChainedIDSource([ArrayIDSource(ids)] + files + (listing.map { [$0] } ?? []))
 
         let started = Date()
         let signals = SignalTrap()
@@ -115,20 +128,24 @@ struct FetchCommand: AsyncParsableCommand {
             printer.line("the API listed \(listing.taken) videos to fetch\(skipped)\(capped)")
         }
         if let e = report.sourceFailure {
-            let before = (listing?.taken ?? 0) > 0 ? "; the ids listed before it were fetched" : ""
-            printer.line("error: \(describeListError(e, api: config.api))\(before)")
+            if let e = e as? APIError {
+                let before = (listing?.taken ?? 0) > 0 ? "; the ids listed before it were fetched" : ""
+                printer.line("error: \(describeListError(e, api: config.api))\(before)")
+            } else {
+                printer.line("error: \(e); the ids read before it were fetched")
+            }
         }
-        if all && report.outcomes.isEmpty && report.sourceFailure == nil && report.authenticationFailure == nil {
+        let given = ids.count + files.reduce(0) { $0 + $1.yielded }
+        if !all && given == 0 && report.authenticationFailure == nil {
+            throw CLIError(code: Exit.setup, "the id lists hold no ids")
+        }
+        let t = report.tally
+        if all && t.saved + t.alreadySaved + t.failed + t.expired == 0 && report.sourceFailure == nil
+            && report.authenticationFailure == nil
+        {
             printer.line("nothing to fetch")
         }
         printer.summary(summary)
-        for (_, outcome) in report.outcomes {
-            switch outcome {
-            case .saved(let file, _, _), .alreadySaved(let file):
-                print((dir as NSString).appendingPathComponent(file))
-            case .failed: break
-            }
-        }
         if let auth = report.authenticationFailure {
             throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
         }
@@ -148,20 +165,4 @@ struct FetchCommand: AsyncParsableCommand {
         if !report.allSucceeded { throw CLIError.silent(Exit.someFailed) }
     }
 
-    /// The ids from the arguments and every --input file (or stdin), in order.
-    private func readIDs() throws(CLIError) -> [String] {
-        var wanted = ids
-        for path in input {
-            let text: String?
-            if path == "-" {
-                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            } else {
-                text = try? String(contentsOfFile: path, encoding: .utf8)
-            }
-            guard let text else { throw CLIError(code: Exit.setup, "cannot read the id list \(path); check the path") }
-            wanted += VideoID.parseList(text)
-        }
-        if wanted.isEmpty && !all { throw CLIError(code: Exit.setup, "the id lists hold no ids") }
-        return wanted
-    }
 }

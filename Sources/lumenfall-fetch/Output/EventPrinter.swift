@@ -3,15 +3,24 @@ import Logging
 import LumenfallCore
 
 /// Plain progress on stderr: one line per state change per id. Every line passes through the
-/// key's redaction, so even a server that echoes the key cannot make us print it.
+/// key's redaction, so even a server that echoes the key cannot make us print it. stdout gets
+/// the path of each video on disk as its id finishes (saved now or before), for scripts.
 final class EventPrinter: Sendable {
     let quiet: Bool
     let key: APIKey
+    let outputDirectory: String
     private let lock = NSLock()
 
-    init(quiet: Bool, key: APIKey) {
+    init(quiet: Bool, key: APIKey, outputDirectory: String = ".") {
         self.quiet = quiet
         self.key = key
+        self.outputDirectory = outputDirectory
+    }
+
+    /// A saved video's path on stdout (the file name is ours: id + extension).
+    private func path(_ file: String) {
+        let p = (outputDirectory as NSString).appendingPathComponent(file)
+        lock.withLock { Swift.print(TerminalText.safe(p)) }
     }
 
     /// Every line this tool prints about a run comes here: the key is redacted and control
@@ -25,6 +34,9 @@ final class EventPrinter: Sendable {
 
     func print(_ e: FetchEvent) {
         switch e {
+        case .saved(_, let file, _, _), .alreadySaved(_, let file):
+            path(file)
+            if !quiet { line(describe(e)) }
         case .failed(let id, let f):
             line("\(id): \(f.message)")
         case .expiryAtRisk:
