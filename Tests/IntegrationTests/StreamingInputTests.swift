@@ -17,13 +17,20 @@ import Testing
         let timeFile = dir + "/time.txt"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-        p.arguments = ["-f", "%M", "-o", timeFile, try fetchBinary(), "-i", list, "-o", dir + "/out",
-                       "--base-url", "http://127.0.0.1:9/openai/v1", "-q"]
+        p.arguments = [
+            "-f", "%M", "-o", timeFile, try fetchBinary(), "-i", list, "-o", dir + "/out",
+            "--base-url", "http://127.0.0.1:9/openai/v1", "-q",
+        ]
         p.environment = ["LUMENFALL_API_KEY": "lmnfl_0123456789", "PATH": "/usr/bin:/bin"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        await withCheckedContinuation { c in Thread { p.waitUntilExit(); c.resume() }.start() }
+        await withCheckedContinuation { c in
+            Thread {
+                p.waitUntilExit()
+                c.resume()
+            }.start()
+        }
         #expect(p.terminationStatus == 1, "every id fails: exit 1")
         // GNU time writes "Command exited with non-zero status 1" first, then the number.
         let lines = try String(contentsOfFile: timeFile, encoding: .utf8).split(separator: "\n")

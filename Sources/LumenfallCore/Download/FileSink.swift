@@ -4,6 +4,7 @@ import LumenfallCurl
 /// Receives the media answer on the libcurl thread: decides from the head whether the body
 /// continues the `.part`, replaces it or is not wanted, then hands each chunk to the writer.
 final class FileSink: HTTPResponseSink {
+    private let stateWriter = StateFileWriter()
     let directory: String
     let id: String
     var file: MediaFile?
@@ -27,6 +28,7 @@ final class FileSink: HTTPResponseSink {
     /// running SHA-256 covers exactly the bytes on disk. Within one run it always does (we hash
     /// what we write); after a restart of the tool the existing prefix is hashed once here.
     func prepareAttempt() throws {
+        try stateWriter.drain()
         decision = nil
         failure = nil
         attemptBytes = 0
@@ -58,7 +60,8 @@ final class FileSink: HTTPResponseSink {
                     etag: head.etag, lastModified: head.lastModified, total: total,
                     contentType: contentType)
                 known = v
-                if let f = file { try AtomicFile.write(Array(try JSONEncoder().encode(v)), to: f.statePath) }
+                // Written off the loop thread (two fsyncs): every other transfer keeps going.
+                if let f = file { stateWriter.write(Array(try JSONEncoder().encode(v)), to: f.statePath) }
                 onWrite(offset, total)
                 return .proceed
             } catch {
@@ -129,6 +132,7 @@ final class FileSink: HTTPResponseSink {
 
     /// The server proved the `.part` stale: empty it and forget its validator.
     func discardPart() throws {
+        try stateWriter.drain()  // an in-flight write must not bring the state back
         closeFile()
         if let f = file {
             unlink(f.partPath)
@@ -141,6 +145,7 @@ final class FileSink: HTTPResponseSink {
 
     /// fsync, check the length, rename into place: the final name exists only for whole files.
     func finalize() throws -> (Int64, String) {
+        try stateWriter.drain()
         guard let f = file else { throw DownloadError.failed("no file was written") }
         let size = AtomicFile.size(of: f.partPath) ?? -1
         if let total = known?.total, size != total {
@@ -161,5 +166,33 @@ final class FileSink: HTTPResponseSink {
         }
         unlink(f.statePath)
         return (size, digest)
+    }
+}
+
+/// Writes a `.part.state` file durably (temp, fsync, rename, folder fsync) on a queue of its
+/// own, so the loop thread that received the head never waits for a disk. Writes keep their
+/// order; `drain` waits for them and reports the first failure. `@unchecked Sendable` is sound:
+/// `failure` is only touched on `queue`.
+final class StateFileWriter: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "lumenfall.state")
+    private var failure: String?
+
+    func write(_ bytes: [UInt8], to path: String) {
+        queue.async {
+            do {
+                try AtomicFile.write(bytes, to: path)
+            } catch {
+                if self.failure == nil { self.failure = "\(error)" }
+            }
+        }
+    }
+
+    /// Waits for every write so far; throws the first that failed (once).
+    func drain() throws {
+        let f: String? = queue.sync {
+            defer { failure = nil }
+            return failure
+        }
+        if let f { throw DownloadError.disk(f) }
     }
 }
