@@ -59,8 +59,13 @@ public struct Manifest: Sendable, Equatable, Codable {
             guard let c, c.isFinite, let cur else { continue }
             out[cur, default: 0] += c
         }
-        return out.filter { $0.value.isFinite }.mapValues { ($0 * 1_000_000).rounded() / 1_000_000 }
-            .filter { $0.value.isFinite }
+        return finiteTotals(out)
+    }
+
+    /// Sums per currency as shown and stored: rounded to a millionth, and a currency whose sum
+    /// overflowed to infinity left out (JSON cannot hold it; its costs count as unknown).
+    static func finiteTotals(_ sums: [String: Double]) -> [String: Double] {
+        sums.filter { $0.value.isFinite }.mapValues { ($0 * 1_000_000).rounded() / 1_000_000 }.filter { $0.value.isFinite }
     }
 
     /// How many of `pairs` have no usable cost (missing, not finite, or lost to an overflowing

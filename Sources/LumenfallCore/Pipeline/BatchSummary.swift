@@ -89,9 +89,7 @@ public struct BatchTally: Sendable {
 
     /// Cost per currency, as Manifest.totalCost reckons it: a currency whose sum overflowed is
     /// left out, and its ids count as unknown.
-    public var cost: [String: Double] {
-        costSums.filter { $0.value.isFinite }.mapValues { ($0 * 1_000_000).rounded() / 1_000_000 }.filter { $0.value.isFinite }
-    }
+    public var cost: [String: Double] { Manifest.finiteTotals(costSums) }
 
     public var costUnknown: Int {
         let known = cost
