@@ -144,6 +144,7 @@ final class FileSink: HTTPResponseSink {
     }
 
     /// fsync, check the length, rename into place: the final name exists only for whole files.
+    /// The caller owes the folder an fsync before it calls the video saved.
     func finalize() throws -> (Int64, String) {
         try stateWriter.drain()
         guard let f = file else { throw DownloadError.failed("no file was written") }
@@ -160,7 +161,9 @@ final class FileSink: HTTPResponseSink {
         close(wfd)
         let digest = writer.digestHex()
         do {
-            try AtomicFile.rename(f.partPath, to: f.path)
+            // The folder's fsync comes with the sidecar's, batched (DirectorySync): the id is
+            // reported saved only after it.
+            try AtomicFile.rename(f.partPath, to: f.path, syncDirectory: false)
         } catch {
             throw DownloadError.disk("\(error)")
         }

@@ -113,7 +113,8 @@ public struct Fetcher: Sendable {
         let keep = config.keepOutcomes
         let dir = config.outputDirectory
 
-        let context = RunContext(polls: Slots(config.pollJobs), downloads: Slots(config.jobs))
+        let context = RunContext(
+            polls: Slots(config.pollJobs), downloads: Slots(config.jobs), folderSync: DirectorySync(directory: dir))
         await withTaskGroup(of: (Int, String, IDOutcome).self) { group in
             var sourceDone = false
             func record(_ i: Int, _ id: String, _ outcome: IDOutcome) {
@@ -181,6 +182,7 @@ public struct Fetcher: Sendable {
         let polls: Slots
         let downloads: Slots
         let meter = ThroughputMeter()
+        let folderSync: DirectorySync
         /// Set the moment the API rejects the key, before the failing id gives up its slot,
         /// so no waiting id sends another request with it.
         let keyRejected = Flag()
@@ -226,10 +228,13 @@ public struct Fetcher: Sendable {
             let result = try downloaded.get()
             let sidecar = Sidecar.render(video: video, download: result, downloadedAt: Date(), redacting: config.api.key)
             do {
-                try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: id))
+                try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: id), syncDirectory: false)
             } catch {
                 throw DownloadError.disk("\(error)")
             }
+            // Both renames (video, sidecar) become durable with one folder fsync, shared with
+            // every id that finished meanwhile; only then is the id saved.
+            await context.folderSync.sync()
             emit(.saved(id: id, file: result.file.name, bytes: result.bytes, sha256: result.sha256))
             return .saved(file: result.file.name, bytes: result.bytes, sha256: result.sha256)
         } catch let f as FetchFailure {

@@ -66,7 +66,9 @@ public enum AtomicFile {
         throw Failure(description: "cannot create a temporary file beside \(path)")
     }
 
-    public static func write(_ bytes: [UInt8], to path: String) throws {
+    /// `syncDirectory: false` leaves the folder's fsync to the caller, who batches it
+    /// (DirectorySync) and must await it before calling the file saved.
+    public static func write(_ bytes: [UInt8], to path: String, syncDirectory sync: Bool = true) throws {
         if isSymlink(path) { throw linkRefused(path) }
         let (temp, fd) = try createTemp(beside: path)
         do {
@@ -78,11 +80,11 @@ public enum AtomicFile {
             unlink(temp)
             throw error
         }
-        try rename(temp, to: path)
+        try rename(temp, to: path, syncDirectory: sync)
     }
 
     /// rename(2), then fsync of the folder so the new name itself survives a power cut.
-    public static func rename(_ from: String, to: String) throws {
+    public static func rename(_ from: String, to: String, syncDirectory sync: Bool = true) throws {
         // rename(2) would replace a link, not follow it; but the link is not ours to delete.
         if isSymlink(to) { throw linkRefused(to) }
         if isSymlink(from) { throw linkRefused(from) }
@@ -90,7 +92,7 @@ public enum AtomicFile {
             let e = errnoText("cannot rename to", to)
             throw e
         }
-        syncDirectory(of: to)
+        if sync { syncDirectory(of: to) }
     }
 
     public static func syncDirectory(of path: String) {
