@@ -96,12 +96,27 @@ public final class LineIDSource: IDSource, @unchecked Sendable {
         }
     }
 
+    /// The read runs on a dispatch queue: stdin fed by a slow producer must not hold one of
+    /// the cooperative pool's few threads while it waits.
+    private func readChunk() async throws -> Data {
+        let handle = self.handle
+        return try await withCheckedThrowingContinuation { c in
+            DispatchQueue.global().async {
+                do {
+                    c.resume(returning: try handle.read(upToCount: 64 * 1024) ?? Data())
+                } catch {
+                    c.resume(throwing: error)
+                }
+            }
+        }
+    }
+
     public func next() async throws -> String? {
         while index >= pending.count {
             guard !eof else { return nil }
             pending.removeAll(keepingCapacity: true)
             index = 0
-            let chunk = try handle.read(upToCount: 64 * 1024) ?? Data()
+            let chunk = try await readChunk()
             if chunk.isEmpty {
                 eof = true
                 if !buffer.isEmpty { pending += VideoID.parseList(String(decoding: buffer, as: UTF8.self)) }
