@@ -33,6 +33,18 @@ import Testing
         #expect(r.stderr.contains("'queued', 'in_progress', 'completed', 'failed' or 'cancelled'"))
     }
 
+    /// A megabyte "id" in an id file is named by its start and its length, not printed whole.
+    @Test func aHugeInvalidIdIsShortenedInItsMessage() async throws {
+        let list = makeTempDir() + "/ids.txt"
+        try String(repeating: "x", count: 100_000).write(toFile: list, atomically: true, encoding: .utf8)
+        let r = try await runCLI(
+            ["-i", list, "-o", makeTempDir(), "--base-url", "http://127.0.0.1:9/openai/v1"],
+            env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("… (100000 characters): invalid id"))
+        #expect(r.stderr.utf8.count < 2000)
+    }
+
     @Test func badUsageExits64() async throws {
         let noIDs = try await runCLI(["-o", makeTempDir()], env: ["LUMENFALL_API_KEY": "lmnfl_x"])
         #expect(noIDs.status == 64)

@@ -17,6 +17,12 @@ final class EventPrinter: Sendable {
         self.outputDirectory = outputDirectory
     }
 
+    /// An id as a message shows it: valid ids are at most 128 characters, but an invalid one
+    /// from an id file may be a whole megabyte, shortened here to its start and its length.
+    static func shown(_ id: String) -> String {
+        id.count <= 160 ? id : "\(id.prefix(80))… (\(id.count) characters)"
+    }
+
     /// A saved video's path on stdout (the file name is ours: id + extension).
     private func path(_ file: String) {
         let p = (outputDirectory as NSString).appendingPathComponent(file)
@@ -38,7 +44,7 @@ final class EventPrinter: Sendable {
             path(file)
             if !quiet { line(describe(e)) }
         case .failed(let id, let f):
-            line("\(id): \(f.message)")
+            line("\(Self.shown(id)): \(f.message)")
         case .expiryAtRisk:
             line(describe(e))  // a warning: shown even with --quiet
         case .download(_, .receiving):
