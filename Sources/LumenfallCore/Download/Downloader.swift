@@ -76,12 +76,15 @@ struct Downloader: Sendable {
     /// decisions are DownloadMachine's; this drives it: one request per attempt, then the
     /// machine's action.
     func run(video initial: VideoObject, refresh: @Sendable () async throws -> VideoObject) async throws -> DownloadResult {
-        try Self.adoptOrphan(directory: directory, id: id)
+        try await BlockingIO.run { [directory, id] in try Self.adoptOrphan(directory: directory, id: id) }
         var source = mediaSource(for: initial)
         let sink = FileSink(directory: directory, id: id, onWrite: { [events] in events(.receiving(offset: $0, total: $1)) })
+        // Sound to hand to BlockingIO: this task waits for each such call, so the sink is never
+        // touched by two threads at once (and the loop thread has it only during a transfer).
+        nonisolated(unsafe) let io = sink
         defer { sink.closeFile() }
         sink.file = MediaFile.existingPart(directory: directory, id: id)
-        try sink.prepareAttempt()
+        try await BlockingIO.run { try io.prepareAttempt() }
         var machine = DownloadMachine(
             policy: .init(retry: settings.retry, maxURLRefreshes: settings.maxURLRefreshes, maxTime: settings.maxTime),
             start: Date(), partSize: sink.localSize, expiresAt: initial.expiresAt)
@@ -90,7 +93,7 @@ struct Downloader: Sendable {
         var transferred: Int64 = 0
         while true {
             try Task.checkCancellation()
-            try sink.prepareAttempt()
+            try await BlockingIO.run { try io.prepareAttempt() }
             attempts += 1
             if let stop = machine.beforeAttempt(now: Date()) { throw stop }
             let host = URLPolicy.host(of: source.url)
@@ -125,7 +128,7 @@ struct Downloader: Sendable {
             } catch let e as APIError {
                 throw DownloadError.failed(e.summary)
             }
-            sink.closeFile()
+            await BlockingIO.closeFile(io)
             if let f = sink.failure { throw DownloadError.disk(f) }
             transferred += sink.attemptBytes
             attempt.decision = sink.decision
@@ -140,9 +143,9 @@ struct Downloader: Sendable {
 
             switch action {
             case .finish:
-                return try finish(sink, source: source, transferred: transferred)
+                return try await finish(io, source: source, transferred: transferred)
             case .fail(let e, let discard):
-                if discard { try sink.discardPart() }
+                if discard { try await BlockingIO.run { try io.discardPart() } }
                 throw e
             case .refreshLink(let status):
                 events(.refreshingURL(status: status))
@@ -151,7 +154,7 @@ struct Downloader: Sendable {
                 source = mediaSource(for: video)
             case let .retry(reason, delay, discard):
                 if discard {
-                    try sink.discardPart()
+                    try await BlockingIO.run { try io.discardPart() }
                     events(.restarting(reason: reason))
                 }
                 events(.retrying(reason: reason, delay: delay, kept: sink.localSize))
@@ -179,12 +182,21 @@ struct Downloader: Sendable {
         return MediaSource(url: api.contentURL(id), usesAPIKey: true)
     }
 
-    private func finish(_ sink: FileSink, source: MediaSource, transferred: Int64) throws -> DownloadResult {
+    private func finish(_ sink: FileSink, source: MediaSource, transferred: Int64) async throws -> DownloadResult {
         guard let file = sink.file else { throw DownloadError.failed("no file was written") }
-        let (bytes, digest) = try sink.finalize()
+        nonisolated(unsafe) let io = sink  // sound: the caller waits (see run)
+        let (bytes, digest) = try await BlockingIO.run { try io.finalize() }
         return DownloadResult(
             file: file, bytes: bytes, sha256: digest, contentType: sink.contentType,
             mediaHost: URLPolicy.host(of: source.url), source: source.kind,
             transferred: transferred)
+    }
+}
+
+extension BlockingIO {
+    /// Flushes the attempt's last block and waits for its hash, off the pool.
+    static func closeFile(_ sink: FileSink) async {
+        nonisolated(unsafe) let io = sink  // sound: the caller waits for this call
+        _ = try? await run { io.closeFile() }
     }
 }

@@ -228,7 +228,9 @@ public struct Fetcher: Sendable {
             let result = try downloaded.get()
             let sidecar = Sidecar.render(video: video, download: result, downloadedAt: Date(), redacting: config.api.key)
             do {
-                try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: id), syncDirectory: false)
+                try await BlockingIO.run {
+                    try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: id), syncDirectory: false)
+                }
             } catch {
                 throw DownloadError.disk("\(error)")
             }
