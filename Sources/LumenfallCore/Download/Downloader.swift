@@ -14,6 +14,8 @@ public struct DownloadSettings: Sendable {
     public var minSpeed = 1
     /// A deadline for one id's whole download (every attempt, wait and link refresh); nil: none.
     public var maxTime: Double?
+    /// `--limit-rate`: shared by every download of the run; nil: no cap.
+    public var rateLimiter: RateLimiter?
     public var retry = RetryPolicy()
     /// How many fresh signed URLs one id may ask for before we stop believing in them.
     public var maxURLRefreshes = 3
@@ -78,7 +80,9 @@ struct Downloader: Sendable {
     func run(video initial: VideoObject, refresh: @Sendable () async throws -> VideoObject) async throws -> DownloadResult {
         try await BlockingIO.run { [directory, id] in try Self.adoptOrphan(directory: directory, id: id) }
         var source = mediaSource(for: initial)
-        let sink = FileSink(directory: directory, id: id, onWrite: { [events] in events(.receiving(offset: $0, total: $1)) })
+        let sink = FileSink(
+            directory: directory, id: id, limiter: settings.rateLimiter,
+            onWrite: { [events] in events(.receiving(offset: $0, total: $1)) })
         // Sound to hand to BlockingIO: this task waits for each such call, so the sink is never
         // touched by two threads at once (and the loop thread has it only during a transfer).
         nonisolated(unsafe) let io = sink

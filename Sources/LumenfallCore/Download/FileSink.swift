@@ -18,9 +18,16 @@ final class FileSink: HTTPResponseSink {
     private(set) var contentType: String?
     private let onWrite: @Sendable (Int64, Int64?) -> Void
 
-    init(directory: String, id: String, onWrite: @escaping @Sendable (Int64, Int64?) -> Void = { _, _ in }) {
+    private let limiter: RateLimiter?
+    private var control: TransferControl?
+
+    init(
+        directory: String, id: String, limiter: RateLimiter? = nil,
+        onWrite: @escaping @Sendable (Int64, Int64?) -> Void = { _, _ in }
+    ) {
         self.directory = directory
         self.id = id
+        self.limiter = limiter
         self.onWrite = onWrite
     }
 
@@ -77,11 +84,18 @@ final class FileSink: HTTPResponseSink {
 
     /// The writer's back-pressure reaches libcurl as a pause, resumed when a block is free.
     func attach(_ control: TransferControl) {
+        self.control = control
         writer.setWaker { control.resume() }
     }
 
     func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict {
         guard case .write = decision else { return .proceed }
+        // --limit-rate: over budget, the transfer pauses (libcurl stops reading the socket) and
+        // asks again once the bucket has refilled.
+        if let limiter, let control, let wait = limiter.take(bytes.count) {
+            DispatchQueue.global().asyncAfter(deadline: .now() + wait) { control.resume() }
+            return .pause
+        }
         do {
             guard try writer.append(bytes) else { return .pause }
         } catch {

@@ -21,6 +21,12 @@ struct TransferOptions: ParsableArguments {
             valueName: "SECONDS"))
     var maxTime: Seconds?
 
+    @Option(
+        help: ArgumentHelp(
+            "Cap the total download rate of the run, all transfers together (as curl's and aria2c's): bytes/s, or 500K, 2M (binary units).",
+            valueName: "RATE"))
+    var limitRate: ByteCount?
+
     @Option(help: ArgumentHelp("Give up connecting to a host after this long.", valueName: "SECONDS"))
     var connectTimeout = Seconds(30)
 
@@ -41,6 +47,14 @@ struct TransferOptions: ParsableArguments {
         if !(connectTimeout.value > 0) { throw ValidationError("--connect-timeout must be more than 0 seconds") }
         if let t = maxTime, !(t.value > 0) { throw ValidationError("--max-time must be more than 0 seconds") }
         if minSpeed.bytes > 1 << 40 { throw ValidationError("--min-speed must be at most 1T") }
+        if let r = limitRate, r.bytes > 1 << 40 { throw ValidationError("--limit-rate must be at most 1T") }
+        // Each of --jobs transfers gets a share of the cap; a floor above that share would
+        // abort every transfer as too slow.
+        if let r = limitRate, minSpeed.bytes > 1, minSpeed.bytes * Int64(max(1, jobs)) > r.bytes {
+            throw ValidationError(
+                "--min-speed \(minSpeed.bytes) B/s is above each transfer's share of --limit-rate \(r.bytes) B/s over --jobs \(jobs); lower it"
+            )
+        }
         if retries < 0 || retries > 1000 { throw ValidationError("--retries must be between 0 and 1000") }
         if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be between 1 and 64") }
     }
@@ -56,6 +70,7 @@ struct TransferOptions: ParsableArguments {
         config.download.stallTimeout = stallTimeout.value
         config.download.minSpeed = Int(minSpeed.bytes)
         config.download.maxTime = maxTime?.value
+        config.download.rateLimiter = limitRate.map { RateLimiter(bytesPerSecond: $0.bytes) }
         config.download.retry = retryPolicy
         config.jobs = jobs
     }
