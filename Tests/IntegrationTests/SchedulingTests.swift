@@ -66,17 +66,19 @@ import Testing
                     $0.faults.stallAfterBytes = 500_000
                     $0.faults.stallSeconds = 2
                 })
-            // 4 MB at that speed need about 8 s; the link lives 6 s from creation.
+            // 8 MB at that speed need about 16 s; the link lives 12 s from creation: at risk by
+            // the meter, yet loopback fetches it in well under a second, with 10 s of slack for
+            // a loaded machine (a 6 s link expired under load before its turn came).
             let risky = server.createJob(
-                spec(bytes: 4_000_000) {
+                spec(bytes: 8_000_000) {
                     $0.queuedPolls = 3
-                    $0.urlTTL = 6
+                    $0.urlTTL = 12
                 })
             let log = EventLog()
             let report = await fetch(server, [first, risky], dir: dir, events: log) { $0.jobs = 1 }
             #expect(report.allSucceeded)
             let warned = log.all.compactMap { e -> String? in
-                if case .expiryAtRisk(let id, _, let remaining, let need) = e, remaining == 4_000_000, need > 4 { return id }
+                if case .expiryAtRisk(let id, _, let remaining, let need) = e, remaining == 8_000_000, need > 12 { return id }
                 return nil
             }
             #expect(warned == [risky])
