@@ -163,28 +163,39 @@ public struct Archiver: Sendable {
         guard rfd >= 0 else { throw AtomicFile.errnoText("cannot read", path) }
         defer { close(rfd) }
         try tar.beginFile(name: item.videoFile, size: item.videoBytes, mtime: item.completedAt)
-        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        defer { buf.deallocate() }
-        var hasher = SHA256()
+        // The file is read once: each 1 MiB chunk goes to libarchive on this thread while its
+        // SHA-256 runs on the hash queue, on the other core. Three buffers rotate; a buffer is
+        // reused only after its hash is done (the queue is serial, so in order).
+        let hashing = OverlappedHash(buffers: 3, size: 1 << 20)
+        defer { hashing.finish() }
         var total: Int64 = 0
         while true {
+            let buf = hashing.nextBuffer()
             let n = read(rfd, buf.baseAddress, buf.count)
-            if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { throw AtomicFile.errnoText("cannot read", path) }
-            if n == 0 { break }
+            if n < 0, errno == EINTR {
+                hashing.skip(buf)
+                continue
+            }
+            guard n >= 0 else {
+                hashing.skip(buf)
+                throw AtomicFile.errnoText("cannot read", path)
+            }
+            if n == 0 {
+                hashing.skip(buf)
+                break
+            }
             guard total + Int64(n) <= item.videoBytes else {
+                hashing.skip(buf)
                 throw Failure("\(path) grew past the \(item.videoBytes) bytes its sidecar records")
             }
-            let chunk = UnsafeRawBufferPointer(rebasing: buf[0..<n])
-            hasher.update(bufferPointer: chunk)
-            try tar.write(chunk)
+            hashing.hash(buf, count: n)
+            try tar.write(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
             total += Int64(n)
         }
         guard total == item.videoBytes else {
             throw Failure("\(path) has \(total) bytes, its sidecar records \(item.videoBytes)")
         }
-        let digest = hasher.finalize().hex
-        guard digest == item.videoSHA256 else {
+        guard hashing.digestHex() == item.videoSHA256 else {
             throw Failure("\(path) does not match its sidecar's sha256 (it changed since it was saved)")
         }
         try tar.finishFile()
@@ -197,5 +208,59 @@ public struct Archiver: Sendable {
             unlink("\(directory)/\(item.sidecarFile)")
         }
         AtomicFile.syncDirectory(of: "\(directory)/x")
+    }
+}
+
+/// SHA-256 on a queue of its own over rotating buffers, so hashing overlaps the caller's
+/// other work on the same bytes. `@unchecked Sendable` is sound: the hasher is touched only on
+/// `queue` (and read after `sync`); a buffer handed to `hash` is not reused until the
+/// semaphore says its hash is done; the caller only reads it meanwhile.
+final class OverlappedHash: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "lumenfall.archive-sha256")
+    private let free: DispatchSemaphore
+    private var buffers: [UnsafeMutableRawBufferPointer]
+    private var next = 0
+    private var hasher = SHA256()
+
+    init(buffers count: Int, size: Int) {
+        free = DispatchSemaphore(value: count)
+        buffers = (0..<count).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64) }
+    }
+
+    /// The next buffer in turn, once its previous hash is done.
+    func nextBuffer() -> UnsafeMutableRawBufferPointer {
+        free.wait()
+        defer { next = (next + 1) % buffers.count }
+        return buffers[next]
+    }
+
+    /// Hashes `count` bytes of `buf` on the queue, then frees the buffer.
+    func hash(_ buf: UnsafeMutableRawBufferPointer, count: Int) {
+        let chunk = Chunk(bytes: UnsafeRawBufferPointer(rebasing: buf[0..<count]))
+        queue.async { [self] in
+            hasher.update(bufferPointer: chunk.bytes)
+            free.signal()
+        }
+    }
+
+    /// A buffer taken but not hashed (end of file, an error): back in turn, in order.
+    func skip(_ buf: UnsafeMutableRawBufferPointer) {
+        queue.async { [self] in free.signal() }
+    }
+
+    func digestHex() -> String {
+        queue.sync { hasher.finalize().hex }
+    }
+
+    /// A buffer's bytes crossing to the queue: owned by the hand-off until its hash is done.
+    private struct Chunk: @unchecked Sendable {
+        let bytes: UnsafeRawBufferPointer
+    }
+
+    /// Waits for the queue and frees the buffers.
+    func finish() {
+        queue.sync {}
+        for b in buffers { b.deallocate() }
+        buffers.removeAll()
     }
 }
