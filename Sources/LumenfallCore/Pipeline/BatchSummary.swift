@@ -66,8 +66,8 @@ public struct BatchTally: Sendable {
         savedIDs = keepSavedIDs ? [] : nil
     }
 
-    /// `item`: the saved id as on disk (its bytes and cost), nil when it could not be read.
-    mutating func add(id: String, outcome: IDOutcome, item: ArchiveItem?) {
+    /// `saved`: the video's bytes and cost, for an id whose video is on disk.
+    mutating func add(id: String, outcome: IDOutcome, saved item: SavedFacts?) {
         switch outcome {
         case .saved: saved += 1
         case .alreadySaved: alreadySaved += 1
@@ -78,7 +78,7 @@ public struct BatchTally: Sendable {
         }
         savedIDs?.append(id)
         guard let item else { return }
-        bytes += item.videoBytes
+        bytes += item.bytes
         if let c = item.cost, c.isFinite, let cur = item.currency {
             costSums[cur, default: 0] += c
             costCounts[cur, default: 0] += 1
@@ -117,4 +117,11 @@ struct RecentIDs {
         if seen.count < limit { seen.insert(id) }
         return true
     }
+}
+
+/// What the tally needs of a saved id: its video's size and cost.
+struct SavedFacts: Sendable {
+    var bytes: Int64
+    var cost: Double?
+    var currency: String?
 }

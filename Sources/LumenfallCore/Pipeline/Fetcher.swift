@@ -115,13 +115,13 @@ public struct Fetcher: Sendable {
 
         let context = RunContext(
             polls: Slots(config.pollJobs), downloads: Slots(config.jobs), folderSync: DirectorySync(directory: dir))
-        await withTaskGroup(of: (Int, String, IDOutcome).self) { group in
+        await withTaskGroup(of: (Int, String, Finished).self) { group in
             var sourceDone = false
-            func record(_ i: Int, _ id: String, _ outcome: IDOutcome) {
+            func record(_ i: Int, _ id: String, _ finished: Finished) {
+                let outcome = finished.outcome
                 inFlightIDs.remove(id)
                 if keep { results[i] = outcome }
-                let item = outcome.succeeded ? try? ArchiveItem.load(directory: dir, id: id) : nil
-                tally.add(id: id, outcome: outcome, item: item)
+                tally.add(id: id, outcome: outcome, saved: finished.saved)
                 if case .failed(let f) = outcome, f.kind == .authentication, authFailure == nil {
                     authFailure = f.message
                     group.cancelAll()
@@ -196,25 +196,42 @@ public struct Fetcher: Sendable {
         func set() { lock.withLock { value = true } }
     }
 
-    func fetchOne(_ id: String, _ context: RunContext) async -> IDOutcome {
-        let outcome = await fetchOneUnreported(id, context)
-        switch outcome {
+    /// One id's end: its outcome, and for a video on disk the facts the tally needs (known
+    /// here already, so the sidecar is not read again).
+    struct Finished: Sendable {
+        var outcome: IDOutcome
+        var saved: SavedFacts?
+    }
+
+    func fetchOne(_ id: String, _ context: RunContext) async -> Finished {
+        let finished = await fetchOneUnreported(id, context)
+        switch finished.outcome {
         case .failed(let f): emit(.failed(id: id, f))
         case .alreadySaved(let file): emit(.alreadySaved(id: id, file: file))
         case .saved: break
         }
-        return outcome
+        return finished
     }
 
-    private func fetchOneUnreported(_ id: String, _ context: RunContext) async -> IDOutcome {
+    private func fetchOneUnreported(_ id: String, _ context: RunContext) async -> Finished {
         if let why = VideoID.problem(with: id) {
-            return .failed(FetchFailure(kind: .invalidID, message: "invalid id: \(why); skipped"))
+            return Finished(outcome: .failed(FetchFailure(kind: .invalidID, message: "invalid id: \(why); skipped")))
         }
         let dir = config.outputDirectory
-        if let done = Sidecar.finished(directory: dir, id: id) {
-            logger.debug("already saved", metadata: ["id": "\(id)", "stage": "check", "file": "\(done.file)"])
-            return .alreadySaved(file: done.file)
+        // Its sidecar and video on disk: no request at all. The same test decides what
+        // `archive` takes.
+        if let done = try? ArchiveItem.load(directory: dir, id: id) {
+            logger.debug("already saved", metadata: ["id": "\(id)", "stage": "check", "file": "\(done.videoFile)"])
+            return Finished(
+                outcome: .alreadySaved(file: done.videoFile),
+                saved: SavedFacts(bytes: done.videoBytes, cost: done.cost, currency: done.currency))
         }
+        let outcome = await fetchAndSave(id, context)
+        return Finished(outcome: outcome.0, saved: outcome.1)
+    }
+
+    private func fetchAndSave(_ id: String, _ context: RunContext) async -> (IDOutcome, SavedFacts?) {
+        let dir = config.outputDirectory
         do {
             try await context.polls.acquire()
             let polled = await context.guarded { try await pollUntilCompleted(id) }
@@ -238,16 +255,19 @@ public struct Fetcher: Sendable {
             // every id that finished meanwhile; only then is the id saved.
             await context.folderSync.sync()
             emit(.saved(id: id, file: result.file.name, bytes: result.bytes, sha256: result.sha256))
-            return .saved(file: result.file.name, bytes: result.bytes, sha256: result.sha256)
+            return (
+                .saved(file: result.file.name, bytes: result.bytes, sha256: result.sha256),
+                SavedFacts(bytes: result.bytes, cost: video.cost, currency: video.currency)
+            )
         } catch let f as FetchFailure {
-            return .failed(f)
+            return (.failed(f), nil)
         } catch let e as DownloadError {
             let kept = MediaFile.existingPart(directory: dir, id: id).flatMap { AtomicFile.size(of: $0.partPath) } ?? 0
-            return .failed(Self.failure(e, kept: kept))
+            return (.failed(Self.failure(e, kept: kept)), nil)
         } catch is CancellationError {
-            return .failed(FetchFailure(kind: .stopped, message: "interrupted; partial files are kept and resume on the next run"))
+            return (.failed(FetchFailure(kind: .stopped, message: "interrupted; partial files are kept and resume on the next run")), nil)
         } catch {
-            return .failed(FetchFailure(kind: .download, message: "\(error)"))
+            return (.failed(FetchFailure(kind: .download, message: "\(error)")), nil)
         }
     }
 

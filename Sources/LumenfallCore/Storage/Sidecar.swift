@@ -86,10 +86,4 @@ public enum Sidecar {
         else { return nil }
         return Contents(download: envelope.download, video: video)
     }
-
-    /// The video file a complete earlier run left, if its sidecar and its bytes are both there:
-    /// such an id needs no request at all. The same test decides what `archive` takes.
-    public static func finished(directory: String, id: String) -> (file: String, bytes: Int64)? {
-        (try? ArchiveItem.load(directory: directory, id: id)).map { ($0.videoFile, $0.videoBytes) }
-    }
 }
