@@ -6,7 +6,6 @@ enum Exit {
     static let someFailed: Int32 = 1
     static let setup: Int32 = 2
     static let apiKey: Int32 = 3
-    static let usage: Int32 = 64
     static let sigint: Int32 = 130
     static let sigterm: Int32 = 143
 

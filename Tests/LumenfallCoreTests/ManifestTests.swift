@@ -8,7 +8,14 @@ import Testing
         let pairs: [(Double?, String?)] = [(1e308, "USD"), (1e308, "USD"), (0.5, "EUR"), (nil, "USD")]
         let totals = Manifest.totalCost(pairs)
         #expect(totals == ["EUR": 0.5])
-        #expect(Manifest.unknownCostCount(pairs) == 3)
+        var tally = BatchTally()
+        for (i, (cost, currency)) in pairs.enumerated() {
+            tally.add(
+                id: "v\(i)", outcome: .saved(file: "v\(i).mp4", bytes: 1, sha256: ""),
+                saved: SavedFacts(bytes: 1, cost: cost, currency: currency))
+        }
+        #expect(tally.cost == totals)
+        #expect(tally.costUnknown == 3)
         let entry = Manifest.Entry(
             id: "v", file: "v.mp4", bytes: 1, sha256: String(repeating: "a", count: 64),
             sidecar: "v.json", sidecarBytes: 1, sidecarSHA256: String(repeating: "b", count: 64),

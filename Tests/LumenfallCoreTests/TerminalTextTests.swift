@@ -11,7 +11,6 @@ import Testing
         #expect(TerminalText.safe("c1\u{9b}31m del\u{7f}") == "c1\\x9b31m del\\x7f")
         #expect(TerminalText.safe("rtl\u{202E}txt") == "rtl\\u{202e}txt")
         #expect(TerminalText.safe("line\nnext") == "line\\x0anext")
-        #expect(TerminalText.safe("line\nnext", keepNewlines: true) == "line\nnext")
         #expect(TerminalText.safe("温泉 🎬 ok") == "温泉 🎬 ok")
         let json = "{\"m\":\"a\u{9b}b\u{202E}c\u{7f}温泉\"}"
         let escaped = TerminalText.safeJSON(json)

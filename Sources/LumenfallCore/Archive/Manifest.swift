@@ -68,16 +68,6 @@ public struct Manifest: Sendable, Equatable, Codable {
         sums.filter { $0.value.isFinite }.mapValues { ($0 * 1_000_000).rounded() / 1_000_000 }.filter { $0.value.isFinite }
     }
 
-    /// How many of `pairs` have no usable cost (missing, not finite, or lost to an overflowing
-    /// sum): said beside every total, so "USD 0.84" never hides unknown costs.
-    public static func unknownCostCount(_ pairs: [(Double?, String?)]) -> Int {
-        let totals = totalCost(pairs)
-        return pairs.filter { c, cur in
-            guard let c, c.isFinite, let cur else { return true }
-            return totals[cur] == nil
-        }.count
-    }
-
     /// `sha256  name` lines, as `sha256sum -c` reads them, for every member but these two.
     public func sums() -> [UInt8] {
         var lines: [(String, String)] = []

@@ -2,14 +2,14 @@
 /// id from a listing, a host name, an archive member's name) passes here before it reaches a
 /// terminal or a log line. C0 controls, DEL and C1 controls become visible escapes (`\x1b`),
 /// so a server cannot move the cursor, retitle the window, or overwrite a line with a bare CR
-/// to forge an "OK". Newline and tab are kept only where the caller allows them.
+/// to forge an "OK". Newline and tab too: every caller prints one line.
 public enum TerminalText {
-    public static func safe(_ s: String, keepNewlines: Bool = false) -> String {
+    public static func safe(_ s: String) -> String {
         // Most lines have nothing to escape: return them as they are, without a copy.
-        guard s.unicodeScalars.contains(where: { isControl($0, keepNewlines: keepNewlines) }) else { return s }
+        guard s.unicodeScalars.contains(where: { isControl($0) }) else { return s }
         var out = String.UnicodeScalarView()
         for u in s.unicodeScalars {
-            if isControl(u, keepNewlines: keepNewlines) {
+            if isControl(u) {
                 let hex = String(u.value, radix: 16)
                 let text = u.value <= 0xFF ? "\\x" + (hex.count < 2 ? "0" + hex : hex) : "\\u{\(hex)}"
                 out.append(contentsOf: text.unicodeScalars)
@@ -26,7 +26,7 @@ public enum TerminalText {
     public static func safeJSON(_ s: String) -> String {
         var out = String.UnicodeScalarView()
         for u in s.unicodeScalars {
-            if u.value >= 0x20, isControl(u, keepNewlines: false) {
+            if u.value >= 0x20, isControl(u) {
                 let hex = String(u.value, radix: 16)
                 out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
             } else {
@@ -36,9 +36,8 @@ public enum TerminalText {
         return String(out)
     }
 
-    static func isControl(_ u: Unicode.Scalar, keepNewlines: Bool) -> Bool {
+    static func isControl(_ u: Unicode.Scalar) -> Bool {
         let v = u.value
-        if keepNewlines && (v == 0x0A || v == 0x09) { return false }
         // C0, DEL, C1; plus the bidi overrides and line/paragraph separators that rearrange
         // or break what a terminal shows.
         return v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v)
