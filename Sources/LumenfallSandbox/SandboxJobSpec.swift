@@ -90,6 +90,9 @@ public struct SandboxFaults: Codable, Sendable {
     public var dripTimes = 1
     /// A 206's Content-Range announces this total, smaller than what is then sent.
     public var understateTotal: Int?
+    /// Every media answer streams at most this many bytes a second, each connection on its own
+    /// (as a CDN that caps per connection): what `--segments` is for.
+    public var throttleBytesPerSecond: Int?
     /// The video object as a hostile server sends it: this text, with `{{id}}`, `{{url}}` (the
     /// signed media URL) and `{{auth}}` (the bearer token the client sent) filled in.
     public var rawObject: String?
@@ -119,6 +122,7 @@ public struct SandboxFaults: Codable, Sendable {
         dripBytesPerSecond = try c.decodeIfPresent(Int.self, forKey: .dripBytesPerSecond)
         dripTimes = try c.decodeIfPresent(Int.self, forKey: .dripTimes) ?? d.dripTimes
         understateTotal = try c.decodeIfPresent(Int.self, forKey: .understateTotal)
+        throttleBytesPerSecond = try c.decodeIfPresent(Int.self, forKey: .throttleBytesPerSecond)
         rawObject = try c.decodeIfPresent(String.self, forKey: .rawObject)
         encoding = try c.decodeIfPresent(String.self, forKey: .encoding)
     }

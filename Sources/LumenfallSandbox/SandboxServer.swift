@@ -28,9 +28,11 @@ public final class SandboxServer: Sendable {
         host: String = "127.0.0.1", port: Int = 0,
         apiKey: String = SandboxServer.defaultAPIKey,
         offersList: Bool = true, listMode: SandboxListMode = .normal,
-        chaos: SandboxChaos? = nil, tls: SandboxTLS? = nil
+        chaos: SandboxChaos? = nil, tls: SandboxTLS? = nil, throttleBytesPerSecond: Int? = nil
     ) async throws -> SandboxServer {
-        let state = SandboxState(apiKey: apiKey, offersList: offersList, listMode: listMode, chaos: chaos)
+        let state = SandboxState(
+            apiKey: apiKey, offersList: offersList, listMode: listMode, chaos: chaos,
+            throttle: throttleBytesPerSecond.map { max(1, $0) })
         let sslContext = try tls.map { tls in
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
@@ -154,7 +156,8 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             let plan = StreamPlan(
                 content: content, next: start, end: end, sent: 0, dropAfter: faults.dropAfter,
                 stallAfter: faults.stallAfter, stallSeconds: faults.stallSeconds,
-                drip: faults.dripBytesPerSecond)
+                drip: faults.dripBytesPerSecond, throttle: faults.throttleBytesPerSecond.map { max(1, $0) },
+                began: .now())
             pump(context: context, plan)
         }
     }
@@ -169,6 +172,10 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         let stallSeconds: Double
         /// Bytes per second, sent once a second: a trickle that never quite stops.
         let drip: Int?
+        /// Bytes per second, sent in pieces of at most 1/50 of it, each when the average
+        /// since `began` allows.
+        let throttle: Int?
+        let began: NIODeadline
     }
 
     /// Quiet until `until`, or until a test calls `SandboxServer.releaseStalls()`, checked
@@ -204,6 +211,7 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         var n = min(p.drip ?? Self.chunk, p.end - p.next)
+        if let t = p.throttle { n = min(n, max(1, t / 50)) }
         if let d = p.dropAfter { n = min(n, d - p.sent) }
         if let s = p.stallAfter { n = min(n, s - p.sent) }
         var buf = context.channel.allocator.buffer(capacity: n)
@@ -212,8 +220,18 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         p.sent += n
         let loopBound = NIOLoopBound((self, context, p), eventLoop: context.eventLoop)
         let dripping = p.drip != nil
+        let (throttle, began, sent) = (p.throttle, p.began, p.sent)
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buf)))).whenComplete { result in
             guard case .success = result else { return }
+            if let rate = throttle {
+                // Due when the bytes sent so far fit the rate since the start: no drift.
+                let due = began + .nanoseconds(Int64(Double(sent) / Double(rate) * 1e9))
+                loopBound.eventLoop.scheduleTask(deadline: due) {
+                    let (me, ctx, plan) = loopBound.value
+                    me.pump(context: ctx, plan)
+                }
+                return
+            }
             if dripping {
                 loopBound.eventLoop.scheduleTask(in: .seconds(1)) {
                     let (me, ctx, plan) = loopBound.value

@@ -32,6 +32,8 @@ struct StreamFaults {
     var stallAfter: Int?
     var stallSeconds = 0.0
     var dripBytesPerSecond: Int?
+    /// A steady cap for the whole answer, in bytes a second.
+    var throttleBytesPerSecond: Int?
 }
 
 /// Jobs, their clocks and fault counters, and the request log, behind one lock: NIO's threads
@@ -70,14 +72,20 @@ final class SandboxState: @unchecked Sendable {
     let offersList: Bool
     let listMode: SandboxListMode
     let chaos: SandboxChaos?
+    /// `--throttle`: every media answer, each connection on its own, at most this many bytes/s.
+    let throttle: Int?
     private var rng: UInt64
     private(set) var faultsInjected = 0
     var port = 0
     /// "https" when the sandbox serves TLS.
     var scheme = "http"
 
-    init(apiKey: String, offersList: Bool, listMode: SandboxListMode = .normal, chaos: SandboxChaos? = nil) {
+    init(
+        apiKey: String, offersList: Bool, listMode: SandboxListMode = .normal, chaos: SandboxChaos? = nil,
+        throttle: Int? = nil
+    ) {
         self.apiKey = apiKey
+        self.throttle = throttle
         self.offersList = offersList
         self.listMode = listMode
         self.chaos = chaos
@@ -423,20 +431,23 @@ final class SandboxState: @unchecked Sendable {
                 status: 206, headers: headers, content: content, start: min(first, content.size),
                 end: content.size, faults: StreamFaults())
         }
-        if !ignoreRange, let r = header("Range"), let first = parseRangeStart(r) {
+        var end = content.size
+        if !ignoreRange, let r = header("Range"), let range = parseRange(r) {
             let ifRange = header("If-Range")
             if ifRange == nil || ifRange == tag || ifRange == lastModified {
-                if first >= content.size {
+                if range.first >= content.size {
                     headers.append(("Content-Range", "bytes */\(content.size)"))
                     return .full(status: 416, headers: headers, body: [])
                 }
-                start = first
+                start = range.first
+                end = min(content.size, range.last.map { $0 + 1 } ?? content.size)
                 status = 206
-                headers.append(("Content-Range", "bytes \(first)-\(content.size - 1)/\(content.size)"))
+                headers.append(("Content-Range", "bytes \(start)-\(end - 1)/\(content.size)"))
             }
         }
-        headers.append(("Content-Length", "\(content.size - start)"))
+        headers.append(("Content-Length", "\(end - start)"))
         var faults = StreamFaults(stallSeconds: f.stallSeconds)
+        faults.throttleBytesPerSecond = f.throttleBytesPerSecond ?? throttle
         if let d = f.dropAfterBytes, job.dropsDone < f.dropTimes {
             job.dropsDone += 1
             faults.dropAfter = d
@@ -449,7 +460,7 @@ final class SandboxState: @unchecked Sendable {
             job.dripsDone += 1
             faults.dripBytesPerSecond = max(1, d)
         }
-        let length = content.size - start
+        let length = end - start
         if let c = chaos, length > 0 {
             if roll(c.drop) { faults.dropAfter = Int(random() * Double(length)) }
             if roll(c.stall) {
@@ -457,7 +468,17 @@ final class SandboxState: @unchecked Sendable {
                 faults.stallSeconds = c.stallSeconds
             }
         }
-        return .stream(status: status, headers: headers, content: content, start: start, end: content.size, faults: faults)
+        return .stream(status: status, headers: headers, content: content, start: start, end: end, faults: faults)
+    }
+
+    /// `bytes=first-` or `bytes=first-last` (one range; `last` inclusive). Suffix ranges and
+    /// lists are not served: the answer is then the whole file, as RFC 9110 allows.
+    private func parseRange(_ v: String) -> (first: Int, last: Int?)? {
+        guard let first = parseRangeStart(v) else { return nil }
+        let tail = v.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).last ?? ""
+        if tail.isEmpty { return (first, nil) }
+        guard let last = Int(tail), last >= first else { return nil }
+        return (first, last)
     }
 
     private func parseRangeStart(_ v: String) -> Int? {

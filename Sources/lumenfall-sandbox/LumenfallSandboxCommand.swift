@@ -35,6 +35,12 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
             valueName: "RATES"))
     var chaos: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Stream each media answer at most this many bytes a second, every connection on its own (as a CDN's per-connection cap).",
+            valueName: "BYTES"))
+    var throttle: Int?
+
     @Option(help: ArgumentHelp("Serve https with this certificate (PEM); needs --tls-key.", valueName: "PATH"))
     var tlsCert: String?
 
@@ -50,6 +56,7 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
         }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if SandboxListMode(rawValue: listMode) == nil { throw ValidationError("--list-mode: normal, endless or loop") }
+        if let t = throttle, t < 1 { throw ValidationError("--throttle must be at least 1 byte a second") }
         if let c = chaos, SandboxChaos(c) == nil { throw ValidationError("--chaos \(c): give rates such as drop=0.1,stall=0.05") }
     }
 
@@ -58,7 +65,8 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
             host: host, port: port, apiKey: apiKey, offersList: !noList,
             listMode: SandboxListMode(rawValue: listMode) ?? .normal,
             chaos: chaos.flatMap(SandboxChaos.init),
-            tls: tlsCert.flatMap { c in tlsKey.map { SandboxTLS(certificateFile: c, keyFile: $0) } })
+            tls: tlsCert.flatMap { c in tlsKey.map { SandboxTLS(certificateFile: c, keyFile: $0) } },
+            throttleBytesPerSecond: throttle)
         FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
         if let urlFile {
             try Data((server.baseURL + "\n").utf8).write(to: URL(fileURLWithPath: urlFile), options: .atomic)
