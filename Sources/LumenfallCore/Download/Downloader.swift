@@ -19,6 +19,8 @@ public struct DownloadSettings: Sendable {
     public var retry = RetryPolicy()
     /// How many fresh signed URLs one id may ask for before we stop believing in them.
     public var maxURLRefreshes = 3
+    /// `--segments`: ranged connections per file (1: one connection, the default).
+    public var segments = 1
 
     public init() {}
 }
@@ -50,6 +52,8 @@ public enum DownloadEvent: Sendable {
     case restarting(reason: String)
     /// The server accepted the request: the body starts at `offset` of `total` bytes.
     case receiving(offset: Int64, total: Int64?)
+    /// The file comes over this many ranged connections at once (`--segments`).
+    case segmented(connections: Int)
 }
 
 public enum DownloadError: Error, Sendable, Equatable {
@@ -77,8 +81,25 @@ struct Downloader: Sendable {
     /// `refresh` fetches the video object again when a signed URL stops working. The
     /// decisions are DownloadMachine's; this drives it: one request per attempt, then the
     /// machine's action.
-    func run(video initial: VideoObject, refresh: @Sendable () async throws -> VideoObject) async throws -> DownloadResult {
+    func run(video initial: VideoObject, refresh: @escaping @Sendable () async throws -> VideoObject) async throws -> DownloadResult {
         try await BlockingIO.run { [directory, id] in try Self.adoptOrphan(directory: directory, id: id) }
+        let start = Date()
+        // A `.part` written in ranges is continued in ranges whatever --segments says now: its
+        // length alone does not tell which bytes it holds.
+        let existing = MediaFile.existingPart(directory: directory, id: id)
+        let known = existing.flatMap { FileSink.savedValidator(of: $0) }
+        if settings.segments > 1 || known?.segments != nil {
+            let segmented = SegmentedDownload(downloader: self, connections: max(1, settings.segments), start: start)
+            switch try await segmented.run(video: initial, part: existing, known: known, refresh: refresh) {
+            case .done(let result):
+                return result
+            case .oneConnection(let discard?):
+                events(.restarting(reason: discard))
+                try await BlockingIO.run { [directory, id] in Self.discardAnyPart(directory: directory, id: id) }
+            case .oneConnection(nil):
+                break
+            }
+        }
         var source = mediaSource(for: initial)
         let sink = FileSink(
             directory: directory, id: id, limiter: settings.rateLimiter,
@@ -91,7 +112,7 @@ struct Downloader: Sendable {
         try await BlockingIO.run { try io.prepareAttempt() }
         var machine = DownloadMachine(
             policy: .init(retry: settings.retry, maxURLRefreshes: settings.maxURLRefreshes, maxTime: settings.maxTime),
-            start: Date(), partSize: sink.localSize, expiresAt: initial.expiresAt)
+            start: start, partSize: sink.localSize, expiresAt: initial.expiresAt)
 
         var attempts = 0
         var transferred: Int64 = 0
@@ -179,6 +200,13 @@ struct Downloader: Sendable {
         } catch {
             throw DownloadError.disk("\(error)")
         }
+    }
+
+    /// Empties whatever `.part` and state the id has (the server proved them stale).
+    static func discardAnyPart(directory: String, id: String) {
+        guard let f = MediaFile.existingPart(directory: directory, id: id) else { return }
+        unlink(f.partPath)
+        unlink(f.statePath)
     }
 
     func mediaSource(for v: VideoObject) -> MediaSource {

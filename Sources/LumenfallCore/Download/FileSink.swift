@@ -45,10 +45,15 @@ final class FileSink: HTTPResponseSink {
             return
         }
         localSize = size
-        known = AtomicFile.readSmall(f.statePath, limit: 64 * 1024)
-            .flatMap { try? JSONDecoder().decode(ResumeValidator.self, from: Data($0)) }
+        known = Self.savedValidator(of: f)
         contentType = known?.contentType
         if writer.hashed != size { try writer.hashExisting(f.partPath, upTo: size) }
+    }
+
+    /// The `.part.state` beside a `.part`, if it is there and readable.
+    static func savedValidator(of f: MediaFile) -> ResumeValidator? {
+        AtomicFile.readSmall(f.statePath, limit: 1 << 20)
+            .flatMap { try? JSONDecoder().decode(ResumeValidator.self, from: Data($0)) }
     }
 
     func didReceiveHead(_ h: HTTPResponseHead) -> SinkVerdict {

@@ -8,6 +8,9 @@ struct ResumeValidator: Codable, Equatable, Sendable {
     var total: Int64?
     /// The file's Content-Type, for the sidecar when a later run only has to confirm the end.
     var contentType: String?
+    /// Present when the `.part` is written over several connections (`--segments`): then its
+    /// length means nothing, and these ranges say which bytes are in it.
+    var segments: SegmentPlan?
 
     init(etag: String? = nil, lastModified: String? = nil, total: Int64? = nil, contentType: String? = nil) {
         self.etag = etag

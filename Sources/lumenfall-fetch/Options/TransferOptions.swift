@@ -27,6 +27,12 @@ struct TransferOptions: ParsableArguments {
             valueName: "RATE"))
     var limitRate: ByteCount?
 
+    @Option(
+        help: ArgumentHelp(
+            "Download each file over up to N ranged connections at once (as aria2c -x/-s), for hosts that cap each connection; ranges of at least 1 MiB.",
+            valueName: "N"))
+    var segments: Int = 1
+
     @Option(help: ArgumentHelp("Give up connecting to a host after this long.", valueName: "SECONDS"))
     var connectTimeout = Seconds(30)
 
@@ -57,6 +63,7 @@ struct TransferOptions: ParsableArguments {
         }
         if retries < 0 || retries > 1000 { throw ValidationError("--retries must be between 0 and 1000") }
         if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be between 1 and 64") }
+        if segments < 1 || segments > 16 { throw ValidationError("--segments must be between 1 and 16") }
     }
 
     var retryPolicy: RetryPolicy {
@@ -72,6 +79,7 @@ struct TransferOptions: ParsableArguments {
         config.download.maxTime = maxTime?.value
         config.download.rateLimiter = limitRate.map { RateLimiter(bytesPerSecond: $0.bytes) }
         config.download.retry = retryPolicy
+        config.download.segments = segments
         config.jobs = jobs
     }
 }

@@ -78,6 +78,8 @@ final class EventPrinter: Sendable {
                 return "\(id): the media link was refused (HTTP \(status)); asking the API for a fresh one"
             case .restarting(let reason):
                 return "\(id): \(reason)"
+            case .segmented(let n):
+                return "\(id): \(n) connection\(n == 1 ? "" : "s") at once, each on its own range"
             case .receiving(let offset, let total):
                 return "\(id): receiving \(total.map { formatBytes($0 - offset) } ?? "the rest")"
             }

@@ -1,0 +1,130 @@
+import Foundation
+import LumenfallCore
+import LumenfallSandbox
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite(.removesTempDirs) struct SegmentedDownloadTests {
+    let mib = 1 << 20
+
+    /// Four ranged connections, each throttled by the host, finish much sooner than one.
+    @Test func rangesOverSeveralConnectionsMakeOneWholeFile() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let id = server.createJob(spec(bytes: 8 * mib) { $0.faults.throttleBytesPerSecond = 4 * mib })
+            let started = Date()
+            let r = try await runCLI(
+                [id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05", "--segments", "4"],
+                env: ["LUMENFALL_API_KEY": server.apiKey])
+            let elapsed = Date().timeIntervalSince(started)
+            #expect(r.status == 0, "\(r.stderr)")
+            try expectSaved(server, id, dir: dir)
+            #expect(r.stderr.contains("4 connections"))
+            // One connection needs 2 s for 8 MiB at 4 MiB/s; four need about 0.5 s.
+            #expect(elapsed < 1.9, "\(elapsed) s")
+            let ranges = mediaRequests(server, id).compactMap(\.range)
+            #expect(ranges.contains("bytes=0-0"), "the probe: \(ranges)")
+            #expect(ranges.contains("bytes=\(6 * mib)-\(8 * mib - 1)"), "\(ranges)")
+        }
+    }
+
+    /// SIGKILL in the middle: the next run asks each range only for what it lacks.
+    @Test func aKilledSegmentedDownloadResumesEveryRange() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let id = server.createJob(spec(bytes: 8 * mib) { $0.faults.throttleBytesPerSecond = mib })
+            let args = [id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05", "--segments", "4"]
+            let env = ["LUMENFALL_API_KEY": server.apiKey]
+            let p = try CLIProcess(args, env: env)
+            // Wait until a checkpoint says every range has bytes in the file.
+            let state = "\(dir)/\(id).mp4.part.state"
+            let deadline = Date().addingTimeInterval(30)
+            var saved: [[String: Any]] = []
+            while Date() < deadline {
+                try await Task.sleep(nanoseconds: 50_000_000)
+                guard let data = FileManager.default.contents(atPath: state),
+                    let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                    let seg = obj["segments"] as? [String: Any], let ranges = seg["ranges"] as? [[String: Any]]
+                else { continue }
+                saved = ranges
+                if ranges.allSatisfy({ ($0["next"] as? Int ?? 0) > ($0["start"] as? Int ?? 0) }) { break }
+            }
+            kill(p.process.processIdentifier, SIGKILL)
+            let killed = await p.result()
+            #expect(killed.reason == .uncaughtSignal)
+            #expect(saved.count == 4)
+            let before = mediaRequests(server, id).count
+
+            let r = try await runCLI(args, env: env)
+            #expect(r.status == 0, "\(r.stderr)")
+            try expectSaved(server, id, dir: dir)
+            // No new probe and no range from its start: each asks from where its state said
+            // (or further: the last checkpoint may lag the kill by a second of bytes).
+            let resumed = mediaRequests(server, id).dropFirst(before).compactMap(\.range)
+            #expect(!resumed.isEmpty)
+            #expect(!resumed.contains("bytes=0-0"), "\(resumed)")
+            for range in saved {
+                let start = range["start"] as? Int ?? 0
+                let next = range["next"] as? Int ?? 0
+                let asked = resumed.compactMap { r -> Int? in
+                    let from = Int(r.dropFirst(6).split(separator: "-")[0]) ?? -1
+                    return from >= next && from < (range["end"] as? Int ?? 0) ? from : nil
+                }
+                #expect(!asked.isEmpty, "range \(start): \(resumed)")
+                #expect(!resumed.contains("bytes=\(start)-\((range["end"] as? Int ?? 0) - 1)"), "range \(start) restarted")
+            }
+        }
+    }
+
+    /// A host that ignores ranges gets one connection, not four copies of the file.
+    @Test func aHostWithoutRangesIsFetchedInOnePiece() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let id = server.createJob(spec(bytes: 4 * mib) { $0.faults.ignoreRange = true })
+            let r = try await runCLI(
+                [id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05", "--segments", "4"],
+                env: ["LUMENFALL_API_KEY": server.apiKey])
+            #expect(r.status == 0, "\(r.stderr)")
+            try expectSaved(server, id, dir: dir)
+            #expect(!r.stderr.contains("connections at once"))
+            #expect(mediaRequests(server, id).count == 2)  // the probe, then the file
+        }
+    }
+
+    /// The file changes between runs: the ranged `.part` is stale, proven by the ETag, and the
+    /// download starts over in one piece.
+    @Test func aChangedFileRestartsInOnePiece() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let id = server.createJob(
+                spec(bytes: 4 * mib) {
+                    $0.faults.dropAfterBytes = 300_000
+                    $0.faults.dropTimes = 4
+                    $0.faults.changeContentAfterRequests = 5
+                })
+            let r = try await runCLI(
+                [id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05", "--segments", "4", "--retry-delay", "0.05"],
+                env: ["LUMENFALL_API_KEY": server.apiKey])
+            #expect(r.status == 0, "\(r.stderr)")
+            try expectSaved(server, id, dir: dir)
+            #expect(r.stderr.contains("in one piece"), "\(r.stderr)")
+        }
+    }
+
+    /// An expired link refused to several ranges at once is refreshed for all of them.
+    @Test func anExpiredLinkIsRefreshedForEveryRange() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let id = server.createJob(spec(bytes: 4 * mib) { $0.faults.expireURLAfterRequests = 2 })
+            let r = try await runCLI(
+                [id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05", "--segments", "4"],
+                env: ["LUMENFALL_API_KEY": server.apiKey])
+            #expect(r.status == 0, "\(r.stderr)")
+            try expectSaved(server, id, dir: dir)
+            #expect(r.stderr.contains("fresh one"), "\(r.stderr)")
+        }
+    }
+}
