@@ -38,23 +38,7 @@ import Glibc
             let id = server.createJob(spec(bytes: 8 * mib) { $0.faults.throttleBytesPerSecond = mib })
             let args = [id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05", "--segments", "4"]
             let env = ["LUMENFALL_API_KEY": server.apiKey]
-            let p = try CLIProcess(args, env: env)
-            // Wait until a checkpoint says every range has bytes in the file.
-            let state = "\(dir)/\(id).mp4.part.state"
-            let deadline = Date().addingTimeInterval(30)
-            var saved: [[String: Any]] = []
-            while Date() < deadline {
-                try await Task.sleep(nanoseconds: 50_000_000)
-                guard let data = FileManager.default.contents(atPath: state),
-                    let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                    let seg = obj["segments"] as? [String: Any], let ranges = seg["ranges"] as? [[String: Any]]
-                else { continue }
-                saved = ranges
-                if ranges.allSatisfy({ ($0["next"] as? Int ?? 0) > ($0["start"] as? Int ?? 0) }) { break }
-            }
-            kill(p.process.processIdentifier, SIGKILL)
-            let killed = await p.result()
-            #expect(killed.reason == .uncaughtSignal)
+            let saved = try await killWhenEveryRangeHasBytes(args, env: env, state: "\(dir)/\(id).mp4.part.state")
             #expect(saved.count == 4)
             let before = mediaRequests(server, id).count
 
@@ -76,6 +60,25 @@ import Glibc
                 #expect(!asked.isEmpty, "range \(start): \(resumed)")
                 #expect(!resumed.contains("bytes=\(start)-\((range["end"] as? Int ?? 0) - 1)"), "range \(start) restarted")
             }
+        }
+    }
+
+    /// The state is lost (deleted by hand) after a kill: the `.part` has holes, so only what
+    /// comes before the first one is kept, and the file is still right.
+    @Test func aRangedPartWithoutItsStateKeepsOnlyItsFirstHoleFreeBytes() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let id = server.createJob(spec(bytes: 8 * mib) { $0.faults.throttleBytesPerSecond = mib })
+            let env = ["LUMENFALL_API_KEY": server.apiKey]
+            let args = [id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05"]
+            let state = "\(dir)/\(id).mp4.part.state"
+            _ = try await killWhenEveryRangeHasBytes(args + ["--segments", "4"], env: env, state: state)
+            try FileManager.default.removeItem(atPath: state)
+            let size = try #require(FileManager.default.attributesOfItem(atPath: "\(dir)/\(id).mp4.part")[.size] as? Int)
+            #expect(size > 6 * mib)  // the last range has bytes: the file ends far past its holes
+            let r = try await runCLI(args, env: env)
+            #expect(r.status == 0, "\(r.stderr)")
+            try expectSaved(server, id, dir: dir)
         }
     }
 
@@ -126,5 +129,26 @@ import Glibc
             try expectSaved(server, id, dir: dir)
             #expect(r.stderr.contains("fresh one"), "\(r.stderr)")
         }
+    }
+
+    /// Starts a segmented download and SIGKILLs it once a checkpoint shows bytes in every
+    /// range; returns the ranges that checkpoint recorded.
+    func killWhenEveryRangeHasBytes(_ args: [String], env: [String: String], state: String) async throws -> [[String: Any]] {
+        let p = try CLIProcess(args, env: env)
+        let deadline = Date().addingTimeInterval(30)
+        var saved: [[String: Any]] = []
+        while Date() < deadline {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            guard let data = FileManager.default.contents(atPath: state),
+                let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let seg = obj["segments"] as? [String: Any], let ranges = seg["ranges"] as? [[String: Any]]
+            else { continue }
+            saved = ranges
+            if ranges.allSatisfy({ ($0["next"] as? Int ?? 0) > ($0["start"] as? Int ?? 0) }) { break }
+        }
+        kill(p.process.processIdentifier, SIGKILL)
+        let killed = await p.result()
+        #expect(killed.reason == .uncaughtSignal)
+        return saved
     }
 }

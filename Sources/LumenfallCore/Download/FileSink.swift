@@ -46,8 +46,29 @@ final class FileSink: HTTPResponseSink {
         }
         localSize = size
         known = Self.savedValidator(of: f)
+        if known == nil, let cut = Self.safeLengthWithoutState(f.partPath, size: size) {
+            // Holes mean ranges were written (`--segments`) and their record is gone: only
+            // the bytes before the first hole are known good.
+            guard truncate(f.partPath, off_t(cut)) == 0 else { throw AtomicFile.errnoText("cannot shorten", f.partPath) }
+            localSize = cut
+        }
         contentType = known?.contentType
-        if writer.hashed != size { try writer.hashExisting(f.partPath, upTo: size) }
+        if writer.hashed != localSize { try writer.hashExisting(f.partPath, upTo: localSize) }
+    }
+
+    /// For a `.part` without its state: nil when it has no hole (written in one piece, as far
+    /// as the file system can tell), else a length that keeps only whole data before the first
+    /// hole. A hole starts on a block boundary, and the block before it may end in zeros that
+    /// were never received, so a whole MiB before it is given up too.
+    static func safeLengthWithoutState(_ path: String, size: Int64) -> Int64? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let seekHole: Int32 = 4  // SEEK_HOLE (Linux), not exported to Swift by Glibc
+        let hole = Int64(lseek(fd, 0, seekHole))
+        guard hole >= 0, hole < size else { return nil }
+        let mib: Int64 = 1 << 20
+        return max(0, hole / mib * mib - mib)
     }
 
     /// The `.part.state` beside a `.part`, if it is there and readable.
