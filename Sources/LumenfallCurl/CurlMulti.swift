@@ -216,9 +216,19 @@ final class Transfer: @unchecked Sendable {
     }
 
     func complete(_ code: CURLcode) {
-        let result = HTTPTransferResult(
+        var result = HTTPTransferResult(
             head: head,
             redirectURL: easy?.infoString(CURLINFO_REDIRECT_URL), abortedBySink: abortedBySink)
+        if let easy, head != nil {
+            switch easy.infoLong(CURLINFO_HTTP_VERSION) {
+            case Int(CURL_HTTP_VERSION_1_0): result.httpVersion = "1.0"
+            case Int(CURL_HTTP_VERSION_1_1): result.httpVersion = "1.1"
+            case Int(CURL_HTTP_VERSION_2_0): result.httpVersion = "2"
+            default: result.httpVersion = nil
+            }
+            // NUM_CONNECTS counts the connections this transfer had to open.
+            result.reusedConnection = easy.infoLong(CURLINFO_NUM_CONNECTS) == 0
+        }
         if code == CURLE_OK || abortedBySink {
             finish(.success(result))
         } else {
@@ -252,6 +262,14 @@ final class Transfer: @unchecked Sendable {
         try easy.set(CURLOPT_FOLLOWLOCATION, 0)
         try easy.set(CURLOPT_NOSIGNAL, 1)
         try easy.set(CURLOPT_TCP_KEEPALIVE, 1)
+        if r.allowHTTP2 {
+            try easy.set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+            // Wait for a connection being set up to the same host, to share it once it
+            // proves to speak HTTP/2, instead of opening another.
+            try easy.set(CURLOPT_PIPEWAIT, 1)
+        } else {
+            try easy.set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+        }
         try easy.set(CURLOPT_USERAGENT, r.userAgent)
         try easy.set(CURLOPT_CONNECTTIMEOUT_MS, Self.clamped(r.connectTimeout * 1000))
         // libcurl's low-speed check works in whole seconds: under minSpeed bytes/s on average

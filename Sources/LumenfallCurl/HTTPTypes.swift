@@ -19,6 +19,11 @@ public struct HTTPRequest: Sendable {
     public var userAgent: String
     /// A CA bundle to trust instead of the system's (`--cacert`, `CURL_CA_BUNDLE`, `SSL_CERT_FILE`).
     public var caFile: String?
+    /// HTTP/2 (over TLS, where the server offers it in ALPN) multiplexes the many small API
+    /// requests on one connection. Media goes over HTTP/1.1: one TCP connection per transfer,
+    /// so a host's per-connection cap applies to each `--segments` range and one big file
+    /// never shares a congestion window with another.
+    public var allowHTTP2 = true
 
     public init(
         url: String, method: String = "GET", headers: [String] = [], body: [UInt8]? = nil,
@@ -94,4 +99,8 @@ public struct HTTPTransferResult: Sendable {
     public var redirectURL: String?
     /// True when the sink returned false and so stopped the transfer.
     public var abortedBySink: Bool
+    /// "1.1", "2" or "1.0" (CURLINFO_HTTP_VERSION); nil when no answer came.
+    public var httpVersion: String? = nil
+    /// Whether this exchange reused a connection left open by an earlier one.
+    public var reusedConnection = false
 }

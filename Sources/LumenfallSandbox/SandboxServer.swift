@@ -44,7 +44,8 @@ public final class SandboxServer: Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                state.connectionAccepted()
+                return channel.eventLoop.makeCompletedFuture {
                     if let sslContext {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
@@ -67,6 +68,9 @@ public final class SandboxServer: Sendable {
 
     /// Ends every stall in progress now (tests that need an exact order rather than a timer).
     public func releaseStalls() { state.releaseStalls() }
+
+    /// TCP connections accepted so far: how tests see connection reuse.
+    public var connectionsAccepted: Int { state.connectionCount() }
 
     /// How many chaos faults were injected so far.
     public var faultsInjected: Int { state.faultCount() }

@@ -110,6 +110,10 @@ final class SandboxState: @unchecked Sendable {
 
     func faultCount() -> Int { withLock { faultsInjected } }
 
+    private var connections = 0
+    func connectionAccepted() { withLock { connections += 1 } }
+    func connectionCount() -> Int { withLock { connections } }
+
     private var stallReleases = 0
     func stallGeneration() -> Int { withLock { stallReleases } }
     func releaseStalls() { withLock { stallReleases += 1 } }
@@ -187,7 +191,7 @@ final class SandboxState: @unchecked Sendable {
         if parts == ["sandbox", "manifest"] {
             return .full(status: 200, headers: [("Content-Type", "text/plain")], body: Array(manifestLocked().utf8))
         }
-        if parts == ["sandbox", "stats"] { return json(200, ["faults": faultsInjected, "jobs": jobs.count]) }
+        if parts == ["sandbox", "stats"] { return json(200, ["faults": faultsInjected, "jobs": jobs.count, "connections": connections]) }
         if parts.first == "media" { return media(parts: Array(parts.dropFirst()), query: query, header: header) }
         guard parts.count >= 3, parts[0] == "openai", parts[1] == "v1", parts[2] == "videos" else {
             return apiError(404, "NOT_FOUND", "no route for \(path)")

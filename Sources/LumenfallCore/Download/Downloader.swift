@@ -127,11 +127,12 @@ struct Downloader: Sendable {
                 headers.append("Range: bytes=\(sink.localSize)-")
                 if let v = sink.known?.ifRange { headers.append("If-Range: \(v)") }
             }
-            let request = HTTPRequest(
+            var request = HTTPRequest(
                 url: source.url, headers: headers,
                 connectTimeout: settings.connectTimeout,
                 stallTimeout: settings.stallTimeout, minSpeed: settings.minSpeed,
                 totalTimeout: machine.remaining(now: Date()), caFile: api.caFile)
+            request.allowHTTP2 = false  // media: a connection of its own (see HTTPRequest)
             events(.started(host: host, offset: sink.localSize, total: sink.known?.total))
             logger.debug(
                 "media request",

@@ -132,10 +132,11 @@ struct SegmentedDownload: Sendable {
             let host = URLPolicy.host(of: source.url)
             var headers = ["Accept-Encoding: identity", "Range: bytes=\(now.next)-\(now.end - 1)"]
             if let v = part.validator.ifRange { headers.append("If-Range: \(v)") }
-            let request = HTTPRequest(
+            var request = HTTPRequest(
                 url: source.url, headers: headers, connectTimeout: settings.connectTimeout,
                 stallTimeout: settings.stallTimeout, minSpeed: settings.minSpeed,
                 totalTimeout: machine.remaining(now: Date()), caFile: downloader.api.caFile)
+            request.allowHTTP2 = false  // media: a connection of its own (see HTTPRequest)
             sink.reset(next: now.next)
             var attempt = DownloadMachine.Attempt(size: 0, host: host, usesAPIKey: source.usesAPIKey)
             do {
@@ -189,10 +190,11 @@ struct SegmentedDownload: Sendable {
     /// refusal, retry and refresh itself).
     private func probe(_ source: MediaSource) async throws -> (source: MediaSource, validator: ResumeValidator)? {
         let sink = BufferSink(limit: 4096)
-        let request = HTTPRequest(
+        var request = HTTPRequest(
             url: source.url, headers: ["Accept-Encoding: identity", "Range: bytes=0-0"],
             connectTimeout: settings.connectTimeout, stallTimeout: settings.stallTimeout,
             totalTimeout: max(settings.connectTimeout, 30), caFile: downloader.api.caFile)
+        request.allowHTTP2 = false  // media: a connection of its own (see HTTPRequest)
         do {
             _ = try await downloader.api.http.send(
                 request, credentials: source.usesAPIKey ? downloader.api.credentials : [],
