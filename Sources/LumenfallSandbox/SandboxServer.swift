@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
 
@@ -36,7 +37,10 @@ public final class SandboxServer: Sendable {
         let sslContext = try tls.map { tls in
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
-            return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            // Offered in ALPN as a real API host does: clients that ask get HTTP/2.
+            config.applicationProtocols = ["h2", "http/1.1"]
+            return try NIOSSLContext(configuration: config)
         }
         if sslContext != nil { state.scheme = "https" }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -45,12 +49,25 @@ public final class SandboxServer: Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 state.connectionAccepted()
+                guard let sslContext else {
+                    return channel.eventLoop.makeCompletedFuture { try Self.speakHTTP1(channel, state) }
+                }
                 return channel.eventLoop.makeCompletedFuture {
-                    if let sslContext {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
-                    }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(SandboxHTTPHandler(state: state))
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                }.flatMap {
+                    channel.configureHTTP2SecureUpgrade(
+                        h2ChannelConfigurator: { channel in
+                            channel.configureHTTP2Pipeline(mode: .server) { stream in
+                                // Each stream gets the same handler, in HTTP/1 terms.
+                                stream.eventLoop.makeCompletedFuture {
+                                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                                    try stream.pipeline.syncOperations.addHandler(SandboxHTTPHandler(state: state))
+                                }
+                            }.map { _ in }
+                        },
+                        http1ChannelConfigurator: { channel in
+                            channel.eventLoop.makeCompletedFuture { try Self.speakHTTP1(channel, state) }
+                        })
                 }
             }
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -58,6 +75,11 @@ public final class SandboxServer: Sendable {
         let bound = channel.localAddress?.port ?? port
         state.port = bound
         return SandboxServer(state: state, group: group, channel: channel, port: bound)
+    }
+
+    private static func speakHTTP1(_ channel: Channel, _ state: SandboxState) throws {
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+        try channel.pipeline.syncOperations.addHandler(SandboxHTTPHandler(state: state))
     }
 
     /// Adds a job directly (tests); the HTTP route `POST /openai/v1/videos` does the same.
@@ -128,7 +150,7 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             guard let h = head else { return }
             head = nil
             let response = state.handle(
-                method: h.method.rawValue, uri: h.uri,
+                method: h.method.rawValue, uri: h.uri, version: h.version.major == 2 ? "2" : "1.\(h.version.minor)",
                 headers: h.headers.map { ($0.name, $0.value) }, body: body)
             respond(context: context, request: h, response: response)
         }

@@ -10,6 +10,8 @@ public struct LoggedRequest: Sendable {
     public var ifRange: String?
     public var authorization: String?
     public var status: Int
+    /// "2" for HTTP/2, else "1.1" or "1.0".
+    public var httpVersion = "1.1"
 }
 
 enum SandboxResponse {
@@ -167,7 +169,7 @@ final class SandboxState: @unchecked Sendable {
 
     // MARK: - Routing
 
-    func handle(method: String, uri: String, headers: [(String, String)], body: [UInt8]) -> SandboxResponse {
+    func handle(method: String, uri: String, version: String = "1.1", headers: [(String, String)], body: [UInt8]) -> SandboxResponse {
         func header(_ n: String) -> String? { headers.last { $0.0.lowercased() == n.lowercased() }?.1 }
         let comps = URLComponents(string: uri)
         let path = comps?.path ?? uri
@@ -177,7 +179,7 @@ final class SandboxState: @unchecked Sendable {
             log.append(
                 LoggedRequest(
                     method: method, path: path, range: header("Range"), ifRange: header("If-Range"),
-                    authorization: header("Authorization"), status: response.status))
+                    authorization: header("Authorization"), status: response.status, httpVersion: version))
         }
         return response
     }
