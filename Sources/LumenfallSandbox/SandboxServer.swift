@@ -91,6 +91,11 @@ public final class SandboxServer: Sendable {
     /// Ends every stall in progress now (tests that need an exact order rather than a timer).
     public func releaseStalls() { state.releaseStalls() }
 
+    /// Media from now on is written to `dir` and served by another server at `base`.
+    public func serveMediaExternally(dir: String, base: String) {
+        state.withLock { state.externalMedia = (dir, base) }
+    }
+
     /// TCP connections accepted so far: how tests see connection reuse.
     public var connectionsAccepted: Int { state.connectionCount() }
 

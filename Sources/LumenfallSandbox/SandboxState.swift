@@ -76,6 +76,10 @@ final class SandboxState: @unchecked Sendable {
     let chaos: SandboxChaos?
     /// `--throttle`: every media answer, each connection on its own, at most this many bytes/s.
     let throttle: Int?
+    /// `--media-dir` and `--media-base`: each job's bytes are written to a file there at
+    /// creation and its `output.url` points at `base/<id>.<ext>`, so another web server
+    /// (nginx, in Scripts/bench) serves the media.
+    var externalMedia: (dir: String, base: String)?
     private var rng: UInt64
     private(set) var faultsInjected = 0
     var port = 0
@@ -145,7 +149,26 @@ final class SandboxState: @unchecked Sendable {
         let id = spec.id ?? "video_sbx\(counter)_\(String(UInt64.random(in: 0..<UInt64.max), radix: 36))"
         jobs[id] = Job(spec: spec, id: id, createdAt: Date())
         order.append(id)
+        if let m = externalMedia, let job = jobs[id] { writeMedia(job, to: "\(m.dir)/\(id).\(ext(job))") }
         return id
+    }
+
+    private func ext(_ job: Job) -> String { job.spec.contentType == "video/webm" ? "webm" : "mp4" }
+
+    /// Writes a job's bytes out for an external media server (best effort: a bench tool).
+    private func writeMedia(_ job: Job, to path: String) {
+        let content = contentLocked(job)
+        guard let out = FileHandle(forWritingAtPath: path) ?? {
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }() else { return }
+        defer { try? out.close() }
+        var at = 0
+        while at < content.size {
+            let n = min(1 << 20, content.size - at)
+            content.withBytes(offset: at, count: n) { out.write(Data($0)) }
+            at += n
+        }
     }
 
     func requests() -> [LoggedRequest] { withLock { log } }
@@ -194,6 +217,7 @@ final class SandboxState: @unchecked Sendable {
             return .full(status: 200, headers: [("Content-Type", "text/plain")], body: Array(manifestLocked().utf8))
         }
         if parts == ["sandbox", "stats"] { return json(200, ["faults": faultsInjected, "jobs": jobs.count, "connections": connections]) }
+        if parts == ["sandbox", "jobs"], method == "POST" { return createMany(query, body: body) }
         if parts.first == "media" { return media(parts: Array(parts.dropFirst()), query: query, header: header) }
         guard parts.count >= 3, parts[0] == "openai", parts[1] == "v1", parts[2] == "videos" else {
             return apiError(404, "NOT_FOUND", "no route for \(path)")
@@ -227,6 +251,26 @@ final class SandboxState: @unchecked Sendable {
         let id = createLocked(spec)
         guard let job = jobs[id] else { return apiError(500, "UPSTREAM_ERROR", "lost the job") }
         return .full(status: 202, headers: [("Content-Type", "application/json")], body: videoJSON(job))
+    }
+
+    /// `POST /sandbox/jobs?count=N` with a job spec (the `sandbox` object of a create) as the
+    /// body: N jobs at once, their ids one a line. For benchmarks that need 100 000 videos.
+    private func createMany(_ q: [String: String], body: [UInt8]) -> SandboxResponse {
+        let count = Int(q["count"] ?? "1") ?? 1
+        guard (1...1_000_000).contains(count) else { return plain(400, "count: 1 to 1000000") }
+        let spec: SandboxJobSpec
+        do {
+            spec = body.isEmpty ? SandboxJobSpec() : try JSONDecoder().decode(SandboxJobSpec.self, from: Data(body))
+        } catch {
+            return plain(400, "bad sandbox spec: \(error)")
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(count * 32)
+        for _ in 0..<count {
+            out += Array(createLocked(spec).utf8)
+            out.append(UInt8(ascii: "\n"))
+        }
+        return .full(status: 200, headers: [("Content-Type", "text/plain")], body: out)
     }
 
     private func list(_ q: [String: String], auth: String?) -> SandboxResponse {
@@ -328,7 +372,8 @@ final class SandboxState: @unchecked Sendable {
     }
 
     private func mediaURL(_ job: Job) -> String {
-        let ext = job.spec.contentType == "video/webm" ? "webm" : "mp4"
+        let ext = ext(job)
+        if let m = externalMedia { return "\(m.base)/\(job.id).\(ext)" }
         let expires = Int(job.expiresAt.timeIntervalSince1970)
         let sig = SHA256.hash(data: Data("\(job.id)/\(job.urlGeneration)/\(expires)".utf8)).prefix(16)
             .map { String(format: "%02x", $0) }.joined()

@@ -41,6 +41,12 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
             valueName: "BYTES"))
     var throttle: Int?
 
+    @Option(help: ArgumentHelp("Write each job's bytes to DIR/<id>.<ext> (for another web server to serve); needs --media-base.", valueName: "DIR"))
+    var mediaDir: String?
+
+    @Option(help: ArgumentHelp("With --media-dir: output.url is URL/<id>.<ext>.", valueName: "URL"))
+    var mediaBase: String?
+
     @Option(help: ArgumentHelp("Serve https with this certificate (PEM); needs --tls-key.", valueName: "PATH"))
     var tlsCert: String?
 
@@ -56,6 +62,7 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
         }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if SandboxListMode(rawValue: listMode) == nil { throw ValidationError("--list-mode: normal, endless or loop") }
+        if (mediaDir == nil) != (mediaBase == nil) { throw ValidationError("--media-dir and --media-base go together") }
         if let t = throttle, t < 1 { throw ValidationError("--throttle must be at least 1 byte a second") }
         if let c = chaos, SandboxChaos(c) == nil { throw ValidationError("--chaos \(c): give rates such as drop=0.1,stall=0.05") }
     }
@@ -67,6 +74,7 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
             chaos: chaos.flatMap(SandboxChaos.init),
             tls: tlsCert.flatMap { c in tlsKey.map { SandboxTLS(certificateFile: c, keyFile: $0) } },
             throttleBytesPerSecond: throttle)
+        if let mediaDir, let mediaBase { server.serveMediaExternally(dir: mediaDir, base: mediaBase) }
         FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
         if let urlFile {
             try Data((server.baseURL + "\n").utf8).write(to: URL(fileURLWithPath: urlFile), options: .atomic)
