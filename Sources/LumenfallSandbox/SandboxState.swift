@@ -66,6 +66,8 @@ final class SandboxState: @unchecked Sendable {
     private let lock = NSLock()
     private var jobs: [String: Job] = [:]
     private var order: [String] = []
+    /// Where each id stands in `order`, so a page after a cursor is found without a scan.
+    private var position: [String: Int] = [:]
     private var log: [LoggedRequest] = []
     private var contents: [String: MediaContent] = [:]
     private var counter = 0
@@ -148,7 +150,10 @@ final class SandboxState: @unchecked Sendable {
         counter += 1
         let id = spec.id ?? "video_sbx\(counter)_\(String(UInt64.random(in: 0..<UInt64.max), radix: 36))"
         jobs[id] = Job(spec: spec, id: id, createdAt: Date())
-        order.append(id)
+        if position[id] == nil {
+            position[id] = order.count
+            order.append(id)
+        }
         if let m = externalMedia, let job = jobs[id] { writeMedia(job, to: "\(m.dir)/\(id).\(ext(job))") }
         return id
     }
@@ -275,12 +280,21 @@ final class SandboxState: @unchecked Sendable {
 
     private func list(_ q: [String: String], auth: String?) -> SandboxResponse {
         let limit = max(1, min(100, Int(q["limit"] ?? "") ?? 20))
-        var ids = q["order"] == "asc" ? order : order.reversed()
+        let ascending = q["order"] == "asc"
+        var ids: [String]
         switch listMode {
         case .normal:
-            if let after = q["after"], let i = ids.firstIndex(of: after) { ids = Array(ids[(i + 1)...]) }
+            // One page and one more (for has_more), from just after the cursor.
+            let from = q["after"].flatMap { position[$0] }
+            if ascending {
+                let start = from.map { $0 + 1 } ?? 0
+                ids = Array(order[min(start, order.count)..<min(order.count, start + limit + 1)])
+            } else {
+                let end = from ?? order.count
+                ids = Array(order[max(0, end - limit - 1)..<end].reversed())
+            }
         case .loop:
-            break  // the bug: `after` is ignored, so page two is page one again
+            ids = ascending ? order : order.reversed()  // the bug: `after` is ignored, so page two is page one again
         case .endless:
             var made: [String] = []
             for _ in 0..<limit {

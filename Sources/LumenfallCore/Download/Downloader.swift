@@ -100,7 +100,7 @@ struct Downloader: Sendable {
                 break
             }
         }
-        var source = mediaSource(for: initial)
+        let source = mediaSource(for: initial)
         let sink = FileSink(
             directory: directory, id: id, limiter: settings.rateLimiter,
             onWrite: { [events] in events(.receiving(offset: $0, total: $1)) })
@@ -108,6 +108,22 @@ struct Downloader: Sendable {
         // touched by two threads at once (and the loop thread has it only during a transfer).
         nonisolated(unsafe) let io = sink
         defer { sink.closeFile() }
+        do {
+            return try await runAttempts(sink, source: source, initial: initial, start: start, refresh: refresh)
+        } catch {
+            // However the download ends, the `.part.state` in flight lands before the caller
+            // hears of it: a rerun (or a test) right after finds it whole.
+            await BlockingIO.settle(io)
+            throw error
+        }
+    }
+
+    private func runAttempts(
+        _ sink: FileSink, source initialSource: MediaSource, initial: VideoObject, start: Date,
+        refresh: @escaping @Sendable () async throws -> VideoObject
+    ) async throws -> DownloadResult {
+        var source = initialSource
+        nonisolated(unsafe) let io = sink  // sound: see run
         sink.file = MediaFile.existingPart(directory: directory, id: id)
         try await BlockingIO.run { try io.prepareAttempt() }
         var machine = DownloadMachine(
@@ -227,6 +243,12 @@ struct Downloader: Sendable {
 }
 
 extension BlockingIO {
+    /// Waits for the sink's state-file writes, whatever became of them.
+    static func settle(_ sink: FileSink) async {
+        nonisolated(unsafe) let io = sink  // sound: the caller waits for this call
+        _ = try? await run { try io.drainState() }
+    }
+
     /// Flushes the attempt's last block and waits for its hash, off the pool.
     static func closeFile(_ sink: FileSink) async {
         nonisolated(unsafe) let io = sink  // sound: the caller waits for this call

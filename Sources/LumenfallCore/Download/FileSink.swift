@@ -161,6 +161,9 @@ final class FileSink: HTTPResponseSink {
         try writer.attach(fd: fd, path: f.partPath)
     }
 
+    /// Waits for the `.part.state` writes queued so far.
+    func drainState() throws { try stateWriter.drain() }
+
     /// Ends the attempt's writing: what was received reaches the file and the hash.
     func closeFile() {
         do {
