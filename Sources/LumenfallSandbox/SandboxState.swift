@@ -164,7 +164,7 @@ final class SandboxState: @unchecked Sendable {
     private func writeMedia(_ job: Job, to path: String) {
         let content = contentLocked(job)
         guard let out = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)
         }() else { return }
         defer { try? out.close() }
