@@ -26,6 +26,8 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // Linux calls glibc hides behind _GNU_SOURCE (sync_file_range), as plain C functions.
+        .target(name: "CLinux"),
         // The only importer of CCurl.
         .target(
             name: "LumenfallCurl",
@@ -47,6 +49,7 @@ let package = Package(
             name: "LumenfallCore",
             dependencies: [
                 "LumenfallCurl",
+                "CLinux",
                 "LumenfallArchive",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

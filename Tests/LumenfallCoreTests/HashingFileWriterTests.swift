@@ -22,11 +22,11 @@ final class Wakeups: @unchecked Sendable {  // sound: `count` is only touched un
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         try #require(fd >= 0)
         let writer = HashingFileWriter()
-        try writer.attach(fd: fd, path: path)
+        try writer.attach(fd: fd, path: path, offset: 0)
         let wakeups = Wakeups()
         writer.setWaker { wakeups.wake() }
 
-        let chunk = [UInt8]((0..<(256 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        let chunk = [UInt8]((0..<(HashingFileWriter.blockSize / 4)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
         var sent: [UInt8] = []
         writer.hashQueue.suspend()  // the hasher falls behind: blocks stay in flight
         var accepted = 0
@@ -35,8 +35,8 @@ final class Wakeups: @unchecked Sendable {  // sound: `count` is only touched un
             accepted += 1
             try #require(accepted < 100, "append never refused: no back-pressure")
         }
-        // 4 blocks of 1 MiB in flight, plus the one filling: 16 chunks of 256 KiB, then a refusal.
-        #expect(accepted == 16)
+        // 4 blocks in flight, each filled by 4 chunks: 16 chunks, then a refusal.
+        #expect(accepted == 4 * HashingFileWriter.maxBlocks)
         #expect(wakeups.value == 0)
         writer.hashQueue.resume()
         writer.drain()

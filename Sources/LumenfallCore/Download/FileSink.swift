@@ -20,6 +20,10 @@ final class FileSink: HTTPResponseSink {
 
     private let limiter: RateLimiter?
     private var control: TransferControl?
+    /// Files over this many bytes get their `.part.state` as soon as the head arrives.
+    static let eagerStateSize: Int64 = 4 << 20
+    /// A validator not yet written beside the `.part`.
+    private var statePending: ResumeValidator?
 
     init(
         directory: String, id: String, limiter: RateLimiter? = nil,
@@ -93,8 +97,12 @@ final class FileSink: HTTPResponseSink {
                     etag: head.etag, lastModified: head.lastModified, total: total,
                     contentType: contentType)
                 known = v
-                // Written off the loop thread (two fsyncs): every other transfer keeps going.
-                if let f = file { stateWriter.write(Array(try JSONEncoder().encode(v)), to: f.statePath) }
+                // A big file's state is written now (off the loop thread), so even a SIGKILL
+                // leaves the validator beside the `.part`. A small one's only if the attempt
+                // ends short (closeFile): most finish in well under a second, and a state
+                // written and deleted per file was a third of the folder's inode churn.
+                statePending = v
+                if total.map({ $0 > Self.eagerStateSize }) ?? true { writePendingState() }
                 onWrite(offset, total)
                 return .proceed
             } catch {
@@ -158,23 +166,33 @@ final class FileSink: HTTPResponseSink {
             close(fd)
             throw e
         }
-        try writer.attach(fd: fd, path: f.partPath)
+        try writer.attach(fd: fd, path: f.partPath, offset: offset)
     }
 
     /// Waits for the `.part.state` writes queued so far.
     func drainState() throws { try stateWriter.drain() }
 
-    /// Ends the attempt's writing: what was received reaches the file and the hash.
+    /// Ends the attempt's writing: what was received reaches the file and the hash, and a
+    /// `.part` left short gets its state.
     func closeFile() {
         do {
             try writer.close()
         } catch {
             if failure == nil { failure = "\(error)" }
         }
+        if let total = statePending?.total, localSize >= total { return }  // whole: no resume to help
+        writePendingState()
+    }
+
+    private func writePendingState() {
+        guard let v = statePending, let f = file, let bytes = try? JSONEncoder().encode(v) else { return }
+        statePending = nil
+        stateWriter.write(Array(bytes), to: f.statePath)
     }
 
     /// The server proved the `.part` stale: empty it and forget its validator.
     func discardPart() throws {
+        statePending = nil
         try stateWriter.drain()  // an in-flight write must not bring the state back
         closeFile()
         if let f = file {
@@ -215,7 +233,7 @@ final class FileSink: HTTPResponseSink {
     }
 }
 
-/// Writes a `.part.state` file durably (temp, fsync, rename, folder fsync) on a queue of its
+/// Writes a `.part.state` file (temp, rename; no fsync: see `write`) on a queue of its
 /// own, so the loop thread that received the head never waits for a disk. Writes keep their
 /// order; `drain` waits for them and reports the first failure. `@unchecked Sendable` is sound:
 /// `failure` is only touched on `queue`.
@@ -226,7 +244,9 @@ final class StateFileWriter: @unchecked Sendable {
     func write(_ bytes: [UInt8], to path: String) {
         queue.async {
             do {
-                try AtomicFile.write(bytes, to: path)
+                // No fsync: a lost or stale state only makes a resume more careful (see
+                // prepareAttempt), and two fsyncs per download were a cost every file paid.
+                try AtomicFile.write(bytes, to: path, durable: false)
             } catch {
                 if self.failure == nil { self.failure = "\(error)" }
             }

@@ -1,3 +1,4 @@
+import CLinux
 import Crypto
 import Dispatch
 import Foundation
@@ -10,11 +11,14 @@ import Glibc
 ///
 /// libcurl hands over at most 16 KiB per callback (CURL_MAX_WRITE_SIZE); one write(2) each cost
 /// a third more system time than curl itself, and hashing on the transfer thread made SHA-256
-/// half of the profile. So bytes are gathered into 1 MiB blocks; each full block is written on
-/// the transfer thread, then hashed on a queue of its own while the next block fills. At most
-/// `maxBlocks` blocks exist, so memory stays bounded whatever the file size; when all of them
-/// are still being hashed, `append` refuses the chunk and the transfer pauses until one is
-/// free (CURL_WRITEFUNC_PAUSE), instead of blocking libcurl's thread.
+/// half of the profile. So bytes are gathered into 256 KiB blocks; each full block is written
+/// on the transfer thread, then hashed on a queue of its own while the next block fills, and
+/// its writeback to disk is started there too (sync_file_range), so the fsync before the rename
+/// finds little left to write. A writer holds at most `maxBlocks` blocks, taken from one pool
+/// for the whole process (allocated once, reused by every download, so a batch of downloads
+/// churns no memory); when all of them are still being hashed, `append` refuses the chunk and
+/// the transfer pauses until one is free (CURL_WRITEFUNC_PAUSE), instead of blocking
+/// libcurl's thread.
 ///
 /// Invariant: once `drain()` returns, `hashed` equals the bytes written to the file, because a
 /// block is hashed only after its write succeeded.
@@ -23,13 +27,13 @@ import Glibc
 /// hasher and its count are touched only on `hashQueue` or after `drain()`; the block pool is
 /// under `poolLock`.
 final class HashingFileWriter: @unchecked Sendable {
-    static let blockSize = 1 << 20
+    static let blockSize = BlockPool.shared.blockSize
     static let maxBlocks = 4
 
     let hashQueue = DispatchQueue(label: "lumenfall.sha256")  // internal: tests hold it to force back-pressure
     private let poolLock = NSLock()
-    private var pool: [UnsafeMutableRawBufferPointer] = []
-    private var allBlocks: [UnsafeMutableRawBufferPointer] = []
+    /// Under `poolLock`: blocks taken from the shared pool and not yet given back.
+    private var held = 0
     /// Under `poolLock`: an `append` found no free block and is owed a wake-up.
     private var waiting = false
     /// Called (from the hash queue) when a block frees up after an `append` returned false.
@@ -44,14 +48,13 @@ final class HashingFileWriter: @unchecked Sendable {
     private var filled = 0
     private var fd: Int32 = -1
     private var path = ""
+    /// Where the next block lands in the file, for its writeback.
+    private var fileOffset: Int64 = 0
     // Touched on hashQueue, or by the owner after drain().
     private var hasher = SHA256()
     private var hashedBytes: Int64 = 0
 
-    deinit {
-        try? close()
-        for b in allBlocks { b.deallocate() }
-    }
+    deinit { try? close() }
 
     /// Bytes hashed so far, which after drain() is the bytes in the file.
     var hashed: Int64 {
@@ -87,11 +90,13 @@ final class HashingFileWriter: @unchecked Sendable {
         }
     }
 
-    /// Writes from now on go to `fd` (already positioned by the caller); the writer owns it.
-    func attach(fd: Int32, path: String) throws {
+    /// Writes from now on go to `fd`, already positioned at `offset` by the caller; the writer
+    /// owns it.
+    func attach(fd: Int32, path: String, offset: Int64) throws {
         try close()
         self.fd = fd
         self.path = path
+        fileOffset = offset
     }
 
     /// Called on the transfer thread for every chunk. All or nothing: false, with nothing
@@ -123,9 +128,9 @@ final class HashingFileWriter: @unchecked Sendable {
     /// after them.
     func close() throws {
         defer {
+            drain()  // first: queued writebacks use the descriptor
             if fd >= 0 { Glibc.close(fd) }
             fd = -1
-            drain()
         }
         if fd >= 0 { try writeCurrent() }
         if let c = current { giveBack(c) }
@@ -151,10 +156,15 @@ final class HashingFileWriter: @unchecked Sendable {
         }
         // The block is owned by this hand-off until giveBack: no other thread touches it.
         let handoff = Handoff(block: block, count: full.count)
+        let (wfd, at) = (fd, fileOffset)
+        fileOffset += Int64(full.count)
         hashQueue.async { [self] in
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: handoff.block[0..<handoff.count]))
             hashedBytes += Int64(handoff.count)
             giveBack(handoff.block)
+            // Start writing these pages to disk now (not waiting for them): the fsync at the
+            // end then has little left. `close` drains this queue before closing `wfd`.
+            _ = lf_start_writeback(wfd, at, Int64(handoff.count))
         }
     }
 
@@ -163,36 +173,49 @@ final class HashingFileWriter: @unchecked Sendable {
         let count: Int
     }
 
-    /// `count` free blocks, or nil (and a promise to call `onBlockFree`) when fewer are free:
-    /// at most `maxBlocks` exist, so memory stays bounded whatever the file size.
+    /// `count` free blocks, or nil (and a promise to call `onBlockFree`) when this writer
+    /// already holds `maxBlocks`: memory stays bounded whatever the file size.
     private func reserve(_ count: Int) -> [UnsafeMutableRawBufferPointer]? {
         guard count > 0 else { return [] }
         poolLock.lock()
-        defer { poolLock.unlock() }
-        let available = pool.count + (Self.maxBlocks - allBlocks.count)
-        guard available >= count else {
+        guard held + count <= Self.maxBlocks else {
             waiting = true
+            poolLock.unlock()
             return nil
         }
-        var out: [UnsafeMutableRawBufferPointer] = []
-        while out.count < count {
-            if let b = pool.popLast() {
-                out.append(b)
-            } else {
-                let b = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 64)
-                allBlocks.append(b)
-                out.append(b)
-            }
-        }
-        return out
+        held += count
+        poolLock.unlock()
+        return (0..<count).map { _ in BlockPool.shared.take() }
     }
 
     private func giveBack(_ b: UnsafeMutableRawBufferPointer) {
+        BlockPool.shared.give(b)
         poolLock.lock()
-        pool.append(b)
+        held -= 1
         let wake = waiting ? onBlockFree : nil
         waiting = false
         poolLock.unlock()
         wake?()
     }
+}
+
+/// The blocks every download's writer gathers bytes in: allocated on first need, reused ever
+/// after, never freed. The process holds at most as many as were ever in use at once (4 per
+/// running download), and a batch of 200 downloads asks the allocator for no more than the
+/// first 8 did. `@unchecked Sendable` is sound: `free` is only touched under `lock`.
+final class BlockPool: @unchecked Sendable {
+    static let shared = BlockPool(blockSize: 256 * 1024)
+
+    let blockSize: Int
+    private let lock = NSLock()
+    private var free: [UnsafeMutableRawBufferPointer] = []
+
+    init(blockSize: Int) { self.blockSize = blockSize }
+
+    func take() -> UnsafeMutableRawBufferPointer {
+        if let b = lock.withLock({ free.popLast() }) { return b }
+        return UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 4096)
+    }
+
+    func give(_ b: UnsafeMutableRawBufferPointer) { lock.withLock { free.append(b) } }
 }

@@ -67,20 +67,23 @@ public enum AtomicFile {
     }
 
     /// `syncDirectory: false` leaves the folder's fsync to the caller, who batches it
-    /// (DirectorySync) and must await it before calling the file saved.
-    public static func write(_ bytes: [UInt8], to path: String, syncDirectory sync: Bool = true) throws {
+    /// (DirectorySync) and must await it before calling the file saved. `durable: false`
+    /// skips both fsyncs: the rename is still atomic (readers see the old file or the new
+    /// one), but after a power cut the file may be the old one, or empty: for files that are
+    /// only hints and are checked when read (the `.part.state`).
+    public static func write(_ bytes: [UInt8], to path: String, syncDirectory sync: Bool = true, durable: Bool = true) throws {
         if isSymlink(path) { throw linkRefused(path) }
         let (temp, fd) = try createTemp(beside: path)
         do {
             try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temp) }
-            guard fsync(fd) == 0 else { throw errnoText("cannot sync", temp) }
+            guard !durable || fsync(fd) == 0 else { throw errnoText("cannot sync", temp) }
             close(fd)
         } catch {
             close(fd)
             unlink(temp)
             throw error
         }
-        try rename(temp, to: path, syncDirectory: sync)
+        try rename(temp, to: path, syncDirectory: sync && durable)
     }
 
     /// rename(2), then fsync of the folder so the new name itself survives a power cut.
