@@ -103,84 +103,154 @@ public struct Fetcher: Sendable {
     /// bounded by the work in flight, whatever the batch.
     public func run(source: IDSource) async -> FetchReport {
         var recent = RecentIDs(limit: config.dedupLimit)
-        var inFlightIDs = Set<String>()
-        var order: [String] = []
-        var results: [IDOutcome?] = []
-        var tally = BatchTally(keepSavedIDs: config.keepSavedIDs)
-        var authFailure: String?
         var sourceFailure: Error?
         let window = max(config.window, config.jobs + config.pollJobs)
-        let keep = config.keepOutcomes
-        let dir = config.outputDirectory
-
-        let context = RunContext(
-            polls: Slots(config.pollJobs), downloads: Slots(config.jobs), folderSync: DirectorySync(directory: dir))
-        await withTaskGroup(of: (Int, String, Finished).self) { group in
-            var sourceDone = false
-            func record(_ i: Int, _ id: String, _ finished: Finished) {
-                let outcome = finished.outcome
-                inFlightIDs.remove(id)
-                if keep { results[i] = outcome }
-                tally.add(id: id, outcome: outcome, saved: finished.saved)
-                if case .failed(let f) = outcome, f.kind == .authentication, authFailure == nil {
-                    authFailure = f.message
-                    group.cancelAll()
-                }
-            }
-            while !sourceDone, authFailure == nil, !Task.isCancelled {
-                if inFlightIDs.count >= window, let (i, id, outcome) = await group.next() {
-                    record(i, id, outcome)
-                    continue
-                }
-                let next: String?
-                do {
-                    next = try await source.next()
-                } catch let e as APIError {
-                    if case .http(401, _, let m, _) = e {
-                        authFailure = "the API rejected the key (HTTP 401\(m.map { ": \($0)" } ?? ""))"
-                        group.cancelAll()
-                    } else {
-                        sourceFailure = e
+        let ledger = Ledger(keepOutcomes: config.keepOutcomes, keepSavedIDs: config.keepSavedIDs)
+        let context = RunContext(polls: Slots(config.pollJobs), folderSync: DirectorySync(directory: config.outputDirectory))
+        let inFlight = Slots(window)
+        let queue = DownloadQueue()
+        // Two stages: a short task per id polls it (with a poll slot), then hands its video
+        // to `queue`; `jobs` workers take the link that dies first and download it. A
+        // discarding group frees each task the moment it ends, and an id waiting for a
+        // worker is an entry in the queue's heap, not a suspended task: memory follows the
+        // work, not the look-ahead (`window` ids in flight).
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                for _ in 0..<max(1, config.jobs) {
+                    group.addTask {
+                        while let e = await queue.pop() {
+                            let finished = await report(e.id, await downloadAndSave(e.id, video: e.video, context))
+                            let stop = ledger.finish(e.index, e.id, finished)
+                            await inFlight.release()
+                            // A rejected key stops the run: the group cancels every other id.
+                            if stop { throw KeyRejected() }
+                        }
                     }
-                    break
-                } catch is CancellationError {
-                    break  // interrupted while listing
-                } catch {
-                    sourceFailure = error
-                    break
                 }
-                guard let id = next else {
-                    sourceDone = true
-                    break
+                while !group.isCancelled, !Task.isCancelled {
+                    let next: String?
+                    do {
+                        next = try await source.next()
+                    } catch let e as APIError {
+                        if case .http(401, _, let m, _) = e {
+                            ledger.keyRejected("the API rejected the key (HTTP 401\(m.map { ": \($0)" } ?? ""))")
+                        } else {
+                            sourceFailure = e
+                        }
+                        break
+                    } catch is CancellationError {
+                        break  // interrupted while listing
+                    } catch {
+                        sourceFailure = error
+                        break
+                    }
+                    guard let id = next else { break }
+                    // Each id once per run, however often it is given or listed: never two
+                    // tasks on one id (they would share its .part), and repeats within the
+                    // last `dedupLimit` ids are dropped.
+                    guard !ledger.isInFlight(id), recent.insert(id) else { continue }
+                    // An id gets its task only with a place in the window and a poll slot in
+                    // hand: an id waiting to be polled is a string, not a suspended task.
+                    do {
+                        try await inFlight.acquire()
+                        do {
+                            try await context.polls.acquire()
+                        } catch {
+                            await inFlight.release()
+                            throw error
+                        }
+                    } catch {
+                        break  // cancelled
+                    }
+                    let i = ledger.start(id)
+                    await queue.producerStarted()
+                    group.addTask {
+                        switch await prepare(id, context) {
+                        case .ready(let video):
+                            // The link that dies first is downloaded first.
+                            await queue.push(.init(id: id, index: i, video: video), key: video.expiresAt?.timeIntervalSince1970 ?? .infinity)
+                        case .finished(let finished):
+                            await queue.producerEnded()
+                            let stop = ledger.finish(i, id, report(id, finished))
+                            await inFlight.release()
+                            if stop { throw KeyRejected() }
+                        }
+                    }
                 }
-                // Each id once per run, however often it is given or listed: never two tasks
-                // on one id (they would share its .part), and repeats within the last
-                // `dedupLimit` ids are dropped.
-                guard !inFlightIDs.contains(id), recent.insert(id) else { continue }
-                inFlightIDs.insert(id)
-                let i = keep ? order.count : 0
-                if keep {
-                    order.append(id)
-                    results.append(nil)
-                }
-                group.addTask { (i, id, await fetchOne(id, context)) }
+                await queue.close()
             }
-            while let (i, id, outcome) = await group.next() { record(i, id, outcome) }
+        } catch {
+            // KeyRejected (recorded in the ledger) or a cancellation: nothing more to do.
         }
-        let stopped = FetchFailure(
-            kind: .stopped,
-            message: authFailure != nil
-                ? "not finished: the run stopped because the API key was rejected"
-                : "not finished: the run was interrupted")
-        return FetchReport(
-            outcomes: order.enumerated().map { ($0.element, results[$0.offset] ?? .failed(stopped)) },
-            tally: tally, authenticationFailure: authFailure, sourceFailure: sourceFailure)
+        return ledger.report(sourceFailure: sourceFailure)
+    }
+
+    private struct KeyRejected: Error {}
+
+    /// What a run has learnt so far, shared by its tasks: the tally, the outcomes (with
+    /// `keepOutcomes`), the ids in flight. `@unchecked Sendable` is sound: all of it is
+    /// touched under `lock`.
+    final class Ledger: @unchecked Sendable {
+        private let lock = NSLock()
+        private let keepOutcomes: Bool
+        private var inFlight = Set<String>()
+        private var order: [String] = []
+        private var results: [IDOutcome?] = []
+        private var tally: BatchTally
+        private var authFailure: String?
+
+        init(keepOutcomes: Bool, keepSavedIDs: Bool) {
+            self.keepOutcomes = keepOutcomes
+            tally = BatchTally(keepSavedIDs: keepSavedIDs)
+        }
+
+        func isInFlight(_ id: String) -> Bool { lock.withLock { inFlight.contains(id) } }
+
+        /// The id's index among the outcomes (0 when they are not kept).
+        func start(_ id: String) -> Int {
+            lock.withLock {
+                inFlight.insert(id)
+                guard keepOutcomes else { return 0 }
+                order.append(id)
+                results.append(nil)
+                return order.count - 1
+            }
+        }
+
+        /// Records an id's end; true when it was the API rejecting the key (the run stops).
+        func finish(_ i: Int, _ id: String, _ finished: Finished) -> Bool {
+            lock.withLock {
+                let outcome = finished.outcome
+                inFlight.remove(id)
+                if keepOutcomes { results[i] = outcome }
+                tally.add(id: id, outcome: outcome, saved: finished.saved)
+                if case .failed(let f) = outcome, f.kind == .authentication {
+                    if authFailure == nil { authFailure = f.message }
+                    return true
+                }
+                return false
+            }
+        }
+
+        func keyRejected(_ message: String) { lock.withLock { if authFailure == nil { authFailure = message } } }
+
+        func report(sourceFailure: Error?) -> FetchReport {
+            lock.withLock {
+                let stopped = FetchFailure(
+                    kind: .stopped,
+                    message: authFailure != nil
+                        ? "not finished: the run stopped because the API key was rejected"
+                        : "not finished: the run was interrupted")
+                return FetchReport(
+                    outcomes: order.enumerated().map { ($0.element, results[$0.offset] ?? .failed(stopped)) },
+                    tally: tally, authenticationFailure: authFailure, sourceFailure: sourceFailure)
+            }
+        }
     }
 
     /// What the ids of one run share.
     struct RunContext: Sendable {
         let polls: Slots
-        let downloads: Slots
         let meter = ThroughputMeter()
         let folderSync: DirectorySync
         /// Set the moment the API rejects the key, before the failing id gives up its slot,
@@ -203,8 +273,8 @@ public struct Fetcher: Sendable {
         var saved: SavedFacts?
     }
 
-    func fetchOne(_ id: String, _ context: RunContext) async -> Finished {
-        let finished = await fetchOneUnreported(id, context)
+    /// Prints an id's end (a saved id was printed when its folder fsync was done).
+    func report(_ id: String, _ finished: Finished) -> Finished {
         switch finished.outcome {
         case .failed(let f): emit(.failed(id: id, f))
         case .alreadySaved(let file): emit(.alreadySaved(id: id, file: file))
@@ -213,36 +283,43 @@ public struct Fetcher: Sendable {
         return finished
     }
 
-    private func fetchOneUnreported(_ id: String, _ context: RunContext) async -> Finished {
-        if let why = VideoID.problem(with: id) {
-            return Finished(outcome: .failed(FetchFailure(kind: .invalidID, message: "invalid id: \(why); skipped")))
-        }
-        let dir = config.outputDirectory
-        // Its sidecar and video on disk: no request at all. The same test decides what
-        // `archive` takes.
-        if let done = try? ArchiveItem.load(directory: dir, id: id) {
-            logger.debug("already saved", metadata: ["id": "\(id)", "stage": "check", "file": "\(done.videoFile)"])
-            return Finished(
-                outcome: .alreadySaved(file: done.videoFile),
-                saved: SavedFacts(bytes: done.videoBytes, cost: done.cost, currency: done.currency))
-        }
-        let outcome = await fetchAndSave(id, context)
-        return Finished(outcome: outcome.0, saved: outcome.1)
+    enum Prepared: Sendable {
+        /// Completed: the video object, for a download worker.
+        case ready(VideoObject)
+        /// Nothing to download: invalid, already saved, failed or interrupted.
+        case finished(Finished)
     }
 
-    private func fetchAndSave(_ id: String, _ context: RunContext) async -> (IDOutcome, SavedFacts?) {
+    /// Everything before the download, holding a poll slot that it gives back: an invalid id
+    /// stops here; an id whose sidecar and video are on disk needs no request (the same test
+    /// decides what `archive` takes); any other is polled until it completes.
+    func prepare(_ id: String, _ context: RunContext) async -> Prepared {
+        if let why = VideoID.problem(with: id) {
+            await context.polls.release()
+            return .finished(Finished(outcome: .failed(FetchFailure(kind: .invalidID, message: "invalid id: \(why); skipped"))))
+        }
+        if let done = try? ArchiveItem.load(directory: config.outputDirectory, id: id) {
+            await context.polls.release()
+            logger.debug("already saved", metadata: ["id": "\(id)", "stage": "check", "file": "\(done.videoFile)"])
+            return .finished(
+                Finished(
+                    outcome: .alreadySaved(file: done.videoFile),
+                    saved: SavedFacts(bytes: done.videoBytes, cost: done.cost, currency: done.currency)))
+        }
+        let polled = await context.guarded { try await pollUntilCompleted(id) }
+        await context.polls.release()
+        do {
+            return .ready(try polled.get())
+        } catch {
+            return .finished(Finished(outcome: .failed(failure(id, error))))
+        }
+    }
+
+    /// Downloads a completed id, writes its sidecar, waits for the folder's fsync.
+    func downloadAndSave(_ id: String, video: VideoObject, _ context: RunContext) async -> Finished {
         let dir = config.outputDirectory
         do {
-            try await context.polls.acquire()
-            let polled = await context.guarded { try await pollUntilCompleted(id) }
-            await context.polls.release()
-            let video = try polled.get()
-
-            // The link that dies first is downloaded first.
-            try await context.downloads.acquire(key: video.expiresAt?.timeIntervalSince1970 ?? .infinity)
-            let downloaded = await context.guarded { try await download(id, video: video, context) }
-            await context.downloads.release()
-            let result = try downloaded.get()
+            let result = try await context.guarded { try await download(id, video: video, context) }.get()
             let sidecar = Sidecar.render(video: video, download: result, downloadedAt: Date(), redacting: config.api.key)
             do {
                 try await BlockingIO.run {
@@ -255,19 +332,26 @@ public struct Fetcher: Sendable {
             // every id that finished meanwhile; only then is the id saved.
             await context.folderSync.sync()
             emit(.saved(id: id, file: result.file.name, bytes: result.bytes, sha256: result.sha256))
-            return (
-                .saved(file: result.file.name, bytes: result.bytes, sha256: result.sha256),
-                SavedFacts(bytes: result.bytes, cost: video.cost, currency: video.currency)
-            )
-        } catch let f as FetchFailure {
-            return (.failed(f), nil)
-        } catch let e as DownloadError {
-            let kept = MediaFile.existingPart(directory: dir, id: id).flatMap { AtomicFile.size(of: $0.partPath) } ?? 0
-            return (.failed(Self.failure(e, kept: kept)), nil)
-        } catch is CancellationError {
-            return (.failed(FetchFailure(kind: .stopped, message: "interrupted; partial files are kept and resume on the next run")), nil)
+            return Finished(
+                outcome: .saved(file: result.file.name, bytes: result.bytes, sha256: result.sha256),
+                saved: SavedFacts(bytes: result.bytes, cost: video.cost, currency: video.currency))
         } catch {
-            return (.failed(FetchFailure(kind: .download, message: "\(error)")), nil)
+            return Finished(outcome: .failed(failure(id, error)))
+        }
+    }
+
+    /// What an error means for the user, naming the `.part` kept, if any.
+    private func failure(_ id: String, _ error: Error) -> FetchFailure {
+        switch error {
+        case let f as FetchFailure:
+            return f
+        case let e as DownloadError:
+            let kept = MediaFile.existingPart(directory: config.outputDirectory, id: id).flatMap { AtomicFile.size(of: $0.partPath) } ?? 0
+            return Self.failure(e, kept: kept)
+        case is CancellationError:
+            return FetchFailure(kind: .stopped, message: "interrupted; partial files are kept and resume on the next run")
+        default:
+            return FetchFailure(kind: .download, message: "\(error)")
         }
     }
 
