@@ -163,10 +163,13 @@ final class SandboxState: @unchecked Sendable {
     /// Writes a job's bytes out for an external media server (best effort: a bench tool).
     private func writeMedia(_ job: Job, to path: String) {
         let content = contentLocked(job)
-        guard let out = FileHandle(forWritingAtPath: path) ?? {
-            _ = FileManager.default.createFile(atPath: path, contents: nil)
-            return FileHandle(forWritingAtPath: path)
-        }() else { return }
+        guard
+            let out = FileHandle(forWritingAtPath: path)
+                ?? {
+                    _ = FileManager.default.createFile(atPath: path, contents: nil)
+                    return FileHandle(forWritingAtPath: path)
+                }()
+        else { return }
         defer { try? out.close() }
         var at = 0
         while at < content.size {

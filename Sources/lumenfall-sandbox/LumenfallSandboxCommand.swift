@@ -41,7 +41,9 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
             valueName: "BYTES"))
     var throttle: Int?
 
-    @Option(help: ArgumentHelp("Write each job's bytes to DIR/<id>.<ext> (for another web server to serve); needs --media-base.", valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Write each job's bytes to DIR/<id>.<ext> (for another web server to serve); needs --media-base.", valueName: "DIR"))
     var mediaDir: String?
 
     @Option(help: ArgumentHelp("With --media-dir: output.url is URL/<id>.<ext>.", valueName: "URL"))

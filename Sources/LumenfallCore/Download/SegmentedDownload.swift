@@ -179,7 +179,8 @@ struct SegmentedDownload: Sendable {
                 if let stop = machine.linkRefreshed(expiresAt: fresh, now: Date()) { throw stop }
             case let .retry(reason, delay, discard):
                 if discard { throw Stale(reason: reason) }
-                downloader.events(.retrying(reason: "bytes \(after.next)-\(after.end - 1): \(reason)", delay: delay, kept: part.snapshot.written))
+                downloader.events(
+                    .retrying(reason: "bytes \(after.next)-\(after.end - 1): \(reason)", delay: delay, kept: part.snapshot.written))
                 try await sleep(seconds: delay)
             }
         }

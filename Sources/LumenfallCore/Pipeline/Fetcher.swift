@@ -168,7 +168,8 @@ public struct Fetcher: Sendable {
                         switch await prepare(id, context) {
                         case .ready(let video):
                             // The link that dies first is downloaded first.
-                            await queue.push(.init(id: id, index: i, video: video), key: video.expiresAt?.timeIntervalSince1970 ?? .infinity)
+                            await queue.push(
+                                .init(id: id, index: i, video: video), key: video.expiresAt?.timeIntervalSince1970 ?? .infinity)
                         case .finished(let finished):
                             await queue.producerEnded()
                             let stop = ledger.finish(i, id, report(id, finished))
