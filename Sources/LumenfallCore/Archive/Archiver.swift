@@ -1,4 +1,5 @@
 import Crypto
+import CLinux
 import Foundation
 import LumenfallArchive
 
@@ -136,6 +137,10 @@ public struct Archiver: Sendable {
             for m in members.sorted(by: { $0.name < $1.name }) {
                 if m.isVideo {
                     try addVideo(tar, m.item)
+                    // Start writing what the archive has so far to disk (not waiting): the
+                    // fsync at the end then finds little left. Measured on 200 x 4 MiB:
+                    // that fsync was 0.5 s of 1.3.
+                    _ = lf_start_writeback(fd, 0, 0)
                 } else {
                     try add(tar, name: m.name, bytes: m.item.sidecar, mtime: m.item.completedAt)
                 }
