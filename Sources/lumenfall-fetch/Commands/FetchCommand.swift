@@ -117,11 +117,13 @@ struct FetchCommand: AsyncParsableCommand {
         signals.install { _ in work.cancel() }
         let report = await work.value
 
+        let (summary, items) = report.summary(directory: dir, elapsedSeconds: Date().timeIntervalSince(started))
         if let sig = signals.caught {
+            // One summary of what was done, whatever was still queued.
+            printer.summary(summary)
             printer.line("interrupted; partial downloads are kept and resume on the next run")
             throw CLIError.silent(Exit.forSignal(sig))
         }
-        let (summary, items) = report.summary(directory: dir, elapsedSeconds: Date().timeIntervalSince(started))
         if let listing, !out.quiet {
             let skipped = listing.skipped > 0 ? " (\(listing.skipped) failed or cancelled skipped)" : ""
             let capped = maxItems.map { listing.taken >= $0 ? " (stopped at --max-items \($0))" : "" } ?? ""
