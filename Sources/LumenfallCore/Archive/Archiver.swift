@@ -1,5 +1,5 @@
-import Crypto
 import CLinux
+import Crypto
 import Foundation
 import LumenfallArchive
 
