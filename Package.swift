@@ -71,6 +71,8 @@ let package = Package(
             name: "lumenfall-fetch",
             dependencies: [
                 "LumenfallCore",
+                "LumenfallCurl",
+                "LumenfallArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
+import LumenfallArchive
 import LumenfallCore
+import LumenfallCurl
 
 @main
 struct LumenfallFetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lumenfall-fetch",
         abstract: "Save AI-generated videos from a Lumenfall (or OpenAI) Videos API before their links expire.",
-        version: lumenfallFetchVersion,
+        version: "\(lumenfallFetchVersion) (\(libcurlVersion); \(libarchiveVersion))",
         subcommands: [FetchCommand.self, ListCommand.self, ArchiveCommand.self, VerifyCommand.self],
         defaultSubcommand: FetchCommand.self)
 
@@ -28,8 +30,27 @@ struct LumenfallFetch: AsyncParsableCommand {
             }
             Foundation.exit(e.code)
         } catch {
+            // A help screen gets the examples and the exit codes below the options.
+            if exitCode(for: error) == .success, let subject = helpSubject(fullMessage(for: error)) {
+                let screen = fullMessage(for: error)
+                print(screen.hasSuffix("\n") ? String(screen.dropLast()) : screen)
+                print("")
+                print(HelpEpilogue.text(for: subject), terminator: "")
+                Foundation.exit(0)
+            }
             exit(withError: error)
         }
+    }
+
+    /// The subcommand a help screen describes, from its USAGE line ("" for the root); nil
+    /// when the message is not a help screen (`--version`).
+    static func helpSubject(_ message: String) -> String? {
+        guard let usage = message.split(separator: "\n").first(where: { $0.hasPrefix("USAGE: lumenfall-fetch") }) else {
+            return nil
+        }
+        let words = usage.split(separator: " ")
+        guard words.count > 2, let first = words[2].first, first.isLetter else { return "" }
+        return String(words[2])
     }
 }
 

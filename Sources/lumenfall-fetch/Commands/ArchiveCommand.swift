@@ -7,7 +7,7 @@ struct ArchiveCommand: ParsableCommand {
         commandName: "archive",
         abstract: "Bundle the videos and sidecars a folder already holds into a tar archive.",
         discussion:
-            "Exit codes: 0 written, 1 the archive could not be written (nothing is left under its name), 2 the folder cannot be read, 64 bad usage."
+            "Reads every video back against its sidecar's SHA-256 on the way in, writes manifest.json and SHA256SUMS first, and renames the archive into place only when it is whole."
     )
 
     @Argument(help: "The folder lumenfall-fetch saved into.")

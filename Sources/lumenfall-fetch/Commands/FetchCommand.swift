@@ -9,9 +9,7 @@ struct FetchCommand: AsyncParsableCommand {
         abstract: "Wait for each video to finish, download it with resume, and write its sidecar JSON.",
         discussion: """
             Each id ends as DIR/<id>.<ext> plus DIR/<id>.json. Partial downloads live in \
-            DIR/<id>.<ext>.part and resume on the next run. Exit codes: 0 all saved, 1 some ids \
-            not saved, 2 local set-up problem, 3 API key missing or rejected, 64 bad usage, \
-            130/143 interrupted.
+            DIR/<id>.<ext>.part and resume on the next run.
             """)
 
     @Argument(help: "Video ids (video_...). More can come from --input or --all.")

@@ -6,7 +6,7 @@ struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List videos (GET /videos), newest first, with status, model, cost and time left before the link expires.",
-        discussion: "Exit codes: 0 listed, 1 the server cannot list, 3 API key missing or rejected, 64 bad usage.")
+        discussion: "Every cell is the server's text, made safe for a terminal; the API key is never shown.")
 
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
 

@@ -7,7 +7,7 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Check archives in one streaming pass against their manifest.json and SHA256SUMS.",
         discussion:
-            "Reports missing, extra, corrupt and unsafe members by name. Exit codes: 0 every archive checks out, 1 a problem was found, 64 bad usage."
+            "Reports missing, extra, corrupt and unsafe members by name."
     )
 
     @Argument(help: "Archives (.tar, .tar.gz, .tgz, .tar.zst, .tzst, .tar.xz).")

@@ -1,0 +1,60 @@
+/// What every `--help` ends with: real examples, then the exit codes (README.md has the same
+/// table). swift-argument-parser prints a command's discussion above its options; these go
+/// below them, where a reader who scrolled past the options looks next.
+enum HelpEpilogue {
+    /// The epilogue for the command a help screen is about, by its name ("" for the root).
+    static func text(for command: String) -> String {
+        let (examples, codes): ([(String, String)], [(String, String)]) =
+            switch command {
+            case "fetch", "": (fetchExamples, fetchCodes)
+            case "list": (listExamples, [("0", "listed"), ("1", "the server cannot list"), keyCode, usageCode])
+            case "archive":
+                (
+                    archiveExamples,
+                    [
+                        ("0", "written"), ("1", "the archive could not be written (nothing is left under its name)"),
+                        ("2", "the folder cannot be read"), usageCode,
+                    ]
+                )
+            case "verify": (verifyExamples, [("0", "every archive checks out"), ("1", "a problem was found"), usageCode])
+            default: ([], [])
+            }
+        guard !examples.isEmpty else { return "" }
+        var out = "EXAMPLES:\n"
+        for (what, line) in examples { out += "  # \(what)\n  \(line)\n\n" }
+        out += "EXIT CODES:\n"
+        for (code, meaning) in codes { out += "  \(code.padding(toLength: 8, withPad: " ", startingAt: 0))\(meaning)\n" }
+        return out
+    }
+
+    static let keyCode = ("3", "the API key is missing or was rejected")
+    static let usageCode = ("64", "bad usage (an unknown option, a bad value)")
+    static let fetchCodes = [
+        ("0", "every id saved (or already saved)"), ("1", "some ids not saved (each is named above the summary)"),
+        ("2", "a local set-up problem (the folder, the lock, a CA file)"), keyCode, usageCode,
+        ("130/143", "interrupted by SIGINT/SIGTERM; partial files are kept and resume"),
+    ]
+
+    static let fetchExamples = [
+        ("Save two videos into ./videos, waiting for them to finish", "lumenfall-fetch video_abc123 video_def456 -o videos"),
+        ("Everything the API lists from the last week, 8 downloads at once", "lumenfall-fetch --all --since 7d -o videos --jobs 8"),
+        ("Ids from a file (one a line), then bundle them into one archive", "lumenfall-fetch -i ids.txt -o videos --archive videos.tar.zst"),
+        ("A host that caps each connection: 4 ranged connections per file", "lumenfall-fetch video_abc123 -o videos --segments 4"),
+        ("OpenAI's API, with the key in a file", "lumenfall-fetch video_abc123 --base-url https://api.openai.com/v1 --api-key-file ~/.openai-key"),
+    ]
+    static let listExamples = [
+        ("The 20 newest videos", "lumenfall-fetch list"),
+        ("Completed videos of the last two days", "lumenfall-fetch list --status completed --since 2d"),
+        ("One JSON object per line, for jq", "lumenfall-fetch list --json --limit 100 | jq -r .id"),
+    ]
+    static let archiveExamples = [
+        ("Bundle a folder into a zstd-compressed tar", "lumenfall-fetch archive videos -o videos.tar.zst"),
+        ("Parts of at most 4 GiB each: videos-0001.tar, videos-0002.tar, ...", "lumenfall-fetch archive videos -o videos.tar --max-size 4G"),
+        ("Archive, verify, then free the space", "lumenfall-fetch archive videos -o 2026-11.tar.zst --remove-after-archive"),
+    ]
+    static let verifyExamples = [
+        ("Check one archive against its manifest", "lumenfall-fetch verify videos.tar.zst"),
+        ("Check every part of a split archive", "lumenfall-fetch verify videos-*.tar"),
+        ("In a script: exit 0 only if all check out", "lumenfall-fetch verify *.tar.zst && echo intact"),
+    ]
+}
