@@ -54,6 +54,8 @@ public enum DownloadEvent: Sendable {
     case receiving(offset: Int64, total: Int64?)
     /// The file comes over this many ranged connections at once (`--segments`).
     case segmented(connections: Int)
+    /// `bytes` of `total` are in the `.part` (at most twice a second per download).
+    case progress(bytes: Int64, total: Int64?)
 }
 
 public enum DownloadError: Error, Sendable, Equatable {
@@ -103,7 +105,8 @@ struct Downloader: Sendable {
         let source = mediaSource(for: initial)
         let sink = FileSink(
             directory: directory, id: id, limiter: settings.rateLimiter,
-            onWrite: { [events] in events(.receiving(offset: $0, total: $1)) })
+            onWrite: { [events] in events(.receiving(offset: $0, total: $1)) },
+            onProgress: { [events] in events(.progress(bytes: $0, total: $1)) })
         // Sound to hand to BlockingIO: this task waits for each such call, so the sink is never
         // touched by two threads at once (and the loop thread has it only during a transfer).
         nonisolated(unsafe) let io = sink

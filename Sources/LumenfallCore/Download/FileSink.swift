@@ -17,6 +17,9 @@ final class FileSink: HTTPResponseSink {
     private(set) var attemptBytes: Int64 = 0
     private(set) var contentType: String?
     private let onWrite: @Sendable (Int64, Int64?) -> Void
+    private let onProgress: @Sendable (Int64, Int64?) -> Void
+    /// When the last progress went out (uptime ns): at most one each 0.5 s.
+    private var lastProgress: UInt64 = 0
 
     private let limiter: RateLimiter?
     private var control: TransferControl?
@@ -27,12 +30,14 @@ final class FileSink: HTTPResponseSink {
 
     init(
         directory: String, id: String, limiter: RateLimiter? = nil,
-        onWrite: @escaping @Sendable (Int64, Int64?) -> Void = { _, _ in }
+        onWrite: @escaping @Sendable (Int64, Int64?) -> Void = { _, _ in },
+        onProgress: @escaping @Sendable (Int64, Int64?) -> Void = { _, _ in }
     ) {
         self.directory = directory
         self.id = id
         self.limiter = limiter
         self.onWrite = onWrite
+        self.onProgress = onProgress
     }
 
     /// Before each request: learn the `.part`'s size and saved validator, and make sure the
@@ -138,6 +143,11 @@ final class FileSink: HTTPResponseSink {
         }
         localSize += Int64(bytes.count)
         attemptBytes += Int64(bytes.count)
+        let now = DispatchTime.now().uptimeNanoseconds
+        if now &- lastProgress >= 500_000_000 {
+            lastProgress = now
+            onProgress(localSize, known?.total)
+        }
         return .proceed
     }
 

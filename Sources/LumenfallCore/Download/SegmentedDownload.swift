@@ -65,7 +65,9 @@ struct SegmentedDownload: Sendable {
         let chosen = plan
 
         let part = try await BlockingIO.run {
-            let p = try SegmentedPart(file: file, plan: chosen, validator: validator)
+            let p = try SegmentedPart(
+                file: file, plan: chosen, validator: validator,
+                onProgress: { [events = downloader.events] in events(.progress(bytes: $0, total: $1)) })
             try p.saveNow()  // before any byte lands past the end of what the file holds
             return p
         }

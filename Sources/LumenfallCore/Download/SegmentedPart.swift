@@ -29,7 +29,14 @@ final class SegmentedPart: @unchecked Sendable {
     private var lastCheckpoint = DispatchTime(uptimeNanoseconds: 0)
     private var failure: String?
 
-    init(file: MediaFile, plan: SegmentPlan, validator: ResumeValidator) throws {
+    /// Told the bytes in the file and the total at each checkpoint (at most once a second).
+    private let onProgress: @Sendable (Int64, Int64) -> Void
+
+    init(
+        file: MediaFile, plan: SegmentPlan, validator: ResumeValidator,
+        onProgress: @escaping @Sendable (Int64, Int64) -> Void = { _, _ in }
+    ) throws {
+        self.onProgress = onProgress
         self.file = file
         self.plan = plan
         var v = validator
@@ -92,6 +99,7 @@ final class SegmentedPart: @unchecked Sendable {
                 lastCheckpoint = .now()
                 return plan
             }
+            onProgress(snap.written, snap.total)
             do {
                 guard fdatasync(fd) == 0 else { throw AtomicFile.errnoText("cannot sync", file.partPath) }
                 var v = validator

@@ -22,11 +22,13 @@ public enum IDOutcome: Sendable, Equatable {
 }
 
 public enum FetchEvent: Sendable {
+    /// The id entered the run (it has a place in the window and a poll slot).
+    case queued(id: String)
     case alreadySaved(id: String, file: String)
     case status(id: String, status: VideoStatus, progress: Double?)
     case pollRetry(id: String, reason: String, delay: Double)
     case download(id: String, DownloadEvent)
-    case saved(id: String, file: String, bytes: Int64, sha256: String)
+    case saved(id: String, file: String, bytes: Int64, sha256: String, cost: Double?, currency: String?)
     /// At the speed seen so far, the rest of this file needs longer than its link lives.
     case expiryAtRisk(id: String, expiresAt: Date, remainingBytes: Int64, neededSeconds: Double)
     case failed(id: String, FetchFailure)
@@ -163,6 +165,7 @@ public struct Fetcher: Sendable {
                         break  // cancelled
                     }
                     let i = ledger.start(id)
+                    emit(.queued(id: id))
                     await queue.producerStarted()
                     group.addTask {
                         switch await prepare(id, context) {
@@ -332,7 +335,10 @@ public struct Fetcher: Sendable {
             // Both renames (video, sidecar) become durable with one folder fsync, shared with
             // every id that finished meanwhile; only then is the id saved.
             await context.folderSync.sync()
-            emit(.saved(id: id, file: result.file.name, bytes: result.bytes, sha256: result.sha256))
+            emit(
+                .saved(
+                    id: id, file: result.file.name, bytes: result.bytes, sha256: result.sha256, cost: video.cost,
+                    currency: video.currency))
             return Finished(
                 outcome: .saved(file: result.file.name, bytes: result.bytes, sha256: result.sha256),
                 saved: SavedFacts(bytes: result.bytes, cost: video.cost, currency: video.currency))

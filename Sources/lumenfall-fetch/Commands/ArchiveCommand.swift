@@ -52,7 +52,11 @@ struct ArchiveCommand: ParsableCommand {
 }
 
 /// Writes the archive and prints what it holds; shared by `archive` and `fetch --archive`.
-func runArchiver(_ archiver: Archiver, items: [ArchiveItem], remove: Bool, out: (String) -> Void) throws {
+/// `printPaths`: each part's path on stdout (not with --json, whose stdout is the events).
+@discardableResult
+func runArchiver(
+    _ archiver: Archiver, items: [ArchiveItem], remove: Bool, printPaths: Bool = true, out: (String) -> Void
+) throws -> Archiver.Result {
     // Interrupted, the half-written parts go (the originals are untouched) and we exit
     // 130/143 at once; a signal that comes while the parts are being renamed waits for the
     // renames, so a split archive is never left half-named. Exiting from the handler is the
@@ -75,7 +79,7 @@ func runArchiver(_ archiver: Archiver, items: [ArchiveItem], remove: Bool, out: 
         if let sig = trap.caught { throw CLIError.silent(Exit.forSignal(sig)) }
         throw error
     }
-    for p in result.parts { print(TerminalText.safe(p)) }
+    if printPaths { for p in result.parts { print(TerminalText.safe(p)) } }
     out(
         "archived \(result.items.count) videos (\(formatBytes(result.bytes))) into \(result.parts.count == 1 ? result.parts[0] : "\(result.parts.count) parts")"
     )
@@ -83,4 +87,5 @@ func runArchiver(_ archiver: Archiver, items: [ArchiveItem], remove: Bool, out: 
         Archiver.removeLoose(result.items, directory: archiver.directory)
         out("removed the \(result.items.count) archived videos and their sidecars from \(archiver.directory)")
     }
+    return result
 }

@@ -91,7 +91,8 @@ struct FetchCommand: AsyncParsableCommand {
         // ids (one string each) to bundle them afterwards.
         config.keepOutcomes = false
         config.keepSavedIDs = archive != nil
-        let printer = EventPrinter(quiet: out.quiet, key: key, outputDirectory: dir)
+        let printer = EventPrinter(quiet: out.quiet, key: key, outputDirectory: dir, pathsOnStdout: !out.json)
+        let events = out.json ? JSONEvents(key: key, outputDirectory: dir) : nil
         LoggingSystem.bootstrap { label in
             var h = RedactingLogHandler(label: label, printer: printer)
             h.logLevel = .debug
@@ -99,7 +100,12 @@ struct FetchCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "lumenfall-fetch")
         logger.logLevel = out.verbose ? .debug : .warning
-        let fetcher = Fetcher(config: config, logger: logger, events: { printer.print($0) })
+        let fetcher = Fetcher(
+            config: config, logger: logger,
+            events: {
+                printer.print($0)
+                events?.handle($0)
+            })
 
         // --all: the listing is read page by page while the downloads run, never held whole.
         let listing =
@@ -119,6 +125,7 @@ struct FetchCommand: AsyncParsableCommand {
         if let sig = signals.caught {
             // One summary of what was done, whatever was still queued.
             printer.summary(summary)
+            events?.summary(summary, interrupted: true)
             printer.line("interrupted; partial downloads are kept and resume on the next run")
             throw CLIError.silent(Exit.forSignal(sig))
         }
@@ -146,6 +153,7 @@ struct FetchCommand: AsyncParsableCommand {
             printer.line("nothing to fetch")
         }
         printer.summary(summary)
+        events?.summary(summary, interrupted: false)
         if let auth = report.authenticationFailure {
             throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
         }
@@ -154,7 +162,10 @@ struct FetchCommand: AsyncParsableCommand {
                 directory: dir, path: path, maxSize: archiveOptions.maxSize?.bytes,
                 verify: archiveOptions.removeAfterArchive, batch: summary)
             do {
-                try runArchiver(archiver, items: items, remove: archiveOptions.removeAfterArchive) { printer.line($0) }
+                let result = try runArchiver(
+                    archiver, items: items, remove: archiveOptions.removeAfterArchive, printPaths: !out.json
+                ) { printer.line($0) }
+                events?.archived(paths: result.parts, members: result.items.count, bytes: result.bytes)
             } catch let e as CLIError {
                 throw e
             } catch {

@@ -10,4 +10,10 @@ struct OutputOptions: ParsableArguments {
 
     @Flag(name: [.short, .long], help: "Also print debug detail (requests, decisions).")
     var verbose = false
+
+    @Flag(
+        help:
+            "Write events as JSON Lines on stdout (queued, status, download_started, progress, retry, saved, failed, expired, archived, summary; README documents each); human lines stay on stderr."
+    )
+    var json = false
 }

@@ -11,8 +11,12 @@ final class EventPrinter: Sendable {
     let outputDirectory: String
     private let lock = NSLock()
 
-    init(quiet: Bool, key: APIKey, outputDirectory: String = ".") {
+    /// False with --json: stdout then carries the events, and nothing else.
+    let pathsOnStdout: Bool
+
+    init(quiet: Bool, key: APIKey, outputDirectory: String = ".", pathsOnStdout: Bool = true) {
         self.quiet = quiet
+        self.pathsOnStdout = pathsOnStdout
         self.key = key
         self.outputDirectory = outputDirectory
     }
@@ -40,9 +44,11 @@ final class EventPrinter: Sendable {
 
     func print(_ e: FetchEvent) {
         switch e {
-        case .saved(_, let file, _, _), .alreadySaved(_, let file):
-            path(file)
+        case .saved(_, let file, _, _, _, _), .alreadySaved(_, let file):
+            if pathsOnStdout { path(file) }
             if !quiet { line(describe(e)) }
+        case .queued, .download(_, .progress):
+            break  // for --json and the live display
         case .failed(let id, let f):
             line("\(Self.shown(id)): \(f.message)")
         case .expiryAtRisk:
@@ -57,6 +63,8 @@ final class EventPrinter: Sendable {
 
     private func describe(_ e: FetchEvent) -> String {
         switch e {
+        case .queued(let id):
+            return "\(id): queued"
         case .alreadySaved(let id, let file):
             return "\(id): already saved as \(file); nothing to do"
         case .status(let id, let status, let progress):
@@ -80,13 +88,15 @@ final class EventPrinter: Sendable {
                 return "\(id): \(reason)"
             case .segmented(let n):
                 return "\(id): \(n) connection\(n == 1 ? "" : "s") at once, each on its own range"
+            case let .progress(bytes, total):
+                return "\(id): \(formatBytes(bytes))\(total.map { " of \(formatBytes($0))" } ?? "")"
             case .receiving(let offset, let total):
                 return "\(id): receiving \(total.map { formatBytes($0 - offset) } ?? "the rest")"
             }
         case let .expiryAtRisk(id, expiresAt, remaining, need):
             return
                 "\(id): warning: at the speed seen so far the remaining \(formatBytes(remaining)) need about \(Checked.wholeSeconds(need)) s, but the link expires at \(utcString(expiresAt)); it is fetched first among those waiting, and a fresh link is asked for if it expires"
-        case let .saved(id, file, bytes, sha):
+        case let .saved(id, file, bytes, sha, _, _):
             return "\(id): saved \(file) (\(formatBytes(bytes)), sha256 \(sha.prefix(16))…)"
         case .failed(let id, let f):
             return "\(id): \(f.message)"

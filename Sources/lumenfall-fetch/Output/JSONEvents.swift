@@ -1,0 +1,156 @@
+import Foundation
+import LumenfallCore
+
+/// `--json`: one JSON object per line on stdout, a stable contract (README.md, "--json events").
+/// Every object starts with `schema` (1), `event`, `time` (RFC 3339, UTC, milliseconds) and,
+/// for events about one video, `id`. Every line passes through the key's redaction, and DEL,
+/// C1 and bidi controls are escaped, as in `list --json`.
+final class JSONEvents: Sendable {
+    static let schema = 1
+    let key: APIKey
+    let outputDirectory: String
+    private let state = Mutex()
+
+    /// Per id: the last progress sent (bytes, uptime ns), for `speed`.
+    private final class Mutex: @unchecked Sendable {
+        let lock = NSLock()
+        var last: [String: (bytes: Int64, at: UInt64)] = [:]
+    }
+
+    init(key: APIKey, outputDirectory: String) {
+        self.key = key
+        self.outputDirectory = outputDirectory
+    }
+
+    func handle(_ e: FetchEvent) {
+        switch e {
+        case .queued(let id):
+            emit("queued", id: id, [])
+        case let .status(id, status, progress):
+            emit("status", id: id, [("status", status.text), ("progress", progress.map { Int($0) })])
+        case let .pollRetry(id, reason, delay):
+            emit("retry", id: id, [("stage", "poll"), ("reason", reason), ("delay", rounded(delay))])
+        case .download(let id, let d):
+            download(id, d)
+        case let .saved(id, file, bytes, sha256, cost, currency):
+            forget(id)
+            emit(
+                "saved", id: id,
+                [
+                    ("path", path(file)), ("bytes", bytes), ("sha256", sha256), ("cost", cost), ("currency", currency),
+                    ("already_saved", false),
+                ])
+        case .alreadySaved(let id, let file):
+            emit("saved", id: id, [("path", path(file)), ("already_saved", true)])
+        case let .expiryAtRisk(id, expiresAt, remaining, need):
+            emit(
+                "expiry_at_risk", id: id,
+                [("expires_at", utcString(expiresAt)), ("remaining_bytes", remaining), ("needed_seconds", rounded(need))])
+        case .failed(let id, let f):
+            forget(id)
+            if f.kind == .expired {
+                emit("expired", id: id, [("message", f.message)])
+            } else {
+                emit("failed", id: id, [("kind", Self.kindName(f.kind)), ("message", f.message)])
+            }
+        }
+    }
+
+    private func download(_ id: String, _ d: DownloadEvent) {
+        switch d {
+        case let .started(host, offset, total):
+            emit("download_started", id: id, [("host", host), ("offset", offset), ("total", total)])
+        case let .retrying(reason, delay, kept):
+            emit("retry", id: id, [("stage", "download"), ("reason", reason), ("delay", rounded(delay)), ("kept", kept)])
+        case .refreshingURL(let status):
+            emit("retry", id: id, [("stage", "link"), ("reason", "the media link was refused (HTTP \(status))"), ("delay", 0.0)])
+        case .restarting(let reason):
+            emit("restart", id: id, [("reason", reason)])
+        case .segmented(let n):
+            emit("segmented", id: id, [("connections", n)])
+        case .receiving:
+            break  // download_started says it
+        case let .progress(bytes, total):
+            let now = DispatchTime.now().uptimeNanoseconds
+            let speed: Double? = state.lock.withLock {
+                defer { state.last[id] = (bytes, now) }
+                guard let last = state.last[id], now > last.at, bytes >= last.bytes else { return nil }
+                return Double(bytes - last.bytes) / (Double(now - last.at) / 1e9)
+            }
+            emit("progress", id: id, [("bytes", bytes), ("total", total), ("speed", speed.map { $0.rounded() })])
+        }
+    }
+
+    /// The end of a fetch run.
+    func summary(_ s: BatchSummary, interrupted: Bool) {
+        let cost: [(String, Any?)] = s.cost.sorted { $0.key < $1.key }.map { ($0.key, rounded($0.value, places: 6)) }
+        emit(
+            "summary", id: nil,
+            [
+                ("saved", s.saved), ("already_saved", s.alreadySaved), ("failed", s.failed), ("expired", s.expired),
+                ("bytes", s.bytes), ("cost", JSONObject(cost)), ("cost_unknown", s.costUnknown),
+                ("elapsed", rounded(s.elapsedSeconds)), ("interrupted", interrupted),
+            ])
+    }
+
+    /// An archive written by `--archive`.
+    func archived(paths: [String], members: Int, bytes: Int64) {
+        emit("archived", id: nil, [("path", paths.first), ("parts", paths), ("members", members), ("bytes", bytes)])
+    }
+
+    /// The failure kinds as the contract spells them (snake_case).
+    static func kindName(_ k: FetchFailure.Kind) -> String {
+        k.rawValue.replacingOccurrences(of: "ID", with: "Id").reduce(into: "") { out, c in
+            if c.isUppercase {
+                out += "_" + c.lowercased()
+            } else {
+                out.append(c)
+            }
+        }
+    }
+
+    private func forget(_ id: String) { state.lock.withLock { _ = state.last.removeValue(forKey: id) } }
+
+    private func path(_ file: String) -> String { (outputDirectory as NSString).appendingPathComponent(file) }
+
+    private func rounded(_ v: Double, places: Int = 3) -> Double {
+        let f = pow(10, Double(places))
+        return v.isFinite ? (v * f).rounded() / f : 0
+    }
+
+    /// A nested object whose keys keep their order.
+    struct JSONObject { let fields: [(String, Any?)]; init(_ f: [(String, Any?)]) { fields = f } }
+
+    private func emit(_ event: String, id: String?, _ fields: [(String, Any?)]) {
+        var all: [(String, Any?)] = [("schema", Self.schema), ("event", event), ("time", Self.now())]
+        if let id { all.append(("id", id)) }
+        all += fields
+        let line = TerminalText.safeJSON(key.redact(Self.encode(JSONObject(all))))
+        // One write per line: lines from concurrent ids never interleave.
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    static func now() -> String {
+        let d = Date()
+        let ms = Int((d.timeIntervalSince1970 * 1000).truncatingRemainder(dividingBy: 1000))
+        let base = utcString(d)
+        return "\(base.dropLast()).\(String(format: "%03d", max(0, ms)))Z"
+    }
+
+    static func encode(_ value: Any?) -> String {
+        switch value {
+        case nil: return "null"
+        case let o as JSONObject:
+            return "{" + o.fields.map { "\(encode($0.0)):\(encode($0.1))" }.joined(separator: ",") + "}"
+        case let a as [String]: return "[" + a.map { encode($0) }.joined(separator: ",") + "]"
+        case let b as Bool: return b ? "true" : "false"
+        case let i as Int: return "\(i)"
+        case let i as Int64: return "\(i)"
+        case let d as Double: return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? "\(Int64(d))" : "\(d)") : "null"
+        case let s as String:
+            let data = (try? JSONSerialization.data(withJSONObject: s, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("\"\"".utf8)
+            return String(decoding: data, as: UTF8.self)
+        case .some(let other): return encode("\(other)")
+        }
+    }
+}
