@@ -38,9 +38,15 @@ enum HelpEpilogue {
     static let fetchExamples = [
         ("Save two videos into ./videos, waiting for them to finish", "lumenfall-fetch video_abc123 video_def456 -o videos"),
         ("Everything the API lists from the last week, 8 downloads at once", "lumenfall-fetch --all --since 7d -o videos --jobs 8"),
-        ("Ids from a file (one a line), then bundle them into one archive", "lumenfall-fetch -i ids.txt -o videos --archive videos.tar.zst"),
+        (
+            "Ids from a file (one a line), then bundle them into one archive",
+            "lumenfall-fetch -i ids.txt -o videos --archive videos.tar.zst"
+        ),
         ("A host that caps each connection: 4 ranged connections per file", "lumenfall-fetch video_abc123 -o videos --segments 4"),
-        ("OpenAI's API, with the key in a file", "lumenfall-fetch video_abc123 --base-url https://api.openai.com/v1 --api-key-file ~/.openai-key"),
+        (
+            "OpenAI's API, with the key in a file",
+            "lumenfall-fetch video_abc123 --base-url https://api.openai.com/v1 --api-key-file ~/.openai-key"
+        ),
     ]
     static let listExamples = [
         ("The 20 newest videos", "lumenfall-fetch list"),
@@ -49,7 +55,10 @@ enum HelpEpilogue {
     ]
     static let archiveExamples = [
         ("Bundle a folder into a zstd-compressed tar", "lumenfall-fetch archive videos -o videos.tar.zst"),
-        ("Parts of at most 4 GiB each: videos-0001.tar, videos-0002.tar, ...", "lumenfall-fetch archive videos -o videos.tar --max-size 4G"),
+        (
+            "Parts of at most 4 GiB each: videos-0001.tar, videos-0002.tar, ...",
+            "lumenfall-fetch archive videos -o videos.tar --max-size 4G"
+        ),
         ("Archive, verify, then free the space", "lumenfall-fetch archive videos -o 2026-11.tar.zst --remove-after-archive"),
     ]
     static let verifyExamples = [

@@ -112,7 +112,7 @@ import Testing
             #expect(f.kind == .timedOut)
             #expect(f.message.contains("--max-time 1.5 s"))
             #expect(f.message.contains("is kept"))
-            #expect(Date().timeIntervalSince(started) < 6)
+            #expect(Date().timeIntervalSince(started) < 10)  // far from the 100 s the drip needs; a loaded suite runs slow
         }
     }
 

@@ -29,6 +29,8 @@ public enum FetchEvent: Sendable {
     case pollRetry(id: String, reason: String, delay: Double)
     case download(id: String, DownloadEvent)
     case saved(id: String, file: String, bytes: Int64, sha256: String, cost: Double?, currency: String?)
+    /// The completed video's link dies at this time (for a live display's countdown).
+    case linkExpiry(id: String, expiresAt: Date)
     /// At the speed seen so far, the rest of this file needs longer than its link lives.
     case expiryAtRisk(id: String, expiresAt: Date, remainingBytes: Int64, neededSeconds: Double)
     case failed(id: String, FetchFailure)
@@ -313,7 +315,9 @@ public struct Fetcher: Sendable {
         let polled = await context.guarded { try await pollUntilCompleted(id) }
         await context.polls.release()
         do {
-            return .ready(try polled.get())
+            let video = try polled.get()
+            if let at = video.expiresAt { emit(.linkExpiry(id: id, expiresAt: at)) }
+            return .ready(video)
         } catch {
             return .finished(Finished(outcome: .failed(failure(id, error))))
         }

@@ -91,7 +91,16 @@ struct FetchCommand: AsyncParsableCommand {
         // ids (one string each) to bundle them afterwards.
         config.keepOutcomes = false
         config.keepSavedIDs = archive != nil
-        let printer = EventPrinter(quiet: out.quiet, key: key, outputDirectory: dir, pathsOnStdout: !out.json)
+        let env = ProcessInfo.processInfo.environment
+        let mode = out.progress.resolved(stderrIsTerminal: isatty(STDERR_FILENO) == 1, term: env["TERM"])
+        // NO_COLOR (no-color.org): any non-empty value turns colour off.
+        let live = mode == .live ? LiveDisplay(color: (env["NO_COLOR"] ?? "").isEmpty && env["TERM"] != "dumb") : nil
+        let printer = EventPrinter(
+            // With the live block on a terminal that is also stdout, the saved lines name the
+            // files: paths there would land inside the block.
+            quiet: out.quiet || mode == .none, key: key, outputDirectory: dir,
+            pathsOnStdout: !out.json && !(live != nil && isatty(STDOUT_FILENO) == 1), live: live,
+            plainProgress: mode == .plain)
         let events = out.json ? JSONEvents(key: key, outputDirectory: dir) : nil
         LoggingSystem.bootstrap { label in
             var h = RedactingLogHandler(label: label, printer: printer)
@@ -118,8 +127,13 @@ struct FetchCommand: AsyncParsableCommand {
         let started = Date()
         let signals = SignalTrap()
         let work = Task { await fetcher.run(source: source) }
-        signals.install { _ in work.cancel() }
+        signals.install { _ in
+            live?.stop()  // first: the lines that follow must not land inside the block
+            work.cancel()
+        }
+        live?.start()
         let report = await work.value
+        live?.stop()
 
         let (summary, items) = report.summary(directory: dir, elapsedSeconds: Date().timeIntervalSince(started))
         if let sig = signals.caught {

@@ -11,9 +11,25 @@ struct OutputOptions: ParsableArguments {
     @Flag(name: [.short, .long], help: "Also print debug detail (requests, decisions).")
     var verbose = false
 
+    @Option(
+        help: ArgumentHelp(
+            "How progress shows on stderr: auto (live on a terminal, plain otherwise and with TERM=dumb), live (rows redrawn in place), plain (a line per change, and per download every 10 % or 30 s), none (only failures, warnings and the summary).",
+            valueName: "MODE"))
+    var progress: ProgressMode = .auto
+
     @Flag(
         help:
             "Write events as JSON Lines on stdout (queued, status, download_started, progress, retry, saved, failed, expired, archived, summary; README documents each); human lines stay on stderr."
     )
     var json = false
+}
+
+enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
+    case auto, live, plain, none
+
+    /// What `auto` means here: live on a terminal that can redraw, plain otherwise.
+    func resolved(stderrIsTerminal: Bool, term: String?) -> ProgressMode {
+        guard self == .auto else { return self }
+        return stderrIsTerminal && term != "dumb" ? .live : .plain
+    }
 }

@@ -10,15 +10,30 @@ final class EventPrinter: Sendable {
     let key: APIKey
     let outputDirectory: String
     private let lock = NSLock()
-
     /// False with --json: stdout then carries the events, and nothing else.
     let pathsOnStdout: Bool
+    /// `--progress live`: lines scroll above the live block, which shows the state changes.
+    let live: LiveDisplay?
+    /// `--progress plain`: a line per download every 10 % or 30 s.
+    let plainProgress: Bool
+    private let milestones = Milestones()
 
-    init(quiet: Bool, key: APIKey, outputDirectory: String = ".", pathsOnStdout: Bool = true) {
+    /// Per id: the last 10 % step and the time of the last progress line (under its lock).
+    private final class Milestones: @unchecked Sendable {
+        let lock = NSLock()
+        var last: [String: (step: Int, at: UInt64)] = [:]
+    }
+
+    init(
+        quiet: Bool, key: APIKey, outputDirectory: String = ".", pathsOnStdout: Bool = true,
+        live: LiveDisplay? = nil, plainProgress: Bool = false
+    ) {
         self.quiet = quiet
         self.pathsOnStdout = pathsOnStdout
         self.key = key
         self.outputDirectory = outputDirectory
+        self.live = live
+        self.plainProgress = plainProgress
     }
 
     /// An id as a message shows it: valid ids are at most 128 characters, but an invalid one
@@ -36,35 +51,59 @@ final class EventPrinter: Sendable {
     /// Every line this tool prints about a run comes here: the key is redacted and control
     /// characters from servers (ids, messages, hosts) are made visible, never obeyed.
     func line(_ s: String) {
-        let text = TerminalText.safe(key.redact(s))
+        let text = "lumenfall-fetch: " + TerminalText.safe(key.redact(s))
+        if let live {
+            live.scroll(text)
+            return
+        }
         lock.lock()
-        FileHandle.standardError.write(Data("lumenfall-fetch: \(text)\n".utf8))
+        FileHandle.standardError.write(Data("\(text)\n".utf8))
         lock.unlock()
     }
 
     func print(_ e: FetchEvent) {
+        live?.handle(e)
         switch e {
         case .saved(_, let file, _, _, _, _), .alreadySaved(_, let file):
             if pathsOnStdout { path(file) }
             if !quiet { line(describe(e)) }
-        case .queued, .download(_, .progress):
-            break  // for --json and the live display
         case .failed(let id, let f):
+            milestones.lock.withLock { _ = milestones.last.removeValue(forKey: id) }
             line("\(Self.shown(id)): \(f.message)")
         case .expiryAtRisk:
             line(describe(e))  // a warning: shown even with --quiet
-        case .download(_, .receiving):
-            break  // "downloading from" / "resuming at" already said it
+        case .queued, .linkExpiry, .download(_, .receiving):
+            break  // "downloading from" / "resuming at" already said it; the rest is the live display's
+        case let .download(id, .progress(bytes, total)):
+            if plainProgress, !quiet, live == nil, let text = milestone(id, bytes: bytes, total: total) { line(text) }
         default:
-            guard !quiet else { return }
+            guard !quiet, live == nil else { return }  // the live rows show state changes
             line(describe(e))
         }
+    }
+
+    /// A plain progress line when a download passes a 10 % step, or 30 s after the last one.
+    private func milestone(_ id: String, bytes: Int64, total: Int64?) -> String? {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let step = total.map { $0 > 0 ? Int(bytes * 10 / $0) : 0 } ?? 0
+        let due: Bool = milestones.lock.withLock {
+            let last = milestones.last[id] ?? (0, now)
+            if milestones.last[id] == nil { milestones.last[id] = last }
+            guard step > last.step || now - last.at >= 30_000_000_000 else { return false }
+            milestones.last[id] = (max(step, last.step), now)
+            return true
+        }
+        guard due else { return nil }
+        let of = total.map { " of \(formatBytes($0)) (\(Int(bytes * 100 / max(1, $0)))%)" } ?? ""
+        return "\(Self.shown(id)): \(formatBytes(bytes))\(of)"
     }
 
     private func describe(_ e: FetchEvent) -> String {
         switch e {
         case .queued(let id):
             return "\(id): queued"
+        case let .linkExpiry(id, at):
+            return "\(id): its link expires at \(utcString(at))"
         case .alreadySaved(let id, let file):
             return "\(id): already saved as \(file); nothing to do"
         case .status(let id, let status, let progress):

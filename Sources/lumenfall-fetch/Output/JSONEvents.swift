@@ -26,6 +26,8 @@ final class JSONEvents: Sendable {
         switch e {
         case .queued(let id):
             emit("queued", id: id, [])
+        case .linkExpiry:
+            break  // a live display's countdown; the sidecar has expires_at
         case let .status(id, status, progress):
             emit("status", id: id, [("status", status.text), ("progress", progress.map { Int($0) })])
         case let .pollRetry(id, reason, delay):
@@ -119,7 +121,10 @@ final class JSONEvents: Sendable {
     }
 
     /// A nested object whose keys keep their order.
-    struct JSONObject { let fields: [(String, Any?)]; init(_ f: [(String, Any?)]) { fields = f } }
+    struct JSONObject {
+        let fields: [(String, Any?)]
+        init(_ f: [(String, Any?)]) { fields = f }
+    }
 
     private func emit(_ event: String, id: String?, _ fields: [(String, Any?)]) {
         var all: [(String, Any?)] = [("schema", Self.schema), ("event", event), ("time", Self.now())]
@@ -148,7 +153,8 @@ final class JSONEvents: Sendable {
         case let i as Int64: return "\(i)"
         case let d as Double: return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? "\(Int64(d))" : "\(d)") : "null"
         case let s as String:
-            let data = (try? JSONSerialization.data(withJSONObject: s, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("\"\"".utf8)
+            let data =
+                (try? JSONSerialization.data(withJSONObject: s, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("\"\"".utf8)
             return String(decoding: data, as: UTF8.self)
         case .some(let other): return encode("\(other)")
         }
