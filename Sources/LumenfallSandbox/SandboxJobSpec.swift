@@ -93,6 +93,8 @@ public struct SandboxFaults: Codable, Sendable {
     /// Every media answer streams at most this many bytes a second, each connection on its own
     /// (as a CDN that caps per connection): what `--segments` is for.
     public var throttleBytesPerSecond: Int?
+    /// ...for this many media answers (nil: all of them).
+    public var throttleTimes: Int?
     /// The video object as a hostile server sends it: this text, with `{{id}}`, `{{url}}` (the
     /// signed media URL) and `{{auth}}` (the bearer token the client sent) filled in.
     public var rawObject: String?
@@ -123,6 +125,7 @@ public struct SandboxFaults: Codable, Sendable {
         dripTimes = try c.decodeIfPresent(Int.self, forKey: .dripTimes) ?? d.dripTimes
         understateTotal = try c.decodeIfPresent(Int.self, forKey: .understateTotal)
         throttleBytesPerSecond = try c.decodeIfPresent(Int.self, forKey: .throttleBytesPerSecond)
+        throttleTimes = try c.decodeIfPresent(Int.self, forKey: .throttleTimes)
         rawObject = try c.decodeIfPresent(String.self, forKey: .rawObject)
         encoding = try c.decodeIfPresent(String.self, forKey: .encoding)
     }

@@ -53,6 +53,7 @@ final class SandboxState: @unchecked Sendable {
         var dropsDone = 0
         var stallsDone = 0
         var dripsDone = 0
+        var throttlesDone = 0
         var apiFaultsUsed = 0
         var urlExpiryDone = false
         var polls = 0
@@ -515,7 +516,12 @@ final class SandboxState: @unchecked Sendable {
         }
         headers.append(("Content-Length", "\(end - start)"))
         var faults = StreamFaults(stallSeconds: f.stallSeconds)
-        faults.throttleBytesPerSecond = f.throttleBytesPerSecond ?? throttle
+        if let t = f.throttleBytesPerSecond, f.throttleTimes.map({ job.throttlesDone < $0 }) ?? true {
+            job.throttlesDone += 1
+            faults.throttleBytesPerSecond = t
+        } else if f.throttleBytesPerSecond == nil {
+            faults.throttleBytesPerSecond = throttle
+        }
         if let d = f.dropAfterBytes, job.dropsDone < f.dropTimes {
             job.dropsDone += 1
             faults.dropAfter = d

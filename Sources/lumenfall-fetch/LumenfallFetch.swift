@@ -18,7 +18,8 @@ struct LumenfallFetch: AsyncParsableCommand {
     /// swift-argument-parser's.
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            // Defaults from the config file go in front of the user's own arguments.
+            var command = try parseAsRoot(try ConfigFile.apply(to: Array(CommandLine.arguments.dropFirst())))
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {

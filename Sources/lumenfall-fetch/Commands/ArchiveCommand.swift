@@ -10,6 +10,8 @@ struct ArchiveCommand: ParsableCommand {
             "Reads every video back against its sidecar's SHA-256 on the way in, writes manifest.json and SHA256SUMS first, and renames the archive into place only when it is whole."
     )
 
+    @OptionGroup(title: "Configuration") var configFile: ConfigOptions
+
     @Argument(help: "The folder lumenfall-fetch saved into.")
     var directory: String
 

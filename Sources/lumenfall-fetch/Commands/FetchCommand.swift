@@ -12,6 +12,8 @@ struct FetchCommand: AsyncParsableCommand {
             DIR/<id>.<ext>.part and resume on the next run.
             """)
 
+    @OptionGroup(title: "Configuration") var configFile: ConfigOptions
+
     @Argument(help: "Video ids (video_...). More can come from --input or --all.")
     var ids: [String] = []
 

@@ -8,6 +8,8 @@ struct ListCommand: AsyncParsableCommand {
         abstract: "List videos (GET /videos), newest first, with status, model, cost and time left before the link expires.",
         discussion: "Every cell is the server's text, made safe for a terminal; the API key is never shown.")
 
+    @OptionGroup(title: "Configuration") var configFile: ConfigOptions
+
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
 
     @Option(help: ArgumentHelp("Only this status.", valueName: "STATUS"))

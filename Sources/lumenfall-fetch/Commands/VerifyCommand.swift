@@ -10,6 +10,8 @@ struct VerifyCommand: ParsableCommand {
             "Reports missing, extra, corrupt and unsafe members by name."
     )
 
+    @OptionGroup(title: "Configuration") var configFile: ConfigOptions
+
     @Argument(help: "Archives (.tar, .tar.gz, .tgz, .tar.zst, .tzst, .tar.xz).")
     var paths: [String]
 

@@ -113,7 +113,8 @@ final class LiveDisplay: @unchecked Sendable {
                 rows[id] = Row(id: id, seq: order)
             case let .status(id, status, progress):
                 // Completed and polled: it waits in the queue for a download worker.
-                rows[id]?.phase = status == .inProgress ? "generating" : status == .completed ? "ready, waiting for a download slot" : status.text
+                rows[id]?.phase =
+                    status == .inProgress ? "generating" : status == .completed ? "ready, waiting for a download slot" : status.text
                 rows[id]?.progress = progress
             case let .pollRetry(id, reason, delay):
                 rows[id]?.note = "retry in \(Int(delay.rounded(.up))) s: \(reason)"

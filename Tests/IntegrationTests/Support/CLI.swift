@@ -37,6 +37,8 @@ final class CLIProcess: @unchecked Sendable {
         var e = ProcessInfo.processInfo.environment
         e["LUMENFALL_API_KEY"] = nil
         e["LUMENFALL_BASE_URL"] = nil
+        // No config file of the machine's user reaches a test (a test gives its own).
+        e["XDG_CONFIG_HOME"] = "/nonexistent/lumenfall-test-config"
         for (k, v) in env { e[k] = v }
         process.environment = e
         process.standardOutput = out
