@@ -58,6 +58,12 @@ public struct BatchTally: Sendable {
     /// The first failures, for a closing list; `failed + expired` says how many there were.
     public private(set) var failures: [(id: String, failure: FetchFailure)] = []
     public private(set) var savedIDs: [String]?
+    /// How many ids a closing table shows, one row each; a bigger batch gets its failures.
+    public static let tableRows = 50
+    /// The first `tableRows` ids to end, in the order they ended.
+    public private(set) var firstEnds: [(id: String, outcome: IDOutcome, saved: SavedFacts?)] = []
+    /// Every id that ended, whatever the outcome.
+    public var ended: Int { saved + alreadySaved + failed + expired }
     private var costSums: [String: Double] = [:]
     private var costCounts: [String: Int] = [:]
     private var costMissing = 0
@@ -68,6 +74,7 @@ public struct BatchTally: Sendable {
 
     /// `saved`: the video's bytes and cost, for an id whose video is on disk.
     mutating func add(id: String, outcome: IDOutcome, saved item: SavedFacts?) {
+        if firstEnds.count < Self.tableRows { firstEnds.append((id, outcome, item)) }
         switch outcome {
         case .saved: saved += 1
         case .alreadySaved: alreadySaved += 1
@@ -149,8 +156,8 @@ struct RecentIDs {
 }
 
 /// What the tally needs of a saved id: its video's size and cost.
-struct SavedFacts: Sendable {
-    var bytes: Int64
-    var cost: Double?
-    var currency: String?
+public struct SavedFacts: Sendable {
+    public var bytes: Int64
+    public var cost: Double?
+    public var currency: String?
 }

@@ -168,6 +168,7 @@ struct FetchCommand: AsyncParsableCommand {
         {
             printer.line("nothing to fetch")
         }
+        printer.closingTable(report.tally)
         printer.summary(summary)
         events?.summary(summary, interrupted: false)
         if let auth = report.authenticationFailure {

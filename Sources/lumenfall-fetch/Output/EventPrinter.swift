@@ -142,6 +142,36 @@ final class EventPrinter: Sendable {
         }
     }
 
+    /// Before the totals: a row per id (status, size, cost, then the path or the reason) when
+    /// the batch had at most `BatchTally.tableRows` ids; a bigger one gets its failures.
+    func closingTable(_ t: BatchTally) {
+        guard !quiet, t.ended > 1 else { return }
+        if t.ended <= BatchTally.tableRows {
+            let rows: [[String]] = t.firstEnds.map { end in
+                let cost = end.saved.flatMap { f in f.cost.map { String(format: "%@ %.2f", f.currency ?? "", $0) } } ?? "-"
+                let size = end.saved.map { formatBytes($0.bytes) } ?? "-"
+                switch end.outcome {
+                case .saved(let file, _, _):
+                    return [Self.shown(end.id), "saved", size, cost, (outputDirectory as NSString).appendingPathComponent(file)]
+                case .alreadySaved(let file):
+                    return [Self.shown(end.id), "had", size, cost, (outputDirectory as NSString).appendingPathComponent(file)]
+                case .failed(let f):
+                    return [Self.shown(end.id), f.kind == .expired ? "expired" : "failed", "-", "-", f.message]
+                }
+            }
+            let widths = (0..<4).map { c in rows.map { $0[c].count }.max() ?? 0 }
+            for r in rows {
+                line(
+                    "  " + (0..<4).map { r[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  "
+                        + r[4])
+            }
+        } else if !t.failures.isEmpty {
+            let more = t.failed + t.expired - t.failures.count
+            line("not saved\(more > 0 ? " (the first \(t.failures.count) of \(t.failed + t.expired))" : ""):")
+            for (id, f) in t.failures { line("  \(Self.shown(id)): \(f.message)") }
+        }
+    }
+
     func summary(_ s: BatchSummary) {
         var cost =
             s.cost.isEmpty
