@@ -87,11 +87,7 @@ final class FileSink: HTTPResponseSink {
     }
 
     func didReceiveHead(_ h: HTTPResponseHead) -> SinkVerdict {
-        let head = MediaHead(
-            status: h.status, contentRange: h.header("Content-Range"),
-            contentLength: h.header("Content-Length").flatMap { Int64($0) },
-            etag: h.header("ETag"), lastModified: h.header("Last-Modified"),
-            retryAfter: RetryAfter.parse(h.header("Retry-After"), now: Date()))
+        let head = MediaHead(h)
         let d = ResumeDecision.decide(head, localSize: localSize, known: known)
         decision = d
         switch d {
@@ -231,14 +227,7 @@ final class FileSink: HTTPResponseSink {
         }
         close(wfd)
         let digest = writer.digestHex()
-        do {
-            // The folder's fsync comes with the sidecar's, batched (DirectorySync): the id is
-            // reported saved only after it.
-            try AtomicFile.rename(f.partPath, to: f.path, syncDirectory: false)
-        } catch {
-            throw DownloadError.disk("\(error)")
-        }
-        unlink(f.statePath)
+        try f.commitPart()
         return (size, digest)
     }
 }

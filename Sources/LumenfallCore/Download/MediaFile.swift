@@ -35,6 +35,18 @@ public struct MediaFile: Sendable, Equatable {
         }
     }
 
+    /// Renames a whole, synced `.part` to the final name and drops its state file. The
+    /// folder's fsync comes with the sidecar's, batched (DirectorySync): the id is reported
+    /// saved only after it.
+    func commitPart() throws {
+        do {
+            try AtomicFile.rename(partPath, to: path, syncDirectory: false)
+        } catch {
+            throw DownloadError.disk("\(error)")
+        }
+        unlink(statePath)
+    }
+
     /// A `.part` left by an earlier run, if any: resuming must reuse its name.
     public static func existingPart(directory: String, id: String) -> MediaFile? {
         knownExtensions.lazy.map { MediaFile(directory: directory, id: id, ext: $0) }

@@ -1,4 +1,5 @@
 import Foundation
+import LumenfallCurl
 
 /// What we knew about the remote file when the `.part` was written, saved beside it so a
 /// later run can ask for the rest with a validator (RFC 9110 §13.1.5 If-Range).
@@ -48,6 +49,17 @@ struct MediaHead: Sendable, Equatable {
         self.etag = etag
         self.lastModified = lastModified
         self.retryAfter = retryAfter
+    }
+}
+
+extension MediaHead {
+    /// What a media answer's head says, as the resume rules read it.
+    init(_ h: HTTPResponseHead, now: Date = Date()) {
+        self.init(
+            status: h.status, contentRange: h.header("Content-Range"),
+            contentLength: h.header("Content-Length").flatMap { Int64($0) },
+            etag: h.header("ETag"), lastModified: h.header("Last-Modified"),
+            retryAfter: RetryAfter.parse(h.header("Retry-After"), now: now))
     }
 }
 

@@ -231,12 +231,7 @@ struct SegmentedDownload: Sendable {
         let hasher = HashingFileWriter()
         try hasher.hashExisting(f.partPath, upTo: size)
         let digest = hasher.digestHex()
-        do {
-            try AtomicFile.rename(f.partPath, to: f.path, syncDirectory: false)
-        } catch {
-            throw DownloadError.disk("\(error)")
-        }
-        unlink(f.statePath)
+        try f.commitPart()
         return (size, digest)
     }
 }

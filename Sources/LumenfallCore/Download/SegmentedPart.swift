@@ -158,11 +158,7 @@ final class SegmentSink: HTTPResponseSink {
     func attach(_ control: TransferControl) { self.control = control }
 
     func didReceiveHead(_ h: HTTPResponseHead) -> SinkVerdict {
-        let head = MediaHead(
-            status: h.status, contentRange: h.header("Content-Range"),
-            contentLength: h.header("Content-Length").flatMap { Int64($0) },
-            etag: h.header("ETag"), lastModified: h.header("Last-Modified"),
-            retryAfter: RetryAfter.parse(h.header("Retry-After"), now: Date()))
+        let head = MediaHead(h)
         if h.status == 200 {
             // The range was ignored, or If-Range found the file changed: either way these
             // bytes cannot go at `next`.

@@ -96,7 +96,8 @@ struct FetchCommand: AsyncParsableCommand {
         let env = ProcessInfo.processInfo.environment
         let mode = out.progress.resolved(stderrIsTerminal: isatty(STDERR_FILENO) == 1, term: env["TERM"])
         // NO_COLOR (no-color.org): any non-empty value turns colour off.
-        let live = mode == .live ? LiveDisplay(color: (env["NO_COLOR"] ?? "").isEmpty && env["TERM"] != "dumb") : nil
+        let live =
+            mode == .live ? LiveDisplay(color: (env["NO_COLOR"] ?? "").isEmpty && env["TERM"] != "dumb", redact: { key.redact($0) }) : nil
         let printer = EventPrinter(
             // With the live block on a terminal that is also stdout, the saved lines name the
             // files: paths there would land inside the block.

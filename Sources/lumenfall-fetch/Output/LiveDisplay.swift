@@ -58,8 +58,12 @@ final class LiveDisplay: @unchecked Sendable {
         }
     }
 
-    init(color: Bool) {
+    /// The API key's redaction: rows hold server text (statuses, reasons) too.
+    private let redact: @Sendable (String) -> String
+
+    init(color: Bool, redact: @escaping @Sendable (String) -> String) {
         self.color = color
+        self.redact = redact
         readSize()
     }
 
@@ -214,7 +218,7 @@ final class LiveDisplay: @unchecked Sendable {
         if sorted.count > shown.count { lines.append("  +\(sorted.count - shown.count) more") }
         lines.append(footer())
         drawn = lines.count
-        return lines.map { Self.fit($0, width: width - 1) + "\n" }.joined()
+        return lines.map { Self.fit(redact($0), width: width - 1) + "\n" }.joined()
     }
 
     private func render(_ r: Row, now: Date) -> String {
@@ -227,7 +231,7 @@ final class LiveDisplay: @unchecked Sendable {
         case "downloading":
             let of = r.total.map { "/\(formatBytes($0))" } ?? ""
             var s = "\(formatBytes(r.bytes))\(of)"
-            if let v = r.speed { s += "  \(formatBytes(Int64(v)))/s" }
+            if let v = r.speed { s += "  \(formatBytes(Int64(min(v, 1e15))))/s" }
             var late = false
             if let v = r.speed, v > 0, let total = r.total {
                 let eta = Double(total - r.bytes) / v
@@ -241,7 +245,7 @@ final class LiveDisplay: @unchecked Sendable {
             }
             parts.append(s)
         default:
-            parts.append(r.phase)
+            parts.append(TerminalText.safe(r.phase))  // an unknown status is the server's word
         }
         if let n = r.note { parts.append(TerminalText.safe(n)) }
         return "  \(id) \(parts.joined(separator: "  "))"
@@ -254,7 +258,7 @@ final class LiveDisplay: @unchecked Sendable {
             cost.isEmpty
             ? "" : "  " + cost.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: ", ")
         let body =
-            "\(done) done, \(failed) failed, \(rows.count) active of \(queuedTotal)  \(formatBytes(bytes))  \(formatBytes(Int64(rate.perSecond(now: now))))/s\(costText)  \(Self.duration(elapsed))"
+            "\(done) done, \(failed) failed, \(rows.count) active of \(queuedTotal)  \(formatBytes(bytes))  \(formatBytes(Int64(min(rate.perSecond(now: now), 1e15))))/s\(costText)  \(Self.duration(elapsed))"
         return color ? "\u{1b}[1m\(body)\u{1b}[0m" : body
     }
 
@@ -292,7 +296,8 @@ final class LiveDisplay: @unchecked Sendable {
     }
 
     static func duration(_ s: Double) -> String {
-        guard s.isFinite, s >= 0 else { return "?" }
+        // A hostile total (2^63 bytes) at a crawl makes an ETA no Int holds.
+        guard s.isFinite, s >= 0, s < 1e8 else { return "?" }
         let t = Int(s)
         if t < 60 { return "\(t)s" }
         if t < 600 { return "\(t / 60)m\(String(format: "%02d", t % 60))s" }
