@@ -37,7 +37,11 @@ import Testing
                 let started = Date()
                 task.cancel()
                 let outcome = await task.result
-                #expect(Date().timeIntervalSince(started) < 2)
+                // Within a wake-up of the loop thread; 5 s because that thread is shared with
+                // every other test's transfers, and on a loaded 2-core CI a write(2) of another
+                // download's block once held it for 3.9 s (the CLI's own promise is the 2 s
+                // watchdog, tested in CLITests).
+                #expect(Date().timeIntervalSince(started) < 5)
                 #expect(throws: CancellationError.self) { try outcome.get() }
             }
         }
