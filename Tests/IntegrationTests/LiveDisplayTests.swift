@@ -89,6 +89,25 @@ import Testing
         }
     }
 
+    /// The terminal narrows to 50 columns mid-run (SIGWINCH): the rows drawn after fit it.
+    @Test func aResizeIsFollowed() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let ids = (0..<6).map { _ in server.createJob(spec(bytes: 3 << 20) { $0.faults.throttleBytesPerSecond = 1 << 20 }) }
+            let cmd = try fetchCommand(server, ids, dir)
+            let (ts, status) = try await inTerminal("\(cmd) & p=$!; sleep 1.5; stty cols 50; kill -WINCH $p; printf 'RESIZED'; wait $p")
+            #expect(status == 0)
+            let after = try #require(ts.components(separatedBy: "RESIZED").last)
+            let frames = Self.frames(after).dropFirst(2).dropLast()  // whole frames drawn after the resize
+            #expect(!frames.isEmpty)
+            for f in frames {
+                for line in Self.visible(f).split(separator: "\n") where line.hasPrefix("  ") || line.contains("active of") {
+                    #expect(line.count < 50, "\(line.count) columns: \(line)")
+                }
+            }
+        }
+    }
+
     @Test func pipedOutputHasNoEscapeCodes() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
