@@ -235,7 +235,7 @@ final class SandboxState: @unchecked Sendable {
             return apiError(401, "AUTHENTICATION_FAILED", "Invalid or missing API key. Pass it as 'Authorization: Bearer lmnfl_...'.")
         }
         switch (method, parts.count) {
-        case ("POST", 3): return createFromBody(body)
+        case ("POST", 3): return createFromBody(header("Content-Type"), body)
         case ("GET", 3) where offersList: return list(query, auth: header("Authorization"))
         case ("GET", 4): return retrieve(parts[3], auth: header("Authorization"))
         case ("GET", 5) where parts[4] == "content": return contentEndpoint(parts[3], header: header)
@@ -243,9 +243,24 @@ final class SandboxState: @unchecked Sendable {
         }
     }
 
-    private func createFromBody(_ body: [UInt8]) -> SandboxResponse {
-        guard let obj = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
-            return apiError(400, "INVALID_REQUEST", "the body must be a JSON object")
+    /// JSON, or multipart/form-data as OpenAI's SDK sends it (Lumenfall takes both); in a form
+    /// the sandbox's own options ride in a `sandbox` field holding JSON.
+    private func createFromBody(_ contentType: String?, _ body: [UInt8]) -> SandboxResponse {
+        let obj: [String: Any]
+        if let ct = contentType, ct.lowercased().hasPrefix("multipart/form-data") {
+            guard let fields = Multipart.fields(body, contentType: ct) else {
+                return apiError(400, "INVALID_REQUEST", "a multipart/form-data body without a usable boundary")
+            }
+            var o: [String: Any] = fields
+            if let s = fields["sandbox"] as? String {
+                o["sandbox"] = try? JSONSerialization.jsonObject(with: Data(s.utf8))
+            }
+            obj = o
+        } else {
+            guard let json = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+                return apiError(400, "INVALID_REQUEST", "the body must be a JSON object or multipart/form-data")
+            }
+            obj = json
         }
         var spec = SandboxJobSpec()
         if let s = obj["sandbox"], let data = try? JSONSerialization.data(withJSONObject: s) {
@@ -283,7 +298,13 @@ final class SandboxState: @unchecked Sendable {
     }
 
     private func list(_ q: [String: String], auth: String?) -> SandboxResponse {
-        let limit = max(1, min(100, Int(q["limit"] ?? "") ?? 20))
+        let limit = Int(q["limit"] ?? "20") ?? -1
+        guard (1...100).contains(limit) else {
+            return apiError(400, "INVALID_REQUEST", "limit must be an integer from 1 to 100", param: "limit")
+        }
+        if listMode == .normal, let after = q["after"], position[after] == nil {
+            return apiError(400, "INVALID_REQUEST", "No video found with id '\(after)' to list after", param: "after")
+        }
         let ascending = q["order"] == "asc"
         var ids: [String]
         switch listMode {
@@ -384,7 +405,7 @@ final class SandboxState: @unchecked Sendable {
         if t < job.spec.queuedSeconds { return ("queued", 0) }
         if t < job.spec.queuedSeconds + job.spec.processingSeconds {
             let p = (t - job.spec.queuedSeconds) / max(job.spec.processingSeconds, 0.001) * 100
-            return ("in_progress", (p * 10).rounded() / 10)
+            return ("in_progress", p.rounded(.down))
         }
         return (job.spec.outcome, nil)
     }
@@ -416,7 +437,10 @@ final class SandboxState: @unchecked Sendable {
             // A field no client models: it must reach the sidecar untouched.
             "x_sandbox": ["note": "unknown fields survive", "emoji": "🎬", "nested": [1, 2.5, true]] as [String: Any],
         ]
-        if let progress { o["progress"] = progress }
+        // OpenAI's VideoResource: `progress` is an integer and always there (100 once completed,
+        // 0 for a job that ended otherwise); `remixed_from_video_id` is required, nullable.
+        o["progress"] = st == "completed" ? 100 : Int(progress ?? 0)
+        o["remixed_from_video_id"] = NSNull()
         if st == "completed", !job.spec.contentEndpointOnly { o["output"] = ["url": mediaURL(job)] }
         if st == "failed" { o["error"] = ["code": job.spec.errorCode, "message": job.spec.errorMessage] }
         let data = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
@@ -569,8 +593,13 @@ final class SandboxState: @unchecked Sendable {
         return .full(status: status, headers: [("Content-Type", "application/json")], body: Array(data))
     }
 
-    private func apiError(_ status: Int, _ code: String, _ message: String, extra: [(String, String)] = []) -> SandboxResponse {
-        let body: [String: Any] = ["error": ["message": message, "type": code.lowercased(), "code": code]]
+    private func apiError(
+        _ status: Int, _ code: String, _ message: String, param: String? = nil, extra: [(String, String)] = []
+    ) -> SandboxResponse {
+        // OpenAI's Error object: message, type, param and code, the last two nullable.
+        let body: [String: Any] = [
+            "error": ["message": message, "type": code.lowercased(), "code": code, "param": param ?? NSNull()] as [String: Any]
+        ]
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         return .full(status: status, headers: [("Content-Type", "application/json")] + extra, body: Array(data))
     }
@@ -589,4 +618,29 @@ final class SandboxState: @unchecked Sendable {
     }()
 
     private func httpDate(_ d: Date) -> String { httpFormatter.string(from: d) }
+}
+
+/// Text fields of a multipart/form-data body (RFC 7578); file parts are skipped.
+enum Multipart {
+    static func fields(_ body: [UInt8], contentType: String) -> [String: Any]? {
+        guard
+            let b = contentType.components(separatedBy: "boundary=").dropFirst().first?
+                .split(separator: ";").first.map({ $0.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")) }),
+            !b.isEmpty
+        else { return nil }
+        let text = String(decoding: body, as: UTF8.self)
+        var out: [String: Any] = [:]
+        for part in text.components(separatedBy: "--\(b)") {
+            guard let split = part.range(of: "\r\n\r\n") else { continue }
+            let head = part[part.startIndex..<split.lowerBound]
+            var value = String(part[split.upperBound...])
+            if value.hasSuffix("\r\n") { value.removeLast() }  // CRLF is one Character
+            guard let nameRange = head.range(of: "name=\""),
+                let end = head[nameRange.upperBound...].firstIndex(of: "\"")
+            else { continue }
+            if head.contains("filename=") { continue }
+            out[String(head[nameRange.upperBound..<end])] = value
+        }
+        return out
+    }
 }
