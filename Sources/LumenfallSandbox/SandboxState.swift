@@ -238,7 +238,24 @@ final class SandboxState: @unchecked Sendable {
         case ("POST", 3): return createFromBody(header("Content-Type"), body)
         case ("GET", 3) where offersList: return list(query, auth: header("Authorization"))
         case ("GET", 4): return retrieve(parts[3], auth: header("Authorization"))
-        case ("GET", 5) where parts[4] == "content": return contentEndpoint(parts[3], header: header)
+        case ("GET", 5) where parts[4] == "content":
+            // OpenAI's variants; thumbnail and spritesheet images are still to come (issue 10).
+            let variant = query["variant"] ?? "video"
+            guard variant == "video" else {
+                return apiError(
+                    400, "INVALID_REQUEST", "variant must be one of video, thumbnail, spritesheet; this sandbox serves video",
+                    param: "variant")
+            }
+            return contentEndpoint(parts[3], header: header)
+        case ("DELETE", 4):
+            guard let job = jobs[parts[3]] else {
+                return apiError(404, "NOT_FOUND", "No video found with id '\(parts[3])'", param: "video_id")
+            }
+            jobs[job.id] = nil
+            contents = contents.filter { !$0.key.hasPrefix("\(job.id)#") }
+            // Listing skips it from now on; its place in `order` stays, so a cursor naming it
+            // keeps working.
+            return json(200, ["id": job.id, "object": "video.deleted", "deleted": true])
         default: return apiError(404, "NOT_FOUND", "no route for \(method) \(path)")
         }
     }
@@ -311,12 +328,12 @@ final class SandboxState: @unchecked Sendable {
         case .normal:
             // One page and one more (for has_more), from just after the cursor.
             let from = q["after"].flatMap { position[$0] }
-            if ascending {
-                let start = from.map { $0 + 1 } ?? 0
-                ids = Array(order[min(start, order.count)..<min(order.count, start + limit + 1)])
-            } else {
-                let end = from ?? order.count
-                ids = Array(order[max(0, end - limit - 1)..<end].reversed())
+            // A page and one more (for has_more), skipping deleted jobs.
+            ids = []
+            var i = ascending ? (from.map { $0 + 1 } ?? 0) : (from ?? order.count) - 1
+            while ids.count <= limit, i >= 0, i < order.count {
+                if jobs[order[i]] != nil { ids.append(order[i]) }
+                i += ascending ? 1 : -1
             }
         case .loop:
             ids = ascending ? order : order.reversed()  // the bug: `after` is ignored, so page two is page one again

@@ -1,4 +1,5 @@
 import Foundation
+import LumenfallCore
 import LumenfallSandbox
 import Testing
 
@@ -75,6 +76,60 @@ import Testing
             #expect(o["seconds"] as? String == "8")
             let id = try #require(o["id"] as? String)
             #expect(server.content(for: id)?.size == 1234)
+        }
+    }
+}
+
+@Suite struct SandboxDeleteAndVariantTests {
+    @Test func aDeletedJobAnswers404AndLeavesTheList() async throws {
+        try await withSandbox { server in
+            let keep = server.createJob(spec { $0.queuedPolls = 0 })
+            let gone = server.createJob(spec { $0.queuedPolls = 0 })
+            let auth = "Authorization: Bearer \(server.apiKey)"
+            let (_, del) = try run("curl", ["-sS", "-X", "DELETE", "-H", auth, server.baseURL + "/videos/\(gone)"])
+            #expect(del.contains("\"deleted\":true"), "\(del)")
+            let (_, after) = try run(
+                "curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", auth, server.baseURL + "/videos/\(gone)"])
+            #expect(after == "404")
+            let (_, list) = try run("curl", ["-sS", "-H", auth, server.baseURL + "/videos?limit=10"])
+            #expect(list.contains(keep) && !list.contains(gone), "\(list)")
+        }
+    }
+
+    @Test func anUnknownVariantIsA400() async throws {
+        try await withSandbox { server in
+            let id = server.createJob(spec { $0.queuedPolls = 0 })
+            let (_, code) = try run(
+                "curl",
+                [
+                    "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(server.apiKey)",
+                    server.baseURL + "/videos/\(id)/content?variant=poster",
+                ])
+            #expect(code == "400")
+        }
+    }
+}
+
+@Suite(.removesTempDirs) struct ArchiveMemberTimeTests {
+    /// A server that leaves `completed_at` null: the member's time is `created_at`, not 1970.
+    @Test func aNullCompletedAtFallsBackToCreatedAt() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let raw = hostileObject().replacingOccurrences(of: "\"completed_at\":1780000100", with: "\"completed_at\":null")
+            let id = server.createJob(
+                spec(bytes: 10_000) {
+                    $0.queuedPolls = 0
+                    $0.faults.rawObject = raw
+                })
+            let report = await fetch(server, [id], dir: dir)
+            #expect(report.allSucceeded)
+            let item = try ArchiveItem.load(directory: dir, id: id)
+            #expect(item.completedAt == 1_780_000_000)
+            let path = makeTempDir() + "/t.tar"
+            try Archiver(directory: dir, path: path).write([item])
+            let (_, listing) = try run("bsdtar", ["-tvf", path])
+            // Epoch 0 shows as 1970 (or 1969 west of Greenwich); bsdtar prints local time.
+            #expect(!listing.contains("1970") && !listing.contains("1969"), "\(listing)")
         }
     }
 }

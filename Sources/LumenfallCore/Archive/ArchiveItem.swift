@@ -51,7 +51,9 @@ public struct ArchiveItem: Sendable, Equatable {
         return ArchiveItem(
             id: id, videoFile: file, videoBytes: sidecar.download.bytes, videoSHA256: sidecar.download.sha256,
             sidecarFile: sidecarName, sidecar: bytes, model: video.model, cost: video.cost, currency: video.currency,
-            completedAt: video.completedAt.map { Int64($0.timeIntervalSince1970) } ?? 0)
+            // A member's time: when the video was completed, else when it was created (a server
+            // may leave completed_at null), never 1970.
+            completedAt: (video.completedAt ?? video.createdAt).map { Int64($0.timeIntervalSince1970) } ?? 0)
     }
 
     /// Every complete id in a folder: each `<id>.json` sidecar whose video is there.
