@@ -240,13 +240,22 @@ final class SandboxState: @unchecked Sendable {
         case ("GET", 4): return retrieve(parts[3], auth: header("Authorization"))
         case ("GET", 5) where parts[4] == "content":
             // OpenAI's variants; thumbnail and spritesheet images are still to come (issue 10).
-            let variant = query["variant"] ?? "video"
-            guard variant == "video" else {
+            switch query["variant"] ?? "video" {
+            case "video":
+                return contentEndpoint(parts[3], header: header)
+            case let preview where preview == "thumbnail" || preview == "spritesheet":
+                guard let job = jobs[parts[3]], status(job).0 == "completed" else {
+                    return apiError(404, "NOT_FOUND", "No completed video with id '\(parts[3])'", param: "video_id")
+                }
+                let seed = UInt64(truncatingIfNeeded: job.id.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) })
+                let (type, bytes) =
+                    preview == "thumbnail"
+                    ? ("image/webp", PreviewImages.webp(seed: seed)) : ("image/png", PreviewImages.spritesheet(seed: seed))
+                return .full(status: 200, headers: [("Content-Type", type)], body: bytes)
+            default:
                 return apiError(
-                    400, "INVALID_REQUEST", "variant must be one of video, thumbnail, spritesheet; this sandbox serves video",
-                    param: "variant")
+                    400, "INVALID_REQUEST", "variant must be one of video, thumbnail, spritesheet", param: "variant")
             }
-            return contentEndpoint(parts[3], header: header)
         case ("DELETE", 4):
             guard let job = jobs[parts[3]] else {
                 return apiError(404, "NOT_FOUND", "No video found with id '\(parts[3])'", param: "video_id")
