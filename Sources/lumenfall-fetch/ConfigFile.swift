@@ -96,9 +96,10 @@ enum ConfigFile {
                     "\(here): the API key does not belong in a config file; remove it, put the key in a file only you can read, and set api_key_file = \"PATH\""
                 )
             }
+            // The key comes from the file: matched as literal text, never as a pattern.
+            let literal = NSRegularExpression.escapedPattern(for: option)
             guard !["--config", "--no-config", "--help", "--version"].contains(option),
-                help.range(of: "\(option)[ ,\\n]", options: .regularExpression) != nil
-                    || help.range(of: "\(option) <", options: .regularExpression) != nil
+                help.range(of: "\(literal)[ ,\\n<]", options: .regularExpression) != nil
             else {
                 throw CLIError(code: 2, "unknown key \(here): `lumenfall-fetch \(command) --help` lists the options (use _ for -)")
             }

@@ -48,6 +48,7 @@ import Testing
         ("[fetch]\njobs = true\n", "jobs"),
         ("[fetch]\nquiet = \"yes\"\n", "quiet"),
         ("[fetch\n", "not valid TOML"),
+        ("[fetch]\n\"jobs|x\" = 1\n", "jobs|x"),  // a key is text, never a pattern
     ])
     func badFilesAreNamedWithTheirKey(text: String, named: String) async throws {
         let (home, file) = try config(text)

@@ -15,6 +15,13 @@ import Testing
         #expect((sizes.max() ?? 0) - (sizes.min() ?? 0) <= 1)
     }
 
+    /// A total near 2^63 (a hostile Content-Range) splits without overflowing.
+    @Test func aHugeTotalSplitsWithoutTrapping() throws {
+        let p = try #require(SegmentPlan.split(total: Int64.max - 1, done: 5, count: 16))
+        #expect(p.ranges.count == 16)
+        #expect(p.isValid)
+    }
+
     @Test func aSmallFileIsNotSplit() {
         #expect(SegmentPlan.split(total: mib + 100, count: 4) == nil)
         #expect(SegmentPlan.split(total: 3 * mib, count: 8)?.ranges.count == 3)

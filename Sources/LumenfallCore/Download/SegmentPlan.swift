@@ -28,10 +28,14 @@ struct SegmentPlan: Codable, Equatable, Sendable {
         let rest = total - done
         let n = Int(min(Int64(count), rest / max(1, minimum)))
         guard n > 1 else { return nil }
+        // rest * i would overflow for a total a hostile server puts near 2^63: split by
+        // quotient and remainder instead (the first `extra` ranges get one byte more).
+        let (base, extra) = rest.quotientAndRemainder(dividingBy: Int64(n))
+        func offset(_ i: Int) -> Int64 { done + base * Int64(i) + min(Int64(i), extra) }
         var ranges: [SegmentRange] = []
         for i in 0..<n {
-            let from = done + rest * Int64(i) / Int64(n)
-            let to = done + rest * Int64(i + 1) / Int64(n)
+            let from = offset(i)
+            let to = offset(i + 1)
             ranges.append(SegmentRange(start: i == 0 ? 0 : from, end: to, next: from))
         }
         return SegmentPlan(total: total, ranges: ranges)

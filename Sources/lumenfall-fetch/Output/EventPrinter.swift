@@ -64,7 +64,8 @@ final class EventPrinter: Sendable {
     func print(_ e: FetchEvent) {
         live?.handle(e)
         switch e {
-        case .saved(_, let file, _, _, _, _), .alreadySaved(_, let file):
+        case .saved(let id, let file, _, _, _, _), .alreadySaved(let id, let file):
+            milestones.lock.withLock { _ = milestones.last.removeValue(forKey: id) }  // bounded by the work in flight
             if pathsOnStdout { path(file) }
             if !quiet { line(describe(e)) }
         case .failed(let id, let f):
