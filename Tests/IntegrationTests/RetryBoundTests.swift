@@ -112,7 +112,9 @@ import Testing
             #expect(f.kind == .timedOut)
             #expect(f.message.contains("--max-time 1.5 s"))
             #expect(f.message.contains("is kept"))
-            #expect(Date().timeIntervalSince(started) < 10)  // far from the 100 s the drip needs; a loaded suite runs slow
+            // Far from the 100 s the drip needs. Alone this takes 1.8 s; under the whole suite's
+            // load on 2 cores it took 6.6 s and 10.6 s (polling and the sandbox starve too).
+            #expect(Date().timeIntervalSince(started) < 20)
         }
     }
 

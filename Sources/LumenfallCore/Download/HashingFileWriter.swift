@@ -162,9 +162,11 @@ final class HashingFileWriter: @unchecked Sendable {
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: handoff.block[0..<handoff.count]))
             hashedBytes += Int64(handoff.count)
             giveBack(handoff.block)
-            // Start writing these pages to disk now (not waiting for them): the fsync at the
-            // end then has little left. `close` drains this queue before closing `wfd`.
-            _ = lf_start_writeback(wfd, at, Int64(handoff.count))
+            // Start writing a full block's pages to disk now (not waiting for them): the fsync
+            // at the end then has little left. Not the short last block of an attempt: the
+            // fsync covers it, and on a congested disk the call can take a while, which would
+            // hold up `close` (it drains this queue before closing `wfd`).
+            if handoff.count == Self.blockSize { _ = lf_start_writeback(wfd, at, Int64(handoff.count)) }
         }
     }
 
