@@ -27,6 +27,14 @@ public struct SandboxJobSpec: Codable, Sendable {
     /// No `output.url`: the bytes come from `/videos/{id}/content` with the key (OpenAI's way).
     public var contentEndpointOnly = false
     public var costEstimate = 0.21
+    /// Adds a field no client models (`x_sandbox`), to prove unknown fields reach the sidecar.
+    /// Off by default: the object is then exactly OpenAI's VideoResource plus Lumenfall's
+    /// documented additions, which the SDK conformance test checks.
+    public var extraField = false
+    /// The `thumbnail` and `spritesheet` variants: `images` (a WebP and a PNG grid, as OpenAI),
+    /// `none` (400, as a server that knows only the video), `ignored` (the MP4 whatever the
+    /// variant, as the sandbox once did and a careless server might).
+    public var previews = "images"
     public var faults = SandboxFaults()
 
     public init() {}
@@ -51,6 +59,8 @@ public struct SandboxJobSpec: Codable, Sendable {
         urlTTL = try c.decodeIfPresent(Double.self, forKey: .urlTTL) ?? d.urlTTL
         contentEndpointOnly = try c.decodeIfPresent(Bool.self, forKey: .contentEndpointOnly) ?? d.contentEndpointOnly
         costEstimate = try c.decodeIfPresent(Double.self, forKey: .costEstimate) ?? d.costEstimate
+        extraField = try c.decodeIfPresent(Bool.self, forKey: .extraField) ?? d.extraField
+        previews = try c.decodeIfPresent(String.self, forKey: .previews) ?? d.previews
         faults = try c.decodeIfPresent(SandboxFaults.self, forKey: .faults) ?? d.faults
     }
 }

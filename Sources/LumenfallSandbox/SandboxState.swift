@@ -239,13 +239,20 @@ final class SandboxState: @unchecked Sendable {
         case ("GET", 3) where offersList: return list(query, auth: header("Authorization"))
         case ("GET", 4): return retrieve(parts[3], auth: header("Authorization"))
         case ("GET", 5) where parts[4] == "content":
-            // OpenAI's variants; thumbnail and spritesheet images are still to come (issue 10).
+            // OpenAI's variants: the MP4, a WebP thumbnail and a PNG spritesheet.
             switch query["variant"] ?? "video" {
             case "video":
                 return contentEndpoint(parts[3], header: header)
             case let preview where preview == "thumbnail" || preview == "spritesheet":
                 guard let job = jobs[parts[3]], status(job).0 == "completed" else {
                     return apiError(404, "NOT_FOUND", "No completed video with id '\(parts[3])'", param: "video_id")
+                }
+                switch job.spec.previews {
+                case "none":
+                    return apiError(400, "INVALID_REQUEST", "variant must be video", param: "variant")
+                case "ignored":
+                    return contentEndpoint(parts[3], header: header)
+                default: break
                 }
                 let seed = UInt64(truncatingIfNeeded: job.id.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) })
                 let (type, bytes) =
@@ -460,9 +467,11 @@ final class SandboxState: @unchecked Sendable {
                 "model": job.spec.model, "executed_model": "openai/\(job.spec.model)", "provider": "openai",
                 "provider_name": "OpenAI", "cost_estimate": job.spec.costEstimate, "cost_currency": "USD",
             ] as [String: Any],
-            // A field no client models: it must reach the sidecar untouched.
-            "x_sandbox": ["note": "unknown fields survive", "emoji": "🎬", "nested": [1, 2.5, true]] as [String: Any],
         ]
+        if job.spec.extraField {
+            // A field no client models: it must reach the sidecar untouched.
+            o["x_sandbox"] = ["note": "unknown fields survive", "emoji": "🎬", "nested": [1, 2.5, true]] as [String: Any]
+        }
         // OpenAI's VideoResource: `progress` is an integer and always there (100 once completed,
         // 0 for a job that ended otherwise); `remixed_from_video_id` is required, nullable.
         o["progress"] = st == "completed" ? 100 : Int(progress ?? 0)

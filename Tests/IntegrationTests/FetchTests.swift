@@ -11,6 +11,7 @@ import Testing
                 spec {
                     $0.queuedPolls = 2
                     $0.processingPolls = 3
+                    $0.extraField = true
                 })
             let log = EventLog()
             let report = await fetch(server, [id], dir: dir, events: log)
