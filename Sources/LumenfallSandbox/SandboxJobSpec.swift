@@ -72,6 +72,10 @@ public struct SandboxFaults: Codable, Sendable {
     public var dropAfterBytes: Int?
     /// ...for this many answers.
     public var dropTimes = 1
+    /// Close the connection after N bytes of a thumbnail or spritesheet, for `previewDropTimes`
+    /// answers: a preview must resume with a Range request like the video.
+    public var previewDropAfterBytes: Int?
+    public var previewDropTimes = 1
     /// Answer every media request with the whole file (200), as some CDNs do.
     public var ignoreRange = false
     /// Answer the first `mediaErrorTimes` media requests with this status (429, 503...).
@@ -119,6 +123,8 @@ public struct SandboxFaults: Codable, Sendable {
         let d = SandboxFaults()
         dropAfterBytes = try c.decodeIfPresent(Int.self, forKey: .dropAfterBytes)
         dropTimes = try c.decodeIfPresent(Int.self, forKey: .dropTimes) ?? d.dropTimes
+        previewDropAfterBytes = try c.decodeIfPresent(Int.self, forKey: .previewDropAfterBytes)
+        previewDropTimes = try c.decodeIfPresent(Int.self, forKey: .previewDropTimes) ?? d.previewDropTimes
         ignoreRange = try c.decodeIfPresent(Bool.self, forKey: .ignoreRange) ?? d.ignoreRange
         mediaErrorStatus = try c.decodeIfPresent(Int.self, forKey: .mediaErrorStatus)
         mediaErrorTimes = try c.decodeIfPresent(Int.self, forKey: .mediaErrorTimes) ?? d.mediaErrorTimes

@@ -105,6 +105,9 @@ public final class SandboxServer: Sendable {
     /// The bytes a job serves now: what a correct client must end up with.
     public func content(for id: String) -> MediaContent? { state.content(for: id) }
 
+    /// The bytes a job serves for `variant=thumbnail` or `variant=spritesheet`.
+    public func preview(for id: String, variant: String) -> [UInt8] { SandboxState.previewImage(jobID: id, variant: variant).1 }
+
     public func shutdown() async throws {
         try await channel.close()
         try await group.shutdownGracefully()
@@ -174,7 +177,13 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 buf.writeBytes(bytes)
                 context.write(wrapOutboundOut(.body(.byteBuffer(buf))), promise: nil)
             }
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            // "Connection: close" from the state: close once written (with a Content-Length
+            // larger than the body, that is a transfer cut short).
+            if hh["Connection"].contains(where: { $0.lowercased() == "close" }) {
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+            } else {
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
         case let .stream(status, headers, content, start, end, faults):
             context.write(
                 wrapOutboundOut(

@@ -12,6 +12,8 @@ public struct LoggedRequest: Sendable {
     public var status: Int
     /// "2" for HTTP/2, else "1.1" or "1.0".
     public var httpVersion = "1.1"
+    /// The query string (`variant=thumbnail`), if any.
+    public var query: String? = nil
 }
 
 enum SandboxResponse {
@@ -51,6 +53,7 @@ final class SandboxState: @unchecked Sendable {
         var mediaRequests = 0
         var mediaErrorsSent = 0
         var dropsDone = 0
+        var previewDropsDone = 0
         var stallsDone = 0
         var dripsDone = 0
         var throttlesDone = 0
@@ -211,7 +214,8 @@ final class SandboxState: @unchecked Sendable {
             log.append(
                 LoggedRequest(
                     method: method, path: path, range: header("Range"), ifRange: header("If-Range"),
-                    authorization: header("Authorization"), status: response.status, httpVersion: version))
+                    authorization: header("Authorization"), status: response.status, httpVersion: version,
+                    query: comps?.query))
         }
         return response
     }
@@ -254,11 +258,7 @@ final class SandboxState: @unchecked Sendable {
                     return contentEndpoint(parts[3], header: header)
                 default: break
                 }
-                let seed = UInt64(truncatingIfNeeded: job.id.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) })
-                let (type, bytes) =
-                    preview == "thumbnail"
-                    ? ("image/webp", PreviewImages.webp(seed: seed)) : ("image/png", PreviewImages.spritesheet(seed: seed))
-                return .full(status: 200, headers: [("Content-Type", type)], body: bytes)
+                return servePreview(job, preview, header: header)
             default:
                 return apiError(
                     400, "INVALID_REQUEST", "variant must be one of video, thumbnail, spritesheet", param: "variant")
@@ -513,6 +513,40 @@ final class SandboxState: @unchecked Sendable {
     }
 
     /// Range, If-Range and ETag as RFC 9110 §14 has them, plus the job's transfer faults.
+    /// The image a job serves for `thumbnail` or `spritesheet`: its type and bytes.
+    static func previewImage(jobID: String, variant: String) -> (String, [UInt8]) {
+        let seed = UInt64(truncatingIfNeeded: jobID.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) })
+        return variant == "thumbnail"
+            ? ("image/webp", PreviewImages.webp(seed: seed)) : ("image/png", PreviewImages.spritesheet(seed: seed))
+    }
+
+    /// A thumbnail (lossless WebP) or spritesheet (PNG grid), with ranges and a strong ETag
+    /// like the video, and `faults.previewDropAfterBytes` to cut one short.
+    private func servePreview(_ job: Job, _ variant: String, header: (String) -> String?) -> SandboxResponse {
+        let (type, bytes) = Self.previewImage(jobID: job.id, variant: variant)
+        let tag = "\"\(job.id)-\(variant)-\(bytes.count)\""
+        var headers: [(String, String)] = [("Content-Type", type), ("ETag", tag), ("Accept-Ranges", "bytes")]
+        var start = 0
+        var status = 200
+        if let first = header("Range").flatMap(parseRangeStart), header("If-Range").map({ $0 == tag }) ?? true {
+            guard first < bytes.count else {
+                return .full(status: 416, headers: [("Content-Range", "bytes */\(bytes.count)")], body: [])
+            }
+            start = first
+            status = 206
+            headers.append(("Content-Range", "bytes \(first)-\(bytes.count - 1)/\(bytes.count)"))
+        }
+        headers.append(("Content-Length", "\(bytes.count - start)"))
+        var body = Array(bytes[start...])
+        if let n = job.spec.faults.previewDropAfterBytes, job.previewDropsDone < job.spec.faults.previewDropTimes, n < body.count {
+            jobs[job.id]?.previewDropsDone += 1
+            faultsInjected += 1
+            body = Array(body.prefix(n))
+            headers.append(("Connection", "close"))  // the server closes after the short body
+        }
+        return .full(status: status, headers: headers, body: body)
+    }
+
     private func serve(_ id: String, header: (String) -> String?) -> SandboxResponse {
         guard var job = jobs[id] else { return plain(404, "gone") }
         job.mediaRequests += 1

@@ -16,6 +16,8 @@ import Testing
         "restart": ["id", "reason"],
         "segmented": ["id", "connections"],
         "saved": ["id", "path", "already_saved"],
+        "asset_saved": ["id", "asset", "path", "bytes"],
+        "asset_unavailable": ["id", "asset", "reason"],
         "failed": ["id", "kind", "message"],
         "expired": ["id", "message"],
         "expiry_at_risk": ["id", "expires_at", "remaining_bytes", "needed_seconds"],

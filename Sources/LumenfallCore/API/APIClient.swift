@@ -34,7 +34,9 @@ public struct APIClient: Sendable {
     }
 
     public func videoURL(_ id: String) -> String { "\(baseURL)/videos/\(id)" }
-    public func contentURL(_ id: String) -> String { "\(baseURL)/videos/\(id)/content?variant=video" }
+    public func contentURL(_ id: String, variant: String = "video") -> String {
+        "\(baseURL)/videos/\(id)/content?variant=\(variant)"
+    }
 
     public func retrieve(_ id: String) async throws -> VideoObject {
         let bytes = try await getJSON(videoURL(id))

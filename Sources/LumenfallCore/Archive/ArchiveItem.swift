@@ -14,22 +14,43 @@ public struct ArchiveItem: Sendable, Equatable {
     public var currency: String?
     /// Unix seconds; the members' mtime, so the same inputs give the same bytes.
     public var completedAt: Int64
+    /// Previews saved with `--with` (thumbnail, spritesheet), each checked on disk like the video.
+    public var assets: [AssetFile] = []
+    /// Previews the server said it does not have (their names).
+    public var unavailableAssets: [String] = []
+
+    public struct AssetFile: Sendable, Equatable {
+        public var name: String
+        public var file: String
+        public var bytes: Int64
+        public var sha256: String
+    }
+
+    /// Every file of the id: the video, the sidecar and the previews.
+    public var memberBytes: Int64 { videoBytes + Int64(sidecar.count) + assets.reduce(0) { $0 + $1.bytes } }
+
+    /// Whether each preview in `names` is on disk or known to be missing on the server.
+    public func hasSettled(_ names: [String]) -> Bool {
+        names.allSatisfy { n in assets.contains { $0.name == n } || unavailableAssets.contains(n) }
+    }
 
     public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
         case unreadable(String)
         case notASidecar(String)
         case videoMissing(String)
+        case assetMissing(String)
         public var description: String {
             switch self {
-            case .unreadable(let s), .notASidecar(let s), .videoMissing(let s): s
+            case .unreadable(let s), .notASidecar(let s), .videoMissing(let s), .assetMissing(let s): s
             }
         }
     }
 
     static let maxSidecarBytes = 16 << 20
 
-    /// Reads `<id>.json` in `directory` and checks that the video it names is there whole.
-    public static func load(directory: String, id: String) throws(Problem) -> ArchiveItem {
+    /// Reads `<id>.json` in `directory` and checks that the video it names is there whole, and
+    /// (with `checkAssets`) each preview it lists; without, a preview gone from disk is dropped.
+    public static func load(directory: String, id: String, checkAssets: Bool = true) throws(Problem) -> ArchiveItem {
         let sidecarName = "\(id).json"
         let path = "\(directory)/\(sidecarName)"
         if AtomicFile.isSymlink(path) { throw .notASidecar("\(path) is a symbolic link, not a sidecar; skipped") }
@@ -47,13 +68,31 @@ public struct ArchiveItem: Sendable, Equatable {
         guard AtomicFile.size(of: "\(directory)/\(file)") == sidecar.download.bytes else {
             throw .videoMissing("\(directory)/\(file) is missing or not \(sidecar.download.bytes) bytes as its sidecar says")
         }
+        var assets: [AssetFile] = []
+        var unavailable: [String] = []
+        for (name, asset) in sidecar.assets.sorted(by: { $0.key < $1.key }) {
+            if asset.unavailable != nil {
+                unavailable.append(name)
+                continue
+            }
+            guard let f = asset.savedFile(of: id) else { throw .notASidecar("\(path) names an unexpected \(name) file") }
+            guard AtomicFile.size(of: "\(directory)/\(f.name)") == f.bytes else {
+                if checkAssets {
+                    throw .assetMissing(
+                        "\(directory)/\(f.name) is missing or not \(f.bytes) bytes as its sidecar says; run fetch again to restore it")
+                }
+                continue
+            }
+            assets.append(AssetFile(name: name, file: f.name, bytes: f.bytes, sha256: f.sha256))
+        }
         let video = sidecar.video
         return ArchiveItem(
             id: id, videoFile: file, videoBytes: sidecar.download.bytes, videoSHA256: sidecar.download.sha256,
             sidecarFile: sidecarName, sidecar: bytes, model: video.model, cost: video.cost, currency: video.currency,
             // A member's time: when the video was completed, else when it was created (a server
             // may leave completed_at null), never 1970.
-            completedAt: (video.completedAt ?? video.createdAt).map { Int64($0.timeIntervalSince1970) } ?? 0)
+            completedAt: (video.completedAt ?? video.createdAt).map { Int64($0.timeIntervalSince1970) } ?? 0,
+            assets: assets, unavailableAssets: unavailable)
     }
 
     /// Every complete id in a folder: each `<id>.json` sidecar whose video is there.

@@ -54,7 +54,7 @@ public struct Archiver: Sendable {
         var current: [ArchiveItem] = []
         var size: Int64 = 0
         for item in sorted {
-            let s = item.videoBytes + Int64(item.sidecar.count)
+            let s = item.memberBytes
             if !current.isEmpty && size + s > limit {
                 parts.append(current)
                 current = []
@@ -122,21 +122,28 @@ public struct Archiver: Sendable {
                     id: $0.id, file: $0.videoFile, bytes: $0.videoBytes, sha256: $0.videoSHA256,
                     sidecar: $0.sidecarFile, sidecarBytes: Int64($0.sidecar.count),
                     sidecarSHA256: sha256Hex($0.sidecar), model: $0.model, cost: $0.cost,
-                    currency: $0.currency)
+                    currency: $0.currency,
+                    assets: $0.assets.isEmpty
+                        ? nil
+                        : Dictionary(
+                            $0.assets.map { ($0.name, Manifest.Entry.AssetEntry(file: $0.file, bytes: $0.bytes, sha256: $0.sha256)) },
+                            uniquingKeysWith: { a, _ in a }))
             },
             batch: batch)
         do {
             let tar = try TarWriter(fd: fd, compression: compression)
             try add(tar, name: Manifest.memberName, bytes: try manifest.json(), mtime: createdAt)
             try add(tar, name: Manifest.sumsName, bytes: manifest.sums(), mtime: createdAt)
-            var members: [(name: String, item: ArchiveItem, isVideo: Bool)] = []
+            // A file member: its name, expected size and SHA-256; nil for the sidecar (in memory).
+            var members: [(name: String, item: ArchiveItem, file: (bytes: Int64, sha256: String)?)] = []
             for item in group {
-                members.append((item.videoFile, item, true))
-                members.append((item.sidecarFile, item, false))
+                members.append((item.videoFile, item, (item.videoBytes, item.videoSHA256)))
+                members.append((item.sidecarFile, item, nil))
+                for a in item.assets { members.append((a.file, item, (a.bytes, a.sha256))) }
             }
             for m in members.sorted(by: { $0.name < $1.name }) {
-                if m.isVideo {
-                    try addVideo(tar, m.item)
+                if let f = m.file {
+                    try addFile(tar, name: m.name, bytes: f.bytes, sha256: f.sha256, mtime: m.item.completedAt)
                     // Start writing what the archive has so far to disk (not waiting): the
                     // fsync at the end then finds little left. Measured on 200 x 4 MiB:
                     // that fsync was 0.5 s of 1.3.
@@ -160,14 +167,15 @@ public struct Archiver: Sendable {
         try tar.finishFile()
     }
 
-    /// Streams the video in 1 MiB chunks, hashing what goes in; a file whose bytes or hash
-    /// differ from its sidecar's stops the archive (it changed since it was downloaded).
-    private func addVideo(_ tar: TarWriter, _ item: ArchiveItem) throws {
-        let path = "\(directory)/\(item.videoFile)"
+    /// Streams a file (a video, a preview) in 1 MiB chunks, hashing what goes in; a file whose
+    /// bytes or hash differ from its sidecar's stops the archive (it changed since it was
+    /// downloaded).
+    private func addFile(_ tar: TarWriter, name: String, bytes expected: Int64, sha256: String, mtime: Int64) throws {
+        let path = "\(directory)/\(name)"
         let rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard rfd >= 0 else { throw AtomicFile.errnoText("cannot read", path) }
         defer { close(rfd) }
-        try tar.beginFile(name: item.videoFile, size: item.videoBytes, mtime: item.completedAt)
+        try tar.beginFile(name: name, size: expected, mtime: mtime)
         // The file is read once: each 1 MiB chunk goes to libarchive on this thread while its
         // SHA-256 runs on the hash queue, on the other core. Three buffers rotate; a buffer is
         // reused only after its hash is done (the queue is serial, so in order).
@@ -189,18 +197,18 @@ public struct Archiver: Sendable {
                 hashing.skip(buf)
                 break
             }
-            guard total + Int64(n) <= item.videoBytes else {
+            guard total + Int64(n) <= expected else {
                 hashing.skip(buf)
-                throw Failure("\(path) grew past the \(item.videoBytes) bytes its sidecar records")
+                throw Failure("\(path) grew past the \(expected) bytes its sidecar records")
             }
             hashing.hash(buf, count: n)
             try tar.write(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
             total += Int64(n)
         }
-        guard total == item.videoBytes else {
-            throw Failure("\(path) has \(total) bytes, its sidecar records \(item.videoBytes)")
+        guard total == expected else {
+            throw Failure("\(path) has \(total) bytes, its sidecar records \(expected)")
         }
-        guard hashing.digestHex() == item.videoSHA256 else {
+        guard hashing.digestHex() == sha256 else {
             throw Failure("\(path) does not match its sidecar's sha256 (it changed since it was saved)")
         }
         try tar.finishFile()
@@ -210,6 +218,7 @@ public struct Archiver: Sendable {
     public static func removeLoose(_ items: [ArchiveItem], directory: String) {
         for item in items {
             unlink("\(directory)/\(item.videoFile)")
+            for a in item.assets { unlink("\(directory)/\(a.file)") }
             unlink("\(directory)/\(item.sidecarFile)")
         }
         AtomicFile.syncDirectory(of: "\(directory)/x")

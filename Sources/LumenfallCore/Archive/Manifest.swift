@@ -19,9 +19,17 @@ public struct Manifest: Sendable, Equatable, Codable {
         public var model: String?
         public var cost: Double?
         public var currency: String?
+        /// Previews (`--with`): name → file facts. Absent when there are none.
+        public var assets: [String: AssetEntry]? = nil
+
+        public struct AssetEntry: Sendable, Equatable, Codable {
+            public var file: String
+            public var bytes: Int64
+            public var sha256: String
+        }
 
         enum CodingKeys: String, CodingKey {
-            case id, file, bytes, sha256, sidecar, model, cost, currency
+            case id, file, bytes, sha256, sidecar, model, cost, currency, assets
             case sidecarBytes = "sidecar_bytes", sidecarSHA256 = "sidecar_sha256"
         }
 
@@ -38,6 +46,7 @@ public struct Manifest: Sendable, Equatable, Codable {
             try c.encode(model, forKey: .model)
             try c.encode(cost.flatMap { $0.isFinite ? $0 : nil }, forKey: .cost)
             try c.encode(currency, forKey: .currency)
+            if let assets, !assets.isEmpty { try c.encode(assets, forKey: .assets) }
         }
     }
 
@@ -74,6 +83,7 @@ public struct Manifest: Sendable, Equatable, Codable {
         for e in entries {
             lines.append((e.file, e.sha256))
             lines.append((e.sidecar, e.sidecarSHA256))
+            for a in (e.assets ?? [:]).values { lines.append((a.file, a.sha256)) }
         }
         return Array(lines.sorted { $0.0 < $1.0 }.map { "\($0.1)  \($0.0)\n" }.joined().utf8)
     }
@@ -150,6 +160,7 @@ public struct Manifest: Sendable, Equatable, Codable {
         for e in m.entries {
             out[e.file] = (e.bytes, e.sha256)
             out[e.sidecar] = (e.sidecarBytes, e.sidecarSHA256)
+            for a in (e.assets ?? [:]).values { out[a.file] = (a.bytes, a.sha256) }
         }
         return out
     }

@@ -66,6 +66,21 @@ public enum DownloadError: Error, Sendable, Equatable {
     case disk(String)
     /// `--max-time` ran out.
     case timedOut(Double)
+    /// A preview (`--with`) the server does not offer: a note, not a failure.
+    case notOffered(String)
+}
+
+/// A preview asked for with `--with`: OpenAI's `/videos/{id}/content?variant=NAME`, saved as
+/// `<id>.NAME.<ext>`.
+public struct PreviewVariant: Sendable, Equatable {
+    public var videoID: String
+    public var name: String
+    public init(videoID: String, name: String) {
+        self.videoID = videoID
+        self.name = name
+    }
+    /// The file stem: `<id>.thumbnail`, whose files cannot meet another id's (ids have no dot).
+    public var stem: String { "\(videoID).\(name)" }
 }
 
 /// Streams one id's output into `<id>.<ext>.part`, resuming and retrying until it is whole and
@@ -73,12 +88,16 @@ public enum DownloadError: Error, Sendable, Equatable {
 /// libcurl's buffer to the file and the SHA-256 in one pass.
 struct Downloader: Sendable {
     let directory: String
+    /// The file stem: the video's id, or `<id>.<variant>` for a preview.
     let id: String
     let settings: DownloadSettings
     let api: APIClient
     let random: @Sendable () -> Double
     let logger: Logger
     let events: @Sendable (DownloadEvent) -> Void
+    /// Set for a thumbnail or spritesheet: the bytes come from the content endpoint's variant
+    /// and must be an image.
+    var preview: PreviewVariant? = nil
 
     /// `refresh` fetches the video object again when a signed URL stops working. The
     /// decisions are DownloadMachine's; this drives it: one request per attempt, then the
@@ -90,7 +109,7 @@ struct Downloader: Sendable {
         // length alone does not tell which bytes it holds.
         let existing = MediaFile.existingPart(directory: directory, id: id)
         let known = existing.flatMap { FileSink.savedValidator(of: $0) }
-        if settings.segments > 1 || known?.segments != nil {
+        if preview == nil, settings.segments > 1 || known?.segments != nil {
             let segmented = SegmentedDownload(downloader: self, connections: max(1, settings.segments), start: start)
             switch try await segmented.run(video: initial, part: existing, known: known, refresh: refresh) {
             case .done(let result):
@@ -104,7 +123,7 @@ struct Downloader: Sendable {
         }
         let source = mediaSource(for: initial)
         let sink = FileSink(
-            directory: directory, id: id, limiter: settings.rateLimiter,
+            directory: directory, id: id, limiter: settings.rateLimiter, expectsImage: preview != nil,
             onWrite: { [events] in events(.receiving(offset: $0, total: $1)) },
             onProgress: { [events] in events(.progress(bytes: $0, total: $1)) })
         // Sound to hand to BlockingIO: this task waits for each such call, so the sink is never
@@ -174,6 +193,7 @@ struct Downloader: Sendable {
                 throw DownloadError.failed(e.summary)
             }
             await BlockingIO.closeFile(io)
+            if let why = sink.notOffered { throw DownloadError.notOffered(why) }
             if let f = sink.failure { throw DownloadError.disk(f) }
             transferred += sink.attemptBytes
             attempt.decision = sink.decision
@@ -230,6 +250,8 @@ struct Downloader: Sendable {
     }
 
     func mediaSource(for v: VideoObject) -> MediaSource {
+        // Previews: OpenAI's content endpoint. Lumenfall documents no preview URL of its own.
+        if let p = preview { return MediaSource(url: api.contentURL(p.videoID, variant: p.name), usesAPIKey: true) }
         if let u = v.outputURL { return MediaSource(url: u, usesAPIKey: false) }
         return MediaSource(url: api.contentURL(id), usesAPIKey: true)
     }

@@ -22,6 +22,10 @@ final class FileSink: HTTPResponseSink {
     private var lastProgress: UInt64 = 0
 
     private let limiter: RateLimiter?
+    /// A preview: the answer must be an image, and a refusal means the server has none.
+    private let expectsImage: Bool
+    /// Why the server does not offer the preview asked for (set instead of writing).
+    private(set) var notOffered: String?
     private var control: TransferControl?
     /// Files over this many bytes get their `.part.state` as soon as the head arrives.
     static let eagerStateSize: Int64 = 4 << 20
@@ -29,13 +33,14 @@ final class FileSink: HTTPResponseSink {
     private var statePending: ResumeValidator?
 
     init(
-        directory: String, id: String, limiter: RateLimiter? = nil,
+        directory: String, id: String, limiter: RateLimiter? = nil, expectsImage: Bool = false,
         onWrite: @escaping @Sendable (Int64, Int64?) -> Void = { _, _ in },
         onProgress: @escaping @Sendable (Int64, Int64?) -> Void = { _, _ in }
     ) {
         self.directory = directory
         self.id = id
         self.limiter = limiter
+        self.expectsImage = expectsImage
         self.onWrite = onWrite
         self.onProgress = onProgress
     }
@@ -87,6 +92,10 @@ final class FileSink: HTTPResponseSink {
     }
 
     func didReceiveHead(_ h: HTTPResponseHead) -> SinkVerdict {
+        if expectsImage, let why = Self.previewRefusal(h) {
+            notOffered = why
+            return .abort
+        }
         let head = MediaHead(h)
         let d = ResumeDecision.decide(head, localSize: localSize, known: known)
         decision = d
@@ -114,6 +123,22 @@ final class FileSink: HTTPResponseSink {
             return .proceed  // its small body is dropped; HTTPClient follows the Location
         default:
             return .abort  // nothing in this body is wanted
+        }
+    }
+
+    /// For a preview: whether this answer says the server has none. A refusal of the request
+    /// itself (400 unknown variant, 404, 405, 410, 415, 422, 501), or a success that is not an
+    /// image (a server that ignores `variant` and sends the MP4), is "not offered"; a 401,
+    /// 403, 429 or 5xx goes to the usual decisions.
+    static func previewRefusal(_ h: HTTPResponseHead) -> String? {
+        switch h.status {
+        case 400, 404, 405, 410, 415, 422, 501:
+            return "HTTP \(h.status)"
+        case 200, 206:
+            let type = (h.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            return type.lowercased().hasPrefix("image/") ? nil : "the answer was \(type.isEmpty ? "untyped" : TerminalText.safe(type)), not an image"
+        default:
+            return nil
         }
     }
 

@@ -19,7 +19,7 @@ public struct MediaFile: Sendable, Equatable {
     }
 
     /// File extensions we write; the file name comes from the Content-Type of the answer.
-    public static let knownExtensions = ["mp4", "webm", "mov", "mkv", "gif", "png", "jpg", "webp"]
+    public static let knownExtensions = ["mp4", "webm", "mov", "mkv", "gif", "png", "jpg", "webp", "avif", "img"]
 
     public static func ext(forContentType ct: String?) -> String {
         let type = (ct ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
@@ -31,6 +31,8 @@ public struct MediaFile: Sendable, Equatable {
         case "image/png": return "png"
         case "image/jpeg": return "jpg"
         case "image/webp": return "webp"
+        case "image/avif": return "avif"
+        case let t where t.hasPrefix("image/"): return "img"  // a preview in a format we do not name
         default: return "mp4"  // video/mp4, application/octet-stream, missing: the API makes MP4
         }
     }

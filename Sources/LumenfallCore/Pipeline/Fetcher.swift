@@ -29,6 +29,10 @@ public enum FetchEvent: Sendable {
     case pollRetry(id: String, reason: String, delay: Double)
     case download(id: String, DownloadEvent)
     case saved(id: String, file: String, bytes: Int64, sha256: String, cost: Double?, currency: String?)
+    /// A preview (`--with`) was saved beside the video (reported before the id's `saved`).
+    case assetSaved(id: String, name: String, file: String, bytes: Int64)
+    /// The server does not offer this preview: noted in the sidecar, not a failure.
+    case assetUnavailable(id: String, name: String, reason: String)
     /// The completed video's link dies at this time (for a live display's countdown).
     case linkExpiry(id: String, expiresAt: Date)
     /// At the speed seen so far, the rest of this file needs longer than its link lives.
@@ -72,6 +76,8 @@ public struct FetchConfiguration: Sendable {
     /// How many recent ids are remembered to drop repeats; older repeats of a saved id count
     /// as already saved again, of a failed one are tried again.
     public var dedupLimit = 100_000
+    /// `--with`: previews saved beside each video (`thumbnail`, `spritesheet`), in this order.
+    public var previews: [String] = []
     public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
     public init(outputDirectory: String, api: APIClient) {
@@ -304,7 +310,8 @@ public struct Fetcher: Sendable {
             await context.polls.release()
             return .finished(Finished(outcome: .failed(FetchFailure(kind: .invalidID, message: "invalid id: \(why); skipped"))))
         }
-        if let done = try? ArchiveItem.load(directory: config.outputDirectory, id: id) {
+        // Saved, with every preview asked for on disk or known to be missing on the server.
+        if let done = try? ArchiveItem.load(directory: config.outputDirectory, id: id), done.hasSettled(config.previews) {
             await context.polls.release()
             logger.debug("already saved", metadata: ["id": "\(id)", "stage": "check", "file": "\(done.videoFile)"])
             return .finished(
@@ -327,8 +334,30 @@ public struct Fetcher: Sendable {
     func downloadAndSave(_ id: String, video: VideoObject, _ context: RunContext) async -> Finished {
         let dir = config.outputDirectory
         do {
-            let result = try await context.guarded { try await download(id, video: video, context) }.get()
-            let sidecar = Sidecar.render(video: video, download: result, downloadedAt: Date(), redacting: config.api.key)
+            // A video saved by an earlier run that lacks a preview asked for now: its bytes and
+            // facts stand, only the previews are fetched.
+            let earlier = try? ArchiveItem.load(directory: dir, id: id, checkAssets: false)
+            let facts: Sidecar.Download
+            var assets: [String: Sidecar.Asset] = [:]
+            if let earlier, let contents = Sidecar.read(earlier.sidecar) {
+                facts = contents.download
+                for a in earlier.assets { assets[a.name] = contents.assets[a.name] }
+                for n in earlier.unavailableAssets { assets[n] = contents.assets[n] }
+            } else {
+                let result = try await context.guarded { try await download(id, video: video, context) }.get()
+                facts = Sidecar.Download(result, at: Date())
+            }
+            for name in config.previews where assets[name] == nil {
+                do {
+                    let r = try await context.guarded { try await download(id, video: video, context, preview: name) }.get()
+                    assets[name] = .saved(r)
+                    emit(.assetSaved(id: id, name: name, file: r.file.name, bytes: r.bytes))
+                } catch DownloadError.notOffered(let why) {
+                    assets[name] = .missing("the server has no \(name) for this video (\(why))")
+                    emit(.assetUnavailable(id: id, name: name, reason: why))
+                }
+            }
+            let sidecar = Sidecar.render(video: video, facts: facts, assets: assets, redacting: config.api.key)
             do {
                 try await BlockingIO.run {
                     try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: id), syncDirectory: false)
@@ -336,16 +365,13 @@ public struct Fetcher: Sendable {
             } catch {
                 throw DownloadError.disk("\(error)")
             }
-            // Both renames (video, sidecar) become durable with one folder fsync, shared with
-            // every id that finished meanwhile; only then is the id saved.
+            // The renames (video, previews, sidecar) become durable with one folder fsync,
+            // shared with every id that finished meanwhile; only then is the id saved.
             await context.folderSync.sync()
-            emit(
-                .saved(
-                    id: id, file: result.file.name, bytes: result.bytes, sha256: result.sha256, cost: video.cost,
-                    currency: video.currency))
+            emit(.saved(id: id, file: facts.file, bytes: facts.bytes, sha256: facts.sha256, cost: video.cost, currency: video.currency))
             return Finished(
-                outcome: .saved(file: result.file.name, bytes: result.bytes, sha256: result.sha256),
-                saved: SavedFacts(bytes: result.bytes, cost: video.cost, currency: video.currency))
+                outcome: .saved(file: facts.file, bytes: facts.bytes, sha256: facts.sha256),
+                saved: SavedFacts(bytes: facts.bytes, cost: video.cost, currency: video.currency))
         } catch {
             return Finished(outcome: .failed(failure(id, error)))
         }
@@ -366,12 +392,14 @@ public struct Fetcher: Sendable {
         }
     }
 
-    private func download(_ id: String, video: VideoObject, _ context: RunContext) async throws -> DownloadResult {
+    /// The video, or with `preview` one of its previews (`<id>.<preview>.<ext>`, one connection).
+    private func download(_ id: String, video: VideoObject, _ context: RunContext, preview: String? = nil) async throws -> DownloadResult {
         let dir = config.outputDirectory
         let started = Date()
         let warned = Flag()  // once per id, not once per resume
-        let downloader = Downloader(
-            directory: dir, id: id, settings: config.download, api: config.api,
+        let variant = preview.map { PreviewVariant(videoID: id, name: $0) }
+        var downloader = Downloader(
+            directory: dir, id: variant?.stem ?? id, settings: config.download, api: config.api,
             random: config.random, logger: logger,
             events: { [emit] event in
                 emit(.download(id: id, event))
@@ -385,6 +413,7 @@ public struct Fetcher: Sendable {
                     }
                 }
             })
+        downloader.preview = variant
         let result = try await downloader.run(video: video, refresh: { try await pollUntilCompleted(id) })
         context.meter.record(bytes: result.transferred, seconds: Date().timeIntervalSince(started))
         return result
@@ -466,6 +495,8 @@ public struct Fetcher: Sendable {
             return FetchFailure(kind: .disk, message: "disk error: \(why)")
         case .timedOut(let limit):
             return FetchFailure(kind: .timedOut, message: "not saved within --max-time \(String(format: "%g", limit)) s; \(partial)")
+        case .notOffered(let why):
+            return FetchFailure(kind: .download, message: "not offered by the server: \(why)")
         }
     }
 }

@@ -48,9 +48,40 @@ public enum Sidecar {
         }
     }
 
-    /// A sidecar as read back: its download facts and the video object it embeds.
+    /// An extra file asked for with `--with` (a thumbnail, a spritesheet): its facts once
+    /// saved, or why the server had none (a note, not a failure).
+    public struct Asset: Codable, Sendable, Equatable {
+        public var file: String?
+        public var bytes: Int64?
+        public var sha256: String?
+        public var contentType: String?
+        /// Set instead of the facts when the server does not offer this asset.
+        public var unavailable: String?
+
+        enum CodingKeys: String, CodingKey {
+            case file, bytes, sha256, unavailable
+            case contentType = "content_type"
+        }
+
+        public static func saved(_ d: DownloadResult) -> Asset {
+            Asset(file: d.file.name, bytes: d.bytes, sha256: d.sha256, contentType: d.contentType)
+        }
+
+        public static func missing(_ why: String) -> Asset { Asset(unavailable: why) }
+
+        /// Saved facts that name a plain file of ours (`<id>.<something>`), else nil.
+        public func savedFile(of id: String) -> (name: String, bytes: Int64, sha256: String)? {
+            guard let file, let bytes, let sha256, bytes >= 0, file.hasPrefix("\(id)."), !file.contains("/"),
+                VideoID.problem(with: file) == nil
+            else { return nil }
+            return (file, bytes, sha256)
+        }
+    }
+
+    /// A sidecar as read back: its download facts, its assets and the video object it embeds.
     public struct Contents: Sendable {
         public var download: Download
+        public var assets: [String: Asset]
         public var video: VideoObject
     }
 
@@ -58,14 +89,25 @@ public enum Sidecar {
     /// the bytes as they came).
     public static func render(
         video: VideoObject, download d: DownloadResult, downloadedAt: Date,
-        redacting key: APIKey? = nil
+        assets: [String: Asset] = [:], redacting key: APIKey? = nil
+    ) -> [UInt8] {
+        render(video: video, facts: Download(d, at: downloadedAt), assets: assets, redacting: key)
+    }
+
+    /// The same with facts kept from an earlier run (assets added to a saved video).
+    public static func render(
+        video: VideoObject, facts: Download, assets: [String: Asset], redacting key: APIKey? = nil
     ) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        let factsJSON = (try? encoder.encode(Download(d, at: downloadedAt))) ?? Data("{}".utf8)
-        // Indent the facts one level so the file reads as one document.
-        let indented = String(decoding: factsJSON, as: UTF8.self).replacingOccurrences(of: "\n", with: "\n  ")
-        var out = Array("{\n  \"schema\": \"\(schema)\",\n  \"download\": \(indented),\n  \"video\": ".utf8)
+        // Indent each member one level so the file reads as one document.
+        func member<T: Encodable>(_ value: T) -> String {
+            let json = (try? encoder.encode(value)) ?? Data("{}".utf8)
+            return String(decoding: json, as: UTF8.self).replacingOccurrences(of: "\n", with: "\n  ")
+        }
+        var out = Array("{\n  \"schema\": \"\(schema)\",\n  \"download\": \(member(facts)),\n".utf8)
+        if !assets.isEmpty { out += Array("  \"assets\": \(member(assets)),\n".utf8) }
+        out += Array("  \"video\": ".utf8)
         out += key.map { $0.redact(bytes: video.raw) } ?? video.raw
         out += Array("\n}\n".utf8)
         return out
@@ -77,6 +119,7 @@ public enum Sidecar {
         struct Envelope: Decodable {
             var schema: String
             var download: Download
+            var assets: [String: Asset]?
         }
         guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(bytes)),
             envelope.schema == schema,
@@ -84,6 +127,6 @@ public enum Sidecar {
             let videoObject = obj["video"] as? [String: Any],
             let video = try? VideoObject(object: videoObject, raw: [])
         else { return nil }
-        return Contents(download: envelope.download, video: video)
+        return Contents(download: envelope.download, assets: envelope.assets ?? [:], video: video)
     }
 }

@@ -138,6 +138,10 @@ final class EventPrinter: Sendable {
                 "\(id): warning: at the speed seen so far the remaining \(formatBytes(remaining)) need about \(Checked.wholeSeconds(need)) s, but the link expires at \(utcString(expiresAt)); it is fetched first among those waiting, and a fresh link is asked for if it expires"
         case let .saved(id, file, bytes, sha, _, _):
             return "\(id): saved \(file) (\(formatBytes(bytes)), sha256 \(sha.prefix(16))…)"
+        case let .assetSaved(id, name, file, bytes):
+            return "\(id): saved its \(name) as \(file) (\(formatBytes(bytes)))"
+        case let .assetUnavailable(id, name, reason):
+            return "\(id): note: the server has no \(name) for this video (\(reason)); noted in the sidecar, not an error"
         case .failed(let id, let f):
             return "\(id): \(f.message)"
         }

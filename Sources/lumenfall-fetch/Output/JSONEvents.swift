@@ -44,6 +44,10 @@ final class JSONEvents: Sendable {
                 ])
         case .alreadySaved(let id, let file):
             emit("saved", id: id, [("path", path(file)), ("already_saved", true)])
+        case let .assetSaved(id, name, file, bytes):
+            emit("asset_saved", id: id, [("asset", name), ("path", path(file)), ("bytes", bytes)])
+        case let .assetUnavailable(id, name, reason):
+            emit("asset_unavailable", id: id, [("asset", name), ("reason", reason)])
         case let .expiryAtRisk(id, expiresAt, remaining, need):
             emit(
                 "expiry_at_risk", id: id,

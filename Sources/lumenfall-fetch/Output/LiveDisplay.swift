@@ -137,6 +137,10 @@ final class LiveDisplay: @unchecked Sendable {
                 failed += 1
             case .expiryAtRisk(let id, let at, _, _), .linkExpiry(let id, let at):
                 rows[id]?.expiresAt = at
+            case let .assetSaved(id, name, _, _):
+                rows[id]?.note = "\(name) saved"
+            case let .assetUnavailable(id, name, _):
+                rows[id]?.note = "no \(name) on the server"
             }
             dirty = true
         }
