@@ -17,6 +17,7 @@ enum HelpEpilogue {
                     ]
                 )
             case "verify": (verifyExamples, [("0", "every archive checks out"), ("1", "a problem was found"), usageCode])
+            case "gallery": (galleryExamples, [("0", "written"), ("2", "the folder cannot be read or written"), usageCode])
             default: ([], [])
             }
         guard !examples.isEmpty else { return "" }
@@ -44,6 +45,10 @@ enum HelpEpilogue {
         ),
         ("A host that caps each connection: 4 ranged connections per file", "lumenfall-fetch video_abc123 -o videos --segments 4"),
         (
+            "With thumbnails and spritesheets, then a page to browse them (videos/index.html)",
+            "lumenfall-fetch --all -o videos --with thumbnail,spritesheet --gallery"
+        ),
+        (
             "OpenAI's API, with the key in a file",
             "lumenfall-fetch video_abc123 --base-url https://api.openai.com/v1 --api-key-file ~/.openai-key"
         ),
@@ -60,6 +65,12 @@ enum HelpEpilogue {
             "lumenfall-fetch archive videos -o videos.tar --max-size 4G"
         ),
         ("Archive, verify, then free the space", "lumenfall-fetch archive videos -o 2026-11.tar.zst --remove-after-archive"),
+        ("An archive that opens in a browser once extracted", "lumenfall-fetch archive videos -o videos.tar.zst --gallery"),
+    ]
+    static let galleryExamples = [
+        ("Write videos/index.html, then open it", "lumenfall-fetch gallery videos && xdg-open videos/index.html"),
+        ("Fetch with thumbnails and refresh the page in one go", "lumenfall-fetch -i ids.txt -o videos --with thumbnail --gallery"),
+        ("Share the folder on the LAN with any static server", "lumenfall-fetch gallery videos && python3 -m http.server -d videos"),
     ]
     static let verifyExamples = [
         ("Check one archive against its manifest", "lumenfall-fetch verify videos.tar.zst"),

@@ -54,6 +54,8 @@ public struct Manifest: Sendable, Equatable, Codable {
     public var parts: Int
     public var createdAt: Int64
     public var entries: [Entry]
+    /// The part's gallery page (`index.html`), when the archive has one.
+    public var gallery: Entry.AssetEntry?
     /// The fetch run's own numbers (`fetch --archive` only); absent for `archive DIR`.
     public var batch: BatchSummary?
 
@@ -85,6 +87,7 @@ public struct Manifest: Sendable, Equatable, Codable {
             lines.append((e.sidecar, e.sidecarSHA256))
             for a in (e.assets ?? [:]).values { lines.append((a.file, a.sha256)) }
         }
+        if let g = gallery { lines.append((g.file, g.sha256)) }
         return Array(lines.sorted { $0.0 < $1.0 }.map { "\($0.1)  \($0.0)\n" }.joined().utf8)
     }
 
@@ -93,7 +96,7 @@ public struct Manifest: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, tool, part, parts, count, videos, batch
+        case schema, tool, part, parts, count, videos, batch, gallery
         case toolVersion = "tool_version", createdAt = "created_at", totalBytes = "total_bytes", totalCost = "total_cost"
     }
 
@@ -110,6 +113,7 @@ public struct Manifest: Sendable, Equatable, Codable {
         try c.encode(Self.totalCost(entries.map { ($0.cost, $0.currency) }), forKey: .totalCost)
         try c.encode(entries, forKey: .videos)
         try c.encodeIfPresent(batch, forKey: .batch)
+        try c.encodeIfPresent(gallery, forKey: .gallery)
     }
 
     /// Reads what `encode` wrote. Only the fields `verify` needs must be there and right; the
@@ -125,6 +129,7 @@ public struct Manifest: Sendable, Equatable, Codable {
         createdAt = created.map { Int64($0.timeIntervalSince1970) } ?? 0
         entries = try c.decode([Entry].self, forKey: .videos)
         batch = try c.decodeIfPresent(BatchSummary.self, forKey: .batch)
+        gallery = try c.decodeIfPresent(Entry.AssetEntry.self, forKey: .gallery)
     }
 
     public init(part: Int, parts: Int, createdAt: Int64, entries: [Entry], batch: BatchSummary?) {
@@ -162,6 +167,7 @@ public struct Manifest: Sendable, Equatable, Codable {
             out[e.sidecar] = (e.sidecarBytes, e.sidecarSHA256)
             for a in (e.assets ?? [:]).values { out[a.file] = (a.bytes, a.sha256) }
         }
+        if let g = m.gallery { out[g.file] = (g.bytes, g.sha256) }
         return out
     }
 

@@ -23,6 +23,9 @@ struct ArchiveCommand: ParsableCommand {
 
     @OptionGroup(title: "Archive") var archive: ArchiveOptions
 
+    @Flag(help: "Also write DIR/index.html (see the gallery subcommand). Each archive part carries a gallery page of its own videos with this flag, or whenever DIR/index.html exists.")
+    var gallery = false
+
     func validate() throws {
         if let why = Archiver.checkName(output) { throw ValidationError("-o \(output): \(why)") }
     }
@@ -39,17 +42,21 @@ struct ArchiveCommand: ParsableCommand {
             throw CLIError(code: Exit.setup, "cannot read the folder \(directory): \(error.localizedDescription)")
         }
         for p in scanned.problems { say("skipped: \(p)") }
+        let hadGallery = AtomicFile.size(of: "\(directory)/\(Gallery.fileName)") != nil
+        if gallery { try writeGallery(directory, say: say) }
         do {
             try runArchiver(
                 Archiver(
                     directory: directory, path: output, maxSize: archive.maxSize?.bytes,
-                    verify: archive.removeAfterArchive),
+                    verify: archive.removeAfterArchive, gallery: gallery || hadGallery),
                 items: scanned.items, remove: archive.removeAfterArchive, out: say)
         } catch let e as CLIError {
             throw e
         } catch {
             throw CLIError(code: Exit.someFailed, "\(error); no archive was written")
         }
+        // The archived files are gone from the folder: its page must not link to them.
+        if archive.removeAfterArchive && (gallery || hadGallery) { try writeGallery(directory, say: say) }
     }
 }
 

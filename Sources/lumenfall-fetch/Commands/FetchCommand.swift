@@ -63,6 +63,9 @@ struct FetchCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Archive") var archiveOptions: ArchiveOptions
 
+    @Flag(help: "After the batch, write DIR/index.html, a static page of every saved video (see the gallery subcommand); with --archive, the archive carries one too.")
+    var gallery = false
+
     func validate() throws {
         for item in with.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
             let name = item.trimmingCharacters(in: .whitespaces).lowercased()
@@ -197,15 +200,28 @@ struct FetchCommand: AsyncParsableCommand {
         if let auth = report.authenticationFailure {
             throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
         }
+        if gallery {
+            do {
+                let page = try writeGallery(dir, say: { printer.line($0) })
+                if !out.json { print(page) }
+            } catch let e as CLIError {
+                printer.line("error: \(e.message)")
+                if archive == nil { throw CLIError.silent(Exit.someFailed) }
+            }
+        }
         if let path = archive {
+            // The archive carries a gallery when asked, or when the folder has one already.
             let archiver = Archiver(
                 directory: dir, path: path, maxSize: archiveOptions.maxSize?.bytes,
-                verify: archiveOptions.removeAfterArchive, batch: summary)
+                verify: archiveOptions.removeAfterArchive, batch: summary,
+                gallery: gallery || AtomicFile.size(of: "\(dir)/\(Gallery.fileName)") != nil)
             do {
                 let result = try runArchiver(
                     archiver, items: items, remove: archiveOptions.removeAfterArchive, printPaths: !out.json
                 ) { printer.line($0) }
                 events?.archived(paths: result.parts, members: result.items.count, bytes: result.bytes)
+                // The archived files are gone from the folder: its page must not link to them.
+                if archiveOptions.removeAfterArchive && archiver.gallery { try? writeGallery(dir, say: { printer.line($0) }) }
             } catch let e as CLIError {
                 throw e
             } catch {

@@ -189,17 +189,6 @@ final class EventPrinter: Sendable {
     }
 }
 
-func formatBytes(_ n: Int64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var v = Double(n)
-    var i = 0
-    while v >= 1024, i < units.count - 1 {
-        v /= 1024
-        i += 1
-    }
-    return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
-}
-
 /// swift-log lines (--verbose) on stderr, through the same key redaction as every other line.
 /// Messages are fixed strings; the id and stage ride in metadata, so output stays greppable.
 struct RedactingLogHandler: LogHandler {
