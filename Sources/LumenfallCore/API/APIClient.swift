@@ -79,16 +79,29 @@ public struct APIClient: Sendable {
         else {
             throw .malformed(Self.describeNonJSON(bytes) + " (expected a list object)")
         }
-        var videos: [VideoObject] = []
-        videos.reserveCapacity(data.count)
-        for (i, element) in data.enumerated() {
-            guard let item = element as? [String: Any],
-                let raw = try? JSONSerialization.data(withJSONObject: item, options: [.sortedKeys, .withoutEscapingSlashes]),
-                let v = try? VideoObject(json: Array(raw))
-            else {
-                throw .malformed("entry \(i) of the list page is not a video object")
+        // Each object keeps the bytes the server wrote (as a single object does), so `list
+        // --json` and a sidecar show it as received; re-encoded only if slicing disagrees with
+        // the parser (it never should for JSON the parser accepted).
+        let slices = JSONSlices.elements(ofMember: "data", in: bytes).flatMap { $0.count == data.count ? $0 : nil }
+        func entries(sliced: Bool) throws(APIError) -> [VideoObject] {
+            var videos: [VideoObject] = []
+            videos.reserveCapacity(data.count)
+            for (i, element) in data.enumerated() {
+                guard let item = element as? [String: Any] else { throw .malformed("entry \(i) of the list page is not a video object") }
+                let raw: [UInt8]? =
+                    if sliced, let slices { Array(bytes[slices[i]]) } else {
+                        (try? JSONSerialization.data(withJSONObject: item, options: [.sortedKeys, .withoutEscapingSlashes])).map(Array.init)
+                    }
+                guard let raw, let v = try? VideoObject(json: raw) else {
+                    throw .malformed("entry \(i) of the list page is not a video object")
+                }
+                videos.append(v)
             }
-            videos.append(v)
+            return videos
+        }
+        var videos = try entries(sliced: slices != nil)
+        if slices != nil, !zip(videos, data).allSatisfy({ ($1 as? [String: Any])?["id"] as? String == $0.id }) {
+            videos = try entries(sliced: false)
         }
         return ListPage(
             videos: videos, hasMore: obj["has_more"] as? Bool ?? false,
