@@ -402,6 +402,15 @@ public struct Fetcher: Sendable {
             directory: dir, id: variant?.stem ?? id, settings: config.download, api: config.api,
             random: config.random, logger: logger,
             events: { [emit] event in
+                // A preview's start and progress would read as the video's (same id, a tiny
+                // total): only its retries and restarts are said; `assetSaved` ends it.
+                if variant != nil {
+                    switch event {
+                    case .retrying, .restarting, .refreshingURL: emit(.download(id: id, event))
+                    default: break
+                    }
+                    return
+                }
                 emit(.download(id: id, event))
                 if case let .receiving(offset, total?) = event, let expires = video.expiresAt,
                     let rate = context.meter.rate, !warned.isSet
