@@ -17,7 +17,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        // TLS for the sandbox only (tests of https media hosts behind a CONNECT proxy).
+        // TLS for the sandbox (https media hosts behind a CONNECT proxy) and watch's listener.
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
     ],
@@ -57,10 +57,25 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // `watch`: the webhook receiver (SwiftNIO, TLS by NIOSSL), its durable queue and sweep.
+        .target(
+            name: "LumenfallWatch",
+            dependencies: [
+                "LumenfallCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The offline Lumenfall-compatible server used by the demo and the tests.
         .target(
             name: "LumenfallSandbox",
             dependencies: [
+                // Its webhook deliveries go out through libcurl.
+                "LumenfallCurl",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -73,6 +88,7 @@ let package = Package(
             name: "lumenfall-fetch",
             dependencies: [
                 "LumenfallCore",
+                "LumenfallWatch",
                 "LumenfallCurl",
                 "LumenfallArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -89,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LumenfallCoreTests",
-            dependencies: ["LumenfallCore"]
+            dependencies: ["LumenfallCore", "LumenfallWatch"]
         ),
         .testTarget(
             name: "LumenfallCurlTests",
@@ -97,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["LumenfallCore", "LumenfallSandbox", "LumenfallCurl"]
+            dependencies: ["LumenfallCore", "LumenfallSandbox", "LumenfallCurl", "LumenfallWatch"]
         ),
     ]
 )

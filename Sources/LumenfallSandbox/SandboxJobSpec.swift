@@ -35,6 +35,9 @@ public struct SandboxJobSpec: Codable, Sendable {
     /// `none` (400, as a server that knows only the video), `ignored` (the MP4 whatever the
     /// variant, as the sandbox once did and a careless server might).
     public var previews = "images"
+    /// Where this job's webhook goes (`webhook_url` in a create body), instead of `--webhook-url`.
+    public var webhookURL: String?
+    public var webhook = SandboxWebhookFaults()
     public var faults = SandboxFaults()
 
     public init() {}
@@ -61,6 +64,8 @@ public struct SandboxJobSpec: Codable, Sendable {
         costEstimate = try c.decodeIfPresent(Double.self, forKey: .costEstimate) ?? d.costEstimate
         extraField = try c.decodeIfPresent(Bool.self, forKey: .extraField) ?? d.extraField
         previews = try c.decodeIfPresent(String.self, forKey: .previews) ?? d.previews
+        webhookURL = try c.decodeIfPresent(String.self, forKey: .webhookURL)
+        webhook = try c.decodeIfPresent(SandboxWebhookFaults.self, forKey: .webhook) ?? d.webhook
         faults = try c.decodeIfPresent(SandboxFaults.self, forKey: .faults) ?? d.faults
     }
 }

@@ -29,11 +29,13 @@ public final class SandboxServer: Sendable {
         host: String = "127.0.0.1", port: Int = 0,
         apiKey: String = SandboxServer.defaultAPIKey,
         offersList: Bool = true, listMode: SandboxListMode = .normal,
-        chaos: SandboxChaos? = nil, tls: SandboxTLS? = nil, throttleBytesPerSecond: Int? = nil
+        chaos: SandboxChaos? = nil, tls: SandboxTLS? = nil, throttleBytesPerSecond: Int? = nil,
+        webhooks: SandboxWebhookConfig? = nil
     ) async throws -> SandboxServer {
         let state = SandboxState(
             apiKey: apiKey, offersList: offersList, listMode: listMode, chaos: chaos,
             throttle: throttleBytesPerSecond.map { max(1, $0) })
+        state.webhooks = webhooks
         let sslContext = try tls.map { tls in
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
@@ -87,6 +89,12 @@ public final class SandboxServer: Sendable {
     public func createJob(_ spec: SandboxJobSpec = SandboxJobSpec()) -> String { state.create(spec) }
 
     public func requests() -> [LoggedRequest] { state.requests() }
+
+    /// Every webhook delivery attempt so far, in the order they were answered.
+    public func webhookDeliveries() -> [WebhookDelivery] { state.withLock { state.webhookLog } }
+
+    /// When the job ended (or will), by its schedule: for measuring how soon a receiver saved it.
+    public func completedAt(_ id: String) -> Date? { state.withLock { state.jobs[id]?.completedAt } }
 
     /// Ends every stall in progress now (tests that need an exact order rather than a timer).
     public func releaseStalls() { state.releaseStalls() }

@@ -68,7 +68,11 @@ final class SandboxState: @unchecked Sendable {
     }
 
     private let lock = NSLock()
-    private var jobs: [String: Job] = [:]
+    var jobs: [String: Job] = [:]
+    /// Webhooks (`--webhook-url`, `--webhook-secret`): where and how deliveries go, and what
+    /// each attempt got back.
+    var webhooks: SandboxWebhookConfig?
+    var webhookLog: [WebhookDelivery] = []
     private var order: [String] = []
     /// Where each id stands in `order`, so a page after a cursor is found without a scan.
     private var position: [String: Int] = [:]
@@ -159,6 +163,7 @@ final class SandboxState: @unchecked Sendable {
             order.append(id)
         }
         if let m = externalMedia, let job = jobs[id] { writeMedia(job, to: "\(m.dir)/\(id).\(ext(job))") }
+        if webhooks != nil { scheduleWebhook(for: id) }
         return id
     }
 
@@ -229,9 +234,19 @@ final class SandboxState: @unchecked Sendable {
         if parts == ["sandbox", "manifest"] {
             return .full(status: 200, headers: [("Content-Type", "text/plain")], body: Array(manifestLocked().utf8))
         }
-        if parts == ["sandbox", "stats"] { return json(200, ["faults": faultsInjected, "jobs": jobs.count, "connections": connections]) }
+        if parts == ["sandbox", "stats"] {
+            return json(200, ["faults": faultsInjected, "jobs": jobs.count, "connections": connections, "webhook_deliveries": webhookLog.count])
+        }
         if parts == ["sandbox", "jobs"], method == "POST" { return createMany(query, body: body) }
         if parts.first == "media" { return media(parts: Array(parts.dropFirst()), query: query, header: header) }
+        // Lumenfall's native path, beside /openai/v1: the account's webhook signing secret.
+        if parts == ["v1", "webhooks", "secret"], method == "GET" {
+            guard header("Authorization") == "Bearer \(apiKey)" else {
+                return apiError(401, "AUTHENTICATION_FAILED", "Invalid or missing API key.")
+            }
+            guard let secret = webhooks?.secret else { return apiError(404, "NOT_FOUND", "no webhook secret is configured") }
+            return json(200, ["key": secret])
+        }
         guard parts.count >= 3, parts[0] == "openai", parts[1] == "v1", parts[2] == "videos" else {
             return apiError(404, "NOT_FOUND", "no route for \(path)")
         }
@@ -303,6 +318,8 @@ final class SandboxState: @unchecked Sendable {
         }
         if let m = obj["model"] as? String { spec.model = m }
         if let p = obj["prompt"] as? String { spec.prompt = p }
+        // Lumenfall's addition: where to POST the job's webhook (the SDK sends it in extra_body).
+        if let w = obj["webhook_url"] as? String, !w.isEmpty { spec.webhookURL = w }
         if let s = obj["seconds"] as? String { spec.seconds = s }
         if let s = obj["size"] as? String { spec.size = s }
         let id = createLocked(spec)
@@ -424,7 +441,7 @@ final class SandboxState: @unchecked Sendable {
         }
     }
 
-    private func status(_ job: Job, now: Date = Date()) -> (String, Double?) {
+    func status(_ job: Job, now: Date = Date()) -> (String, Double?) {
         if let queued = job.spec.queuedPolls {
             // `polls` counts the GETs answered before this one: the first `queued` see queued.
             if job.polls < queued { return ("queued", 0) }
@@ -443,7 +460,7 @@ final class SandboxState: @unchecked Sendable {
         return (job.spec.outcome, nil)
     }
 
-    private func mediaURL(_ job: Job) -> String {
+    func mediaURL(_ job: Job) -> String {
         let ext = ext(job)
         if let m = externalMedia { return "\(m.base)/\(job.id).\(ext)" }
         let expires = Int(job.expiresAt.timeIntervalSince1970)

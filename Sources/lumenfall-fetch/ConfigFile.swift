@@ -18,7 +18,7 @@ import TOMLKit
 enum ConfigFile {
     static let subcommands: [String: ParsableCommand.Type] = [
         "fetch": FetchCommand.self, "list": ListCommand.self, "archive": ArchiveCommand.self, "verify": VerifyCommand.self,
-        "gallery": GalleryCommand.self,
+        "gallery": GalleryCommand.self, "watch": WatchCommand.self,
     ]
 
     /// The file to read: `--config PATH`, none with `--no-config`, else the usual place if a

@@ -58,6 +58,18 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write the base URL to this file once listening (for scripts).", valueName: "PATH"))
     var urlFile: String?
 
+    @Option(help: ArgumentHelp("POST signed webhooks here when jobs end (a job's own webhook_url wins); needs --webhook-secret.", valueName: "URL"))
+    var webhookURL: String?
+
+    @Option(help: ArgumentHelp("Sign webhooks with this whsec_ secret; also served at GET /v1/webhooks/secret. Enables per-job webhook_url.", valueName: "SECRET"))
+    var webhookSecret: String?
+
+    @Option(help: ArgumentHelp("Seconds before each redelivery of a refused webhook (Lumenfall: 5,15,45).", valueName: "LIST"))
+    var webhookRetryDelays = "5,15,45"
+
+    @Option(help: ArgumentHelp("Trust this CA bundle for https webhook receivers.", valueName: "PATH"))
+    var webhookCacert: String?
+
     func validate() throws {
         guard host == "127.0.0.1" || host == "::1" || host == "localhost" else {
             throw ValidationError("--host must be a loopback address (127.0.0.1, ::1, localhost)")
@@ -66,6 +78,10 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
         if SandboxListMode(rawValue: listMode) == nil { throw ValidationError("--list-mode: normal, endless or loop") }
         if (mediaDir == nil) != (mediaBase == nil) { throw ValidationError("--media-dir and --media-base go together") }
         if let t = throttle, t < 1 { throw ValidationError("--throttle must be at least 1 byte a second") }
+        if webhookURL != nil && webhookSecret == nil { throw ValidationError("--webhook-url needs --webhook-secret") }
+        if webhookRetryDelays.split(separator: ",").contains(where: { Double($0).map { !($0 >= 0 && $0 < 86_400) } ?? true }) {
+            throw ValidationError("--webhook-retry-delays: seconds separated by commas, e.g. 5,15,45")
+        }
         if let c = chaos, SandboxChaos(c) == nil { throw ValidationError("--chaos \(c): give rates such as drop=0.1,stall=0.05") }
     }
 
@@ -75,7 +91,12 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
             listMode: SandboxListMode(rawValue: listMode) ?? .normal,
             chaos: chaos.flatMap(SandboxChaos.init),
             tls: tlsCert.flatMap { c in tlsKey.map { SandboxTLS(certificateFile: c, keyFile: $0) } },
-            throttleBytesPerSecond: throttle)
+            throttleBytesPerSecond: throttle,
+            webhooks: webhookSecret.map {
+                SandboxWebhookConfig(
+                    url: webhookURL, secret: $0, retryDelays: webhookRetryDelays.split(separator: ",").compactMap { Double($0) },
+                    caFile: webhookCacert)
+            })
         if let mediaDir, let mediaBase { server.serveMediaExternally(dir: mediaDir, base: mediaBase) }
         FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
         if let urlFile {

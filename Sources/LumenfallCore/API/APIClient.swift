@@ -38,6 +38,26 @@ public struct APIClient: Sendable {
         "\(baseURL)/videos/\(id)/content?variant=\(variant)"
     }
 
+    /// Lumenfall's native `GET /v1/webhooks/secret` (beside, not under, `/openai/v1`).
+    public var webhookSecretURL: String {
+        if baseURL.hasSuffix("/openai/v1") { return String(baseURL.dropLast("/openai/v1".count)) + "/v1/webhooks/secret" }
+        let origin = URLComponents(string: baseURL).map { c in
+            "\(c.scheme ?? "https")://\(c.host ?? "")\(c.port.map { ":\($0)" } ?? "")"
+        } ?? baseURL
+        return origin + "/v1/webhooks/secret"
+    }
+
+    /// The account's webhook signing secret (`{"key": "whsec_..."}`), fetched with the API key.
+    public func webhookSecret() async throws -> String {
+        let bytes = try await getJSON(webhookSecretURL)
+        guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any], let key = obj["key"] as? String,
+            !key.isEmpty
+        else {
+            throw APIError.malformed("GET /v1/webhooks/secret did not answer {\"key\": \"whsec_...\"}")
+        }
+        return key
+    }
+
     public func retrieve(_ id: String) async throws -> VideoObject {
         let bytes = try await getJSON(videoURL(id))
         do {

@@ -74,7 +74,7 @@ public struct FetchConfiguration: Sendable {
     /// saved id.
     public var keepSavedIDs = true
     /// How many recent ids are remembered to drop repeats; older repeats of a saved id count
-    /// as already saved again, of a failed one are tried again.
+    /// as already saved again, of a failed one are tried again. 0: none are remembered.
     public var dedupLimit = 100_000
     /// `--with`: previews saved beside each video (`thumbnail`, `spritesheet`), in this order.
     public var previews: [String] = []
@@ -158,7 +158,9 @@ public struct Fetcher: Sendable {
                     // Each id once per run, however often it is given or listed: never two
                     // tasks on one id (they would share its .part), and repeats within the
                     // last `dedupLimit` ids are dropped.
-                    guard !ledger.isInFlight(id), recent.insert(id) else { continue }
+                    // (`dedupLimit` 0: no memory of repeats, for `watch`, whose own queue offers an
+                    // id again only when it is worth another try.)
+                    guard !ledger.isInFlight(id), config.dedupLimit == 0 || recent.insert(id) else { continue }
                     // An id gets its task only with a place in the window and a poll slot in
                     // hand: an id waiting to be polled is a string, not a suspended task.
                     do {

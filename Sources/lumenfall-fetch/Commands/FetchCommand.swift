@@ -221,7 +221,7 @@ struct FetchCommand: AsyncParsableCommand {
                 ) { printer.line($0) }
                 events?.archived(paths: result.parts, members: result.items.count, bytes: result.bytes)
                 // The archived files are gone from the folder: its page must not link to them.
-                if archiveOptions.removeAfterArchive && archiver.gallery { try? writeGallery(dir, say: { printer.line($0) }) }
+                if archiveOptions.removeAfterArchive && archiver.gallery { _ = try? writeGallery(dir, say: { printer.line($0) }) }
             } catch let e as CLIError {
                 throw e
             } catch {

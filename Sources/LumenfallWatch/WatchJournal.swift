@@ -1,0 +1,133 @@
+import Foundation
+import LumenfallCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `DIR/.lumenfall-watch/journal`: an append-only log of what `watch` accepted and finished,
+/// so an id answered 2xx is never lost to a crash, a kill -9 or a reboot.
+///
+///     + video_abc 1795692485        accepted (written and fdatasync'd before the 2xx)
+///     - video_abc 1795692490 saved  finished (no sync: if lost, the rerun finds the sidecar)
+///     s 1795692000                  the sweep's high-water mark (Unix seconds)
+///
+/// Why a journal and not SQLite: one writer (the folder's lock), three kinds of line, and the
+/// one durable operation needed is "append, then fdatasync", which costs one small write; the
+/// sidecars on disk are the record of what is saved, so the journal only bridges "accepted" to
+/// "saved". It is plain text a person can read with `cat`. Replayed at start (pending = accepted
+/// and not finished), and rewritten to just the pending ids and the mark when it outgrows 1 MiB.
+/// `@unchecked Sendable` is sound: every field is touched under `lock`.
+public final class WatchJournal: @unchecked Sendable {
+    public static let folderName = ".lumenfall-watch"
+    private let lock = NSLock()
+    private let path: String
+    private var fd: Int32
+    /// Accepted and not finished, in the order accepted.
+    private var pendingOrder: [String] = []
+    private var pendingSet = Set<String>()
+    public private(set) var highWater: Int64?
+    private var bytesWritten = 0
+    static let compactAt = 1 << 20
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(directory: String) throws {
+        let folder = "\(directory)/\(Self.folderName)"
+        if mkdir(folder, 0o700) != 0 && errno != EEXIST {
+            throw Failure(description: "cannot create \(folder): \(String(cString: strerror(errno)))")
+        }
+        guard !AtomicFile.isSymlink(folder) else {
+            throw Failure(description: "\(folder) is a symbolic link; lumenfall-fetch never writes through one")
+        }
+        path = "\(folder)/journal"
+        let existing = AtomicFile.readSmall(path, limit: 256 << 20) ?? []
+        fd = -1
+        replay(existing)
+        if existing.count > Self.compactAt {
+            try rewrite()
+        } else {
+            fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            guard fd >= 0 else { throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+            bytesWritten = existing.count
+        }
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Accepted ids not yet finished, oldest first.
+    public var pending: [String] { lock.withLock { pendingOrder.filter(pendingSet.contains) } }
+    public func isPending(_ id: String) -> Bool { lock.withLock { pendingSet.contains(id) } }
+
+    /// Records an accepted id durably (fdatasync) before the caller answers 2xx. False when it
+    /// was already pending (nothing written).
+    @discardableResult
+    public func accept(_ id: String, now: Date = Date()) throws -> Bool {
+        try lock.withLock {
+            guard !pendingSet.contains(id) else { return false }
+            try append("+ \(id) \(Int64(now.timeIntervalSince1970))\n", sync: true)
+            pendingSet.insert(id)
+            pendingOrder.append(id)
+            return true
+        }
+    }
+
+    /// Records an id's end (saved, already saved, or a failure that no retry can change).
+    public func finish(_ id: String, _ outcome: String, now: Date = Date()) {
+        lock.withLock {
+            guard pendingSet.remove(id) != nil else { return }
+            try? append("- \(id) \(Int64(now.timeIntervalSince1970)) \(outcome)\n", sync: false)
+            if pendingOrder.count > 2 * max(16, pendingSet.count) { pendingOrder = pendingOrder.filter(pendingSet.contains) }
+            if bytesWritten > Self.compactAt { try? rewrite() }
+        }
+    }
+
+    /// The sweep's new high-water mark, kept across restarts.
+    public func setHighWater(_ t: Int64) throws {
+        try lock.withLock {
+            try append("s \(t)\n", sync: true)
+            highWater = t
+        }
+    }
+
+    private func replay(_ bytes: [UInt8]) {
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard let kind = f.first else { continue }
+            switch kind {
+            case "+" where f.count >= 2:
+                let id = String(f[1])
+                guard VideoID.problem(with: id) == nil, pendingSet.insert(id).inserted else { continue }
+                pendingOrder.append(id)
+            case "-" where f.count >= 2:
+                pendingSet.remove(String(f[1]))
+            case "s" where f.count >= 2:
+                if let t = Int64(f[1]) { highWater = t }
+            default:
+                continue  // a torn last line from a crash, or something not ours
+            }
+        }
+        pendingOrder = pendingOrder.filter(pendingSet.contains)
+    }
+
+    private func append(_ line: String, sync: Bool) throws {
+        let bytes = Array(line.utf8)
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard n == bytes.count else { throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))") }
+        bytesWritten += n
+        if sync, fdatasync(fd) != 0 { throw Failure(description: "cannot sync \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// The journal reduced to what matters now: the pending ids and the mark (temp, fsync, rename).
+    private func rewrite() throws {
+        var text = pendingOrder.filter(pendingSet.contains).map { "+ \($0) 0\n" }.joined()
+        if let highWater { text += "s \(highWater)\n" }
+        try AtomicFile.write(Array(text.utf8), to: path)
+        if fd >= 0 { close(fd) }
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        bytesWritten = text.utf8.count
+    }
+}

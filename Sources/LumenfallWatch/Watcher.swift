@@ -1,0 +1,225 @@
+import Foundation
+import LumenfallCore
+
+/// What `watch` does between the listener and the fetch pipeline: verifies and dedupes
+/// deliveries, records each accepted id in the journal before answering, feeds the queue,
+/// sweeps the listing for what a lost delivery would miss, and turns the pipeline's events into
+/// journal entries and metrics. Everything here is synchronous and quick except `sweep`.
+/// `@unchecked Sendable` is sound: mutable state is under `lock` or in types that lock.
+public final class Watcher: @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var directory: String
+        /// nil: no secret, so no webhooks are accepted (the sweep alone runs).
+        public var verifier: WebhookVerifier?
+        /// How often to sweep; nil: never (webhooks and the journal only).
+        public var sweepInterval: TimeInterval? = 600
+        /// How far before the last high-water mark each sweep looks again.
+        public var sweepMargin: TimeInterval = 600
+        /// The first sweep ever (no mark in the journal) looks this far back.
+        public var firstSweepWindow: TimeInterval = 86_400
+        /// A failed id (not for good) is offered again after this long.
+        public var retryAfter: TimeInterval = 60
+        public init(directory: String) { self.directory = directory }
+    }
+
+    public enum Level: String, Sendable { case info, warning, error }
+    public typealias Log = @Sendable (Level, String, [(String, String)]) -> Void
+
+    public let settings: Settings
+    public let journal: WatchJournal
+    public let queue = WatchQueue()
+    public let metrics = WatchMetrics()
+    let api: APIClient
+    let log: Log
+    private let lock = NSLock()
+    private var deliveries = RecentSet(limit: 10_000)
+    private var listUnavailableLogged = false
+
+    public init(settings: Settings, api: APIClient, log: @escaping Log) throws {
+        self.settings = settings
+        self.api = api
+        self.log = log
+        journal = try WatchJournal(directory: settings.directory)
+        metrics.queueDepth = { [queue] in queue.depth }
+    }
+
+    /// The ids a previous run accepted and did not finish (a crash, a kill, a reboot).
+    public func replay() -> Int {
+        let pending = journal.pending
+        for id in pending { queue.offer(id) }
+        return pending.count
+    }
+
+    // MARK: - Deliveries
+
+    public struct Answer: Sendable, Equatable {
+        public var status: Int
+        public var body: String
+    }
+
+    /// One `POST /webhooks/lumenfall`: checked, deduped, journaled, queued; answered at once.
+    public func deliver(headers: [(String, String)], body: [UInt8], now: Date = Date()) -> Answer {
+        func header(_ n: String) -> String? { headers.last { $0.0.lowercased() == n }?.1 }
+        metrics.count("webhooks_received")
+        guard let verifier = settings.verifier else {
+            metrics.reject("no_secret")
+            return Answer(status: 503, body: #"{"error":"this receiver has no webhook secret configured"}"#)
+        }
+        let messageID = header("webhook-id")
+        let verdict = verifier.verify(
+            id: messageID, timestamp: header("webhook-timestamp"), signature: header("webhook-signature"), body: body, now: now)
+        guard verdict == .valid else {
+            metrics.reject(verdict.reason)
+            var fields = [("reason", verdict.reason), ("webhook_id", TerminalText.safe(String((messageID ?? "-").prefix(80))))]
+            if case .stale(let age) = verdict { fields.append(("age_seconds", "\(age)")) }
+            log(.warning, "webhook rejected", fields)
+            return Answer(status: 401, body: #"{"error":"\#(verdict.reason)"}"#)
+        }
+        if let m = messageID, !lock.withLock({ deliveries.insert(m) }) {
+            metrics.count("webhooks_duplicate")
+            return Answer(status: 200, body: #"{"status":"duplicate"}"#)
+        }
+        guard let obj = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+            let type = obj["type"] as? String
+        else {
+            metrics.reject("malformed_body")
+            return Answer(status: 400, body: #"{"error":"the body is not a webhook event"}"#)
+        }
+        let data = obj["data"] as? [String: Any]
+        let id = data?["id"] as? String
+        switch type {
+        case "video.completed":
+            guard let id, VideoID.problem(with: id) == nil else {
+                metrics.reject("bad_id")
+                return Answer(status: 400, body: #"{"error":"data.id is not a video id"}"#)
+            }
+            if (try? ArchiveItem.load(directory: settings.directory, id: id)) != nil {
+                return Answer(status: 200, body: #"{"status":"already_saved"}"#)
+            }
+            do {
+                try journal.accept(id)
+            } catch {
+                // Not recorded: the sender must try again.
+                log(.error, "cannot record a webhook", [("id", id), ("error", "\(error)")])
+                return Answer(status: 503, body: #"{"error":"cannot record the event; try again"}"#)
+            }
+            queue.offer(id)
+            log(.info, "webhook accepted", [("id", id), ("webhook_id", TerminalText.safe(messageID ?? "-"))])
+            return Answer(status: 200, body: #"{"status":"queued"}"#)
+        case "video.failed", "video.cancelled":
+            log(.info, "webhook: nothing to fetch", [("id", TerminalText.safe(id ?? "-")), ("type", type)])
+            return Answer(status: 200, body: #"{"status":"noted"}"#)
+        default:
+            return Answer(status: 200, body: #"{"status":"ignored"}"#)
+        }
+    }
+
+    // MARK: - The pipeline's events
+
+    /// Fed every FetchEvent: the journal learns what is finished, the metrics what happened.
+    public func observe(_ e: FetchEvent) {
+        switch e {
+        case let .saved(id, file, bytes, _, _, _):
+            journal.finish(id, "saved")
+            metrics.count("ids_saved")
+            metrics.count("bytes_saved", by: Double(bytes))
+            metrics.forgetExpiry(id)
+            log(.info, "saved", [("id", id), ("file", file), ("bytes", "\(bytes)")])
+        case .alreadySaved(let id, _):
+            journal.finish(id, "already_saved")
+            metrics.forgetExpiry(id)
+        case let .failed(id, f):
+            metrics.count("ids_failed")
+            metrics.forgetExpiry(id)
+            if Self.isFinal(f.kind) {
+                journal.finish(id, "failed:\(f.kind.rawValue)")
+                log(.warning, "failed for good", [("id", id), ("reason", f.message)])
+            } else if f.kind != .stopped {
+                log(.warning, "failed; will try again", [("id", id), ("reason", f.message), ("in_seconds", "\(Int(settings.retryAfter))")])
+                DispatchQueue.global().asyncAfter(deadline: .now() + settings.retryAfter) { [self] in
+                    if journal.isPending(id) { queue.offer(id) }
+                }
+            }
+        case let .linkExpiry(id, at):
+            metrics.noteExpiry(id, at)
+        default:
+            break
+        }
+    }
+
+    /// Failures a retry cannot change: the id leaves the journal.
+    static func isFinal(_ kind: FetchFailure.Kind) -> Bool {
+        switch kind {
+        case .invalidID, .generationFailed, .cancelled, .unknownStatus, .refused, .expired: true
+        case .authentication, .timedOut, .gaveUp, .download, .disk, .stopped: false
+        }
+    }
+
+    // MARK: - The sweep
+
+    /// Lists the videos created since the high-water mark (less the margin), queues each
+    /// completed one not saved yet, and moves the mark to the oldest video still unfinished
+    /// (else to the sweep's start): a video that takes longer than the margin to generate is
+    /// still seen. Returns how many ids it queued; nil when the server cannot list.
+    @discardableResult
+    public func sweep(now: Date = Date()) async -> Int? {
+        let since =
+            journal.highWater.map { Date(timeIntervalSince1970: TimeInterval($0) - settings.sweepMargin) }
+            ?? now.addingTimeInterval(-settings.firstSweepWindow)
+        let videos: [VideoObject]
+        do {
+            videos = try await api.listAll(since: since, limit: nil)
+        } catch {
+            metrics.count("sweeps_failed")
+            let listless = (error as? APIError).map { if case .http(404, _, _, _) = $0 { true } else { false } } ?? false
+            if !listless || !lock.withLock({ listUnavailableLogged }) {
+                log(.warning, listless ? "the server cannot list videos; webhooks alone will find them" : "sweep failed", [("error", TerminalText.safe("\(error)"))])
+                if listless { lock.withLock { listUnavailableLogged = true } }
+            }
+            return nil
+        }
+        var queued = 0
+        var oldestUnfinished = Int64(now.timeIntervalSince1970)
+        for v in videos {
+            switch v.status {
+            case .completed:
+                guard !journal.isPending(v.id), (try? ArchiveItem.load(directory: settings.directory, id: v.id)) == nil else { continue }
+                do { try journal.accept(v.id) } catch { continue }
+                queue.offer(v.id)
+                queued += 1
+            case .queued, .inProgress:
+                if let c = v.createdAt { oldestUnfinished = min(oldestUnfinished, Int64(c.timeIntervalSince1970)) }
+            default:
+                continue
+            }
+        }
+        try? journal.setHighWater(oldestUnfinished)
+        metrics.count("sweeps")
+        metrics.set("last_sweep_timestamp_seconds", now.timeIntervalSince1970)
+        log(.info, "sweep", [("listed", "\(videos.count)"), ("queued", "\(queued)"), ("since", utcString(since))])
+        return queued
+    }
+}
+
+/// The last `limit` distinct strings (webhook ids), to drop redeliveries.
+struct RecentSet {
+    let limit: Int
+    private var set = Set<String>()
+    private var ring: [String] = []
+    private var next = 0
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    /// False when `s` is among the last `limit`.
+    mutating func insert(_ s: String) -> Bool {
+        guard !set.contains(s) else { return false }
+        if ring.count < limit {
+            ring.append(s)
+        } else {
+            set.remove(ring[next])
+            ring[next] = s
+            next = (next + 1) % limit
+        }
+        set.insert(s)
+        return true
+    }
+}

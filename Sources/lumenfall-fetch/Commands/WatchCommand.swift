@@ -1,0 +1,284 @@
+import ArgumentParser
+import Foundation
+import LumenfallCore
+import LumenfallWatch
+
+struct WatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Run as a service: save each video as its signed webhook arrives, and sweep the listing so none is missed.",
+        discussion: """
+            Listens for Lumenfall's video.completed webhooks (Standard Webhooks signatures) on \
+            POST /webhooks/lumenfall, records each accepted id in DIR/.lumenfall-watch/journal \
+            before answering, and fetches it with the same pipeline as fetch. Every --sweep it \
+            lists the videos created since the last sweep and fetches the completed ones not \
+            saved yet. GET /healthz and GET /metrics (Prometheus) are served too. SIGTERM stops \
+            it within 10 s with transfers checkpointed; the next start resumes them.
+            """)
+
+    @OptionGroup(title: "Configuration") var configFile: ConfigOptions
+    @OptionGroup(title: "Output") var out: OutputOptions
+
+    @Option(
+        name: .customLong("with"),
+        help: ArgumentHelp("Also save previews: thumbnail, spritesheet, or both (as fetch --with).", valueName: "LIST"))
+    var with: [String] = []
+
+    @Flag(help: "Write DIR/index.html again after each saved video (see the gallery subcommand).")
+    var gallery = false
+
+    @Option(help: ArgumentHelp("Address and port to listen on (loopback by default: put a TLS proxy in front, or give --tls-cert).", valueName: "ADDR:PORT"))
+    var listen = "127.0.0.1:8787"
+
+    @Option(help: ArgumentHelp("Read the webhook secret(s) from this file instead of $LUMENFALL_WEBHOOK_SECRET; several (rotation) separated by spaces or lines.", valueName: "PATH"))
+    var webhookSecretFile: String?
+
+    @Option(help: ArgumentHelp("Serve https with this certificate chain (PEM); needs --tls-key.", valueName: "PATH"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The private key (PEM) for --tls-cert.", valueName: "PATH"))
+    var tlsKey: String?
+
+    @Option(help: ArgumentHelp("How often to list recent videos and fetch completed ones not saved yet: 30s, 10m, 1h, or off.", valueName: "INTERVAL"))
+    var sweep: Interval = Interval(600)
+
+    @Option(help: ArgumentHelp("Each sweep looks this far before the last one's high-water mark.", valueName: "INTERVAL"))
+    var sweepMargin: Interval = Interval(600)
+
+    @Option(help: ArgumentHelp("The first sweep in DIR (no high-water mark yet) looks this far back.", valueName: "INTERVAL"))
+    var firstSweep: Interval = Interval(86_400)
+
+    @Option(help: ArgumentHelp("Log lines on stderr as text or json (one object a line).", valueName: "FORMAT"))
+    var logFormat: LogFormat = .text
+
+    @Option(help: ArgumentHelp("Write the address actually listened on (ADDR:PORT) to this file once listening: for scripts and port 0.", valueName: "PATH"))
+    var addressFile: String?
+
+    @OptionGroup(title: "Connection") var connection: ConnectionOptions
+    @OptionGroup(title: "Polling") var polling: PollingOptions
+    @OptionGroup(title: "Transfer") var transfer: TransferOptions
+
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    /// Seconds, or `30s`, `10m`, `2h`, `1d`; `off` is nil (sweep only).
+    struct Interval: ExpressibleByArgument, Sendable {
+        let seconds: Double?
+        init(_ s: Double?) { seconds = s }
+        init?(argument: String) {
+            if argument == "off" || argument == "0" {
+                seconds = nil
+                return
+            }
+            let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+            var text = argument
+            var unit = 1.0
+            if let last = text.last, let u = units[last] {
+                unit = u
+                text.removeLast()
+            }
+            guard let v = Double(text), v.isFinite, v > 0, v * unit <= 366 * 86_400 else { return nil }
+            seconds = v * unit
+        }
+        var defaultValueDescription: String { seconds.map { String(format: "%gs", $0) } ?? "off" }
+    }
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard Self.hostPort(listen) != nil else { throw ValidationError("--listen \(listen): give ADDR:PORT, e.g. 0.0.0.0:8443 or 127.0.0.1:8787") }
+        for item in with.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
+            guard FetchCommand.previewNames.contains(item.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw ValidationError("--with \(item): give thumbnail, spritesheet or both (--with thumbnail,spritesheet)")
+            }
+        }
+    }
+
+    static func hostPort(_ s: String) -> (String, Int)? {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(s[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    func run() async throws {
+        let key = try connection.loadKey()
+        let dir = out.output
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw CLIError(code: Exit.setup, "cannot create the output folder \(dir): \(error.localizedDescription)")
+        }
+        let lock = try lockFolder(dir)
+        defer { withExtendedLifetime(lock) {} }
+        let log = WatchLog(json: logFormat == .json, quiet: out.quiet, redact: { key.redact($0) })
+        let api = connection.makeClient(key: key)
+
+        // The secret: the environment, a file, else Lumenfall's endpoint; without one, webhooks
+        // are refused (503) and the sweep alone runs.
+        var secrets: [WebhookSecret]?
+        if let file = webhookSecretFile {
+            guard let bytes = AtomicFile.readSmall(file, limit: 64 << 10) else {
+                throw CLIError(code: Exit.setup, "cannot read the webhook secret file \(file); check the path")
+            }
+            guard let s = WebhookSecret.list(String(decoding: bytes, as: UTF8.self)) else {
+                throw CLIError(code: Exit.setup, "\(file) holds no usable webhook secret (expected whsec_ followed by base64)")
+            }
+            secrets = s
+        } else if let env = ProcessInfo.processInfo.environment["LUMENFALL_WEBHOOK_SECRET"], !env.isEmpty {
+            guard let s = WebhookSecret.list(env) else {
+                throw CLIError(code: Exit.setup, "LUMENFALL_WEBHOOK_SECRET holds no usable webhook secret (expected whsec_ followed by base64)")
+            }
+            secrets = s
+        } else {
+            do {
+                secrets = WebhookSecret.list(try await api.webhookSecret())
+                log.info("webhook secret fetched from the API", [("url", api.webhookSecretURL)])
+            } catch {
+                log.warning(
+                    "no webhook secret (set LUMENFALL_WEBHOOK_SECRET or --webhook-secret-file; the API did not give one): webhooks are refused, the sweep alone runs",
+                    [("error", "\(error)")])
+            }
+        }
+        if secrets == nil && sweep.seconds == nil {
+            throw CLIError(code: Exit.setup, "no webhook secret and --sweep off: nothing would ever be fetched")
+        }
+
+        var settings = Watcher.Settings(directory: dir)
+        settings.verifier = secrets.map { WebhookVerifier(secrets: $0) }
+        settings.sweepInterval = sweep.seconds
+        settings.sweepMargin = sweepMargin.seconds ?? 0
+        settings.firstSweepWindow = firstSweep.seconds ?? 86_400
+        let watcher: Watcher
+        do {
+            watcher = try Watcher(settings: settings, api: api, log: { log.line($0, $1, $2) })
+        } catch {
+            throw CLIError(code: Exit.setup, "\(error)")
+        }
+
+        var config = FetchConfiguration(outputDirectory: dir, api: api)
+        transfer.apply(to: &config)
+        config.previews = FetchCommand.previewNames.filter(
+            Set(with.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }).contains)
+        config.poll = polling.policy(retry: transfer.retryPolicy)
+        config.pollJobs = polling.pollJobs
+        // A service: constant memory whatever it has saved, and repeats decided by the queue.
+        config.keepOutcomes = false
+        config.keepSavedIDs = false
+        config.dedupLimit = 0
+
+        let (host, port) = Self.hostPort(listen)!
+        let server: WatchServer
+        do {
+            server = try await WatchServer.start(
+                host: host, port: port, tls: tlsCert.flatMap { c in tlsKey.map { WatchServer.TLS(certificateFile: c, keyFile: $0) } },
+                watcher: watcher)
+        } catch {
+            throw CLIError(code: Exit.setup, "cannot listen on \(listen): \(error)")
+        }
+        let address = "\(host):\(server.port)"
+        log.info("listening", [("address", address), ("tls", tlsCert == nil ? "no" : "yes"), ("webhooks", secrets == nil ? "off" : "on"),
+                               ("sweep", sweep.seconds.map { String(format: "%gs", $0) } ?? "off")])
+        if let addressFile { try? AtomicFile.write(Array((address + "\n").utf8), to: addressFile) }
+        let replayed = watcher.replay()
+        if replayed > 0 { log.info("resuming ids accepted before the last stop", [("count", "\(replayed)")]) }
+
+        let gallery = self.gallery
+        let fetcher = Fetcher(
+            config: config,
+            events: { e in
+                watcher.observe(e)
+                if gallery, case .saved = e { _ = try? Gallery.write(directory: dir) }
+            })
+        let fetching = Task { await fetcher.run(source: watcher.queue) }
+        let sweeping = Task {
+            guard let every = settings.sweepInterval else { return }
+            while !Task.isCancelled {
+                await watcher.sweep()
+                try? await Task.sleep(nanoseconds: UInt64(every * 1e9))
+            }
+        }
+
+        // SIGTERM/SIGINT: stop listening, close the queue, cancel the transfers (their .part and
+        // state stay); exit 0 once the pipeline has wound down, and in any case within 10 s.
+        let stopping = StopSignal()
+        stopping.install { sig in
+            log.info("stopping", [("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")])
+            sweeping.cancel()
+            watcher.queue.close()
+            fetching.cancel()
+            DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) {
+                log.warning("still winding down after 9.5 s; exiting anyway", [])
+                Foundation.exit(0)
+            }
+        }
+        let report = await fetching.value
+        sweeping.cancel()
+        await server.stop()
+        if let auth = report.authenticationFailure {
+            throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
+        }
+        log.info("stopped", [("pending", "\(watcher.journal.pending.count)")])
+    }
+}
+
+/// SIGTERM/SIGINT for a service: one call of the handler; the process decides when to exit.
+/// `@unchecked Sendable` is sound: `sources` is written once, before any handler can run;
+/// `fired` is under `lock`.
+final class StopSignal: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var fired = false
+
+    func install(_ handler: @escaping @Sendable (Int32) -> Void) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            src.setEventHandler { [self] in
+                let first = lock.withLock {
+                    defer { fired = true }
+                    return !fired
+                }
+                if first { handler(sig) }
+            }
+            src.resume()
+            sources.append(src)
+        }
+    }
+}
+
+/// `watch`'s log lines on stderr: `lumenfall-fetch watch: MESSAGE key=value ...`, or one JSON
+/// object a line with `--log-format json` (`time`, `level`, `msg`, then the fields). The API key
+/// is redacted from every line; secrets never reach here.
+struct WatchLog: Sendable {
+    let json: Bool
+    let quiet: Bool
+    let redact: @Sendable (String) -> String
+
+    func info(_ m: String, _ f: [(String, String)]) { line(.info, m, f) }
+    func warning(_ m: String, _ f: [(String, String)]) { line(.warning, m, f) }
+
+    func line(_ level: Watcher.Level, _ message: String, _ fields: [(String, String)]) {
+        if quiet && level == .info { return }
+        var text: String
+        if json {
+            var parts = [("time", utcMillis(Date())), ("level", level.rawValue), ("msg", message)] + fields
+            parts = parts.map { ($0.0, redact($0.1)) }
+            text = "{" + parts.map { "\(Self.quote($0.0)):\(Self.quote($0.1))" }.joined(separator: ",") + "}"
+        } else {
+            text = "lumenfall-fetch watch: \(level == .info ? "" : "\(level.rawValue): ")\(message)"
+            for (k, v) in fields { text += " \(k)=\(v.contains(" ") ? Self.quote(v) : v)" }
+            text = TerminalText.safe(redact(text))
+        }
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    static func quote(_ s: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
+    }
+
+    func utcMillis(_ d: Date) -> String {
+        let s = utcString(d)
+        let ms = Int((d.timeIntervalSince1970 * 1000).truncatingRemainder(dividingBy: 1000))
+        return s.dropLast() + String(format: ".%03dZ", ms)
+    }
+}
