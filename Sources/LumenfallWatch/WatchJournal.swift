@@ -28,13 +28,15 @@ public final class WatchJournal: @unchecked Sendable {
     private var pendingSet = Set<String>()
     public private(set) var highWater: Int64?
     private var bytesWritten = 0
-    static let compactAt = 1 << 20
+    /// The size past which the journal is rewritten to its pending ids (1 MiB; tests use less).
+    let compactAt: Int
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }
 
-    public init(directory: String) throws {
+    public init(directory: String, compactAt: Int = 1 << 20) throws {
+        self.compactAt = compactAt
         let folder = "\(directory)/\(Self.folderName)"
         if mkdir(folder, 0o700) != 0 && errno != EEXIST {
             throw Failure(description: "cannot create \(folder): \(String(cString: strerror(errno)))")
@@ -43,10 +45,16 @@ public final class WatchJournal: @unchecked Sendable {
             throw Failure(description: "\(folder) is a symbolic link; lumenfall-fetch never writes through one")
         }
         path = "\(folder)/journal"
-        let existing = AtomicFile.readSmall(path, limit: 256 << 20) ?? []
+        var existing = AtomicFile.readSmall(path, limit: 256 << 20) ?? []
+        // A crash mid-append leaves a last line without its newline. It was never answered
+        // 2xx (the answer waits for the fdatasync after the whole line), so it is dropped, and
+        // cut off the file so the next line does not run into it.
+        let whole = (existing.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
+        let torn = existing.count > whole
+        existing.removeSubrange(whole...)
         fd = -1
         replay(existing)
-        if existing.count > Self.compactAt {
+        if existing.count > compactAt || torn {
             try rewrite()
         } else {
             fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
@@ -80,7 +88,7 @@ public final class WatchJournal: @unchecked Sendable {
             guard pendingSet.remove(id) != nil else { return }
             try? append("- \(id) \(Int64(now.timeIntervalSince1970)) \(outcome)\n", sync: false)
             if pendingOrder.count > 2 * max(16, pendingSet.count) { pendingOrder = pendingOrder.filter(pendingSet.contains) }
-            if bytesWritten > Self.compactAt { try? rewrite() }
+            if bytesWritten > compactAt { try? rewrite() }
         }
     }
 
