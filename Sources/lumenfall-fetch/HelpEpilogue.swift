@@ -18,6 +18,14 @@ enum HelpEpilogue {
                 )
             case "verify": (verifyExamples, [("0", "every archive checks out"), ("1", "a problem was found"), usageCode])
             case "gallery": (galleryExamples, [("0", "written"), ("2", "the folder cannot be read or written"), usageCode])
+            case "watch":
+                (
+                    watchExamples,
+                    [
+                        ("0", "stopped by SIGTERM/SIGINT (transfers checkpointed; the next start resumes them)"),
+                        ("2", "a set-up problem (the folder, its lock, the port, the secret file, the TLS files)"), keyCode, usageCode,
+                    ]
+                )
             default: ([], [])
             }
         guard !examples.isEmpty else { return "" }
@@ -66,6 +74,21 @@ enum HelpEpilogue {
         ),
         ("Archive, verify, then free the space", "lumenfall-fetch archive videos -o 2026-11.tar.zst --remove-after-archive"),
         ("An archive that opens in a browser once extracted", "lumenfall-fetch archive videos -o videos.tar.zst --gallery"),
+    ]
+    static let watchExamples = [
+        (
+            "Behind a TLS reverse proxy on this machine; the secret from the environment",
+            "LUMENFALL_WEBHOOK_SECRET=whsec_... lumenfall-fetch watch -o videos --listen 127.0.0.1:8787"
+        ),
+        (
+            "Terminate TLS itself on 8443 (Lumenfall delivers to https on 443 or 8443)",
+            "lumenfall-fetch watch -o videos --listen 0.0.0.0:8443 --tls-cert fullchain.pem --tls-key privkey.pem"
+        ),
+        ("No webhooks: a polling daemon that sweeps every 5 minutes", "lumenfall-fetch watch -o videos --sweep 5m"),
+        (
+            "A zstd archive per day, originals removed once verified; JSON logs for journald",
+            "lumenfall-fetch watch -o videos --archive-every 1d --archive-dir archives --remove-after-archive --log-format json"
+        ),
     ]
     static let galleryExamples = [
         ("Write videos/index.html, then open it", "lumenfall-fetch gallery videos && xdg-open videos/index.html"),

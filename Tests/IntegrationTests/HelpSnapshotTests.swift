@@ -7,7 +7,7 @@ import Testing
 @Suite struct HelpSnapshotTests {
     static let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
 
-    @Test(arguments: ["", "fetch", "list", "archive", "verify", "gallery"])
+    @Test(arguments: ["", "fetch", "list", "archive", "verify", "gallery", "watch"])
     func helpMatchesItsSnapshot(command: String) async throws {
         let r = try await runCLI((command.isEmpty ? [] : [command]) + ["--help"], env: ["COLUMNS": "80"])
         #expect(r.status == 0)

@@ -17,7 +17,11 @@ struct WatchCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup(title: "Configuration") var configFile: ConfigOptions
-    @OptionGroup(title: "Output") var out: OutputOptions
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Output folder (created if missing).", valueName: "DIR"))
+    var output: String = "."
+
+    @Flag(name: [.short, .long], help: "Log only warnings and errors.")
+    var quiet = false
 
     @Option(
         name: .customLong("with"),
@@ -42,11 +46,21 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How often to list recent videos and fetch completed ones not saved yet: 30s, 10m, 1h, or off.", valueName: "INTERVAL"))
     var sweep: Interval = Interval(600)
 
+
     @Option(help: ArgumentHelp("Each sweep looks this far before the last one's high-water mark.", valueName: "INTERVAL"))
     var sweepMargin: Interval = Interval(600)
 
     @Option(help: ArgumentHelp("The first sweep in DIR (no high-water mark yet) looks this far back.", valueName: "INTERVAL"))
     var firstSweep: Interval = Interval(86_400)
+
+    @Option(help: ArgumentHelp("Bundle each period's saved videos into ARCHIVE_DIR/<period>.tar.zst once the period is over: 1h, 1d, 7d (UTC-aligned).", valueName: "INTERVAL"))
+    var archiveEvery: Interval?
+
+    @Option(help: ArgumentHelp("Where --archive-every writes its archives (created if missing).", valueName: "DIR"))
+    var archiveDir: String?
+
+    @Flag(help: "With --archive-every: delete the archived videos and sidecars once their archive is written and verified.")
+    var removeAfterArchive = false
 
     @Option(help: ArgumentHelp("Log lines on stderr as text or json (one object a line).", valueName: "FORMAT"))
     var logFormat: LogFormat = .text
@@ -84,6 +98,9 @@ struct WatchCommand: AsyncParsableCommand {
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if (archiveEvery?.seconds != nil) != (archiveDir != nil) { throw ValidationError("--archive-every and --archive-dir go together") }
+        if removeAfterArchive && archiveDir == nil { throw ValidationError("--remove-after-archive goes with --archive-every and --archive-dir") }
+        if let p = archiveEvery?.seconds, p < 60 { throw ValidationError("--archive-every: at least 60s") }
         guard Self.hostPort(listen) != nil else { throw ValidationError("--listen \(listen): give ADDR:PORT, e.g. 0.0.0.0:8443 or 127.0.0.1:8787") }
         for item in with.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
             guard FetchCommand.previewNames.contains(item.trimmingCharacters(in: .whitespaces).lowercased()) else {
@@ -101,7 +118,7 @@ struct WatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let key = try connection.loadKey()
-        let dir = out.output
+        let dir = output
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {
@@ -109,7 +126,7 @@ struct WatchCommand: AsyncParsableCommand {
         }
         let lock = try lockFolder(dir)
         defer { withExtendedLifetime(lock) {} }
-        let log = WatchLog(json: logFormat == .json, quiet: out.quiet, redact: { key.redact($0) })
+        let log = WatchLog(json: logFormat == .json, quiet: quiet, redact: { key.redact($0) })
         let api = connection.makeClient(key: key)
 
         // The secret: the environment, a file, else Lumenfall's endpoint; without one, webhooks
@@ -189,6 +206,32 @@ struct WatchCommand: AsyncParsableCommand {
                 if gallery, case .saved = e { _ = try? Gallery.write(directory: dir) }
             })
         let fetching = Task { await fetcher.run(source: watcher.queue) }
+        var rotating: Task<Void, Never>?
+        if let archiveDir, let period = archiveEvery?.seconds {
+            do {
+                try FileManager.default.createDirectory(atPath: archiveDir, withIntermediateDirectories: true)
+            } catch {
+                throw CLIError(code: Exit.setup, "cannot create the archive folder \(archiveDir): \(error.localizedDescription)")
+            }
+            let rotation = ArchiveRotation(folder: dir, archiveDirectory: archiveDir, period: period, removeAfterArchive: removeAfterArchive)
+            rotating = Task {
+                while !Task.isCancelled {
+                    // Archiving reads whole files: off the cooperative pool.
+                    let result: Result<[ArchiveRotation.Written], Error> = await withCheckedContinuation { c in
+                        DispatchQueue.global().async { c.resume(returning: Result { try rotation.run() }) }
+                    }
+                    switch result {
+                    case .success(let written):
+                        for w in written { log.info("archived", [("path", w.path), ("videos", "\(w.videos)")]) }
+                        if gallery && removeAfterArchive && !written.isEmpty { _ = try? Gallery.write(directory: dir) }
+                    case .failure(let e):
+                        log.warning("archive rotation failed; tried again at the next period", [("error", "\(e)")])
+                    }
+                    let wait = rotation.nextBoundary(after: Date()).timeIntervalSinceNow + 2
+                    try? await Task.sleep(nanoseconds: UInt64(max(1, wait) * 1e9))
+                }
+            }
+        }
         let sweeping = Task {
             guard let every = settings.sweepInterval else { return }
             while !Task.isCancelled {
@@ -199,10 +242,12 @@ struct WatchCommand: AsyncParsableCommand {
 
         // SIGTERM/SIGINT: stop listening, close the queue, cancel the transfers (their .part and
         // state stay); exit 0 once the pipeline has wound down, and in any case within 10 s.
+        let rotation = rotating
         let stopping = StopSignal()
         stopping.install { sig in
             log.info("stopping", [("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")])
             sweeping.cancel()
+            rotation?.cancel()
             watcher.queue.close()
             fetching.cancel()
             DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) {
