@@ -107,7 +107,8 @@ import Testing
     @Test func webhooksSaveEachVideoWithinTwoSecondsAndTheSweepCatchesWhatIsLost() async throws {
         try await withWebhookSandbox { server in
             let dir = makeTempDir()
-            let w = try await startWatch(server, dir: dir, extra: ["--sweep", "1s", "--sweep-margin", "60s"])
+            // The sweep runs at start and then every 4 s: what is saved sooner came by webhook.
+            let w = try await startWatch(server, dir: dir, extra: ["--sweep", "4s", "--sweep-margin", "60s"])
             let plain = (0..<4).map { _ in server.createJob(webhookSpec(w.hook)) }
             let dropped = server.createJob(webhookSpec(w.hook) { $0.webhook.drop = true })
             let duplicated = server.createJob(webhookSpec(w.hook) { $0.webhook.duplicates = 3 })
@@ -125,11 +126,20 @@ import Testing
                 delays.append(mtime.timeIntervalSince(done))
                 try expectSaved(server, id, dir: dir)
             }
-            print("watch: completion to saved, seconds: \(delays.map { String(format: "%.2f", $0) }.joined(separator: " "))")
+            let answered = plain.compactMap { id in
+                server.webhookDeliveries().first { $0.jobID == id && $0.status == 200 }.flatMap { d in
+                    server.completedAt(id).map { d.at.timeIntervalSince($0) }
+                }
+            }
+            print("watch: completion to saved, seconds: \(delays.map { String(format: "%.2f", $0) }.joined(separator: " ")); completion to the 200 answer: \(answered.map { String(format: "%.2f", $0) }.joined(separator: " "))")
+            #expect(answered.count == plain.count, "each plain video came by webhook")
             #expect(delays.allSatisfy { $0 < 2 }, "\(delays)")
             // Each id downloaded once, however many deliveries named it.
             #expect(mediaRequests(server, duplicated).count == 1)
-            #expect(server.webhookDeliveries().filter { $0.jobID == duplicated }.count == 4)
+            try await until(15, "every delivery answered") {
+                let d = server.webhookDeliveries()
+                return d.filter { $0.jobID == duplicated }.count == 4 && d.filter { $0.jobID == replayed }.count == 4
+            }
             for id in [dropped, replayed, late] { try expectSaved(server, id, dir: dir) }
 
             let m = try await metrics(w)
@@ -238,7 +248,8 @@ import Testing
         // A sandbox with no webhook secret: GET /v1/webhooks/secret answers 404.
         try await withSandbox { server in
             let dir = makeTempDir()
-            let w = try await startWatch(server, dir: dir, extra: ["--sweep", "1s"], env: ["LUMENFALL_WEBHOOK_SECRET": ""])
+            let w = try await startWatch(
+                server, dir: dir, extra: ["--sweep", "1s", "--log-format", "json"], env: ["LUMENFALL_WEBHOOK_SECRET": ""])
             let id = server.createJob(spec(bytes: 100_000))
             try await until(20, "saved by the sweep") { saved(dir, id) }
             let (status, _) = try await call(w.hook, method: "POST", body: Array("{}".utf8))
@@ -247,6 +258,14 @@ import Testing
             let r = await w.process.result()
             #expect(r.status == 0)
             #expect(r.stderr.contains("no webhook secret"))
+            // --log-format json: every line one object with time, level and msg.
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count >= 4)
+            for line in lines {
+                let obj = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], "\(line)")
+                #expect(obj["time"]?.hasSuffix("Z") == true && obj["level"] != nil && obj["msg"] != nil, "\(line)")
+            }
+            #expect(lines.contains { $0.contains(#""msg":"saved""#) && $0.contains(id) })
         }
     }
 }
