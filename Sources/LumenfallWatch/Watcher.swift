@@ -32,7 +32,7 @@ public final class Watcher: @unchecked Sendable {
     let api: APIClient
     let log: Log
     private let lock = NSLock()
-    private var deliveries = RecentSet(limit: 10_000)
+    private var deliveries = RecentIDs(limit: 10_000)
     private var listUnavailableLogged = false
 
     public init(settings: Settings, api: APIClient, log: @escaping Log) throws {
@@ -198,28 +198,5 @@ public final class Watcher: @unchecked Sendable {
         metrics.set("last_sweep_timestamp_seconds", now.timeIntervalSince1970)
         log(.info, "sweep", [("listed", "\(videos.count)"), ("queued", "\(queued)"), ("since", utcString(since))])
         return queued
-    }
-}
-
-/// The last `limit` distinct strings (webhook ids), to drop redeliveries.
-struct RecentSet {
-    let limit: Int
-    private var set = Set<String>()
-    private var ring: [String] = []
-    private var next = 0
-    init(limit: Int) { self.limit = max(1, limit) }
-
-    /// False when `s` is among the last `limit`.
-    mutating func insert(_ s: String) -> Bool {
-        guard !set.contains(s) else { return false }
-        if ring.count < limit {
-            ring.append(s)
-        } else {
-            set.remove(ring[next])
-            ring[next] = s
-            next = (next + 1) % limit
-        }
-        set.insert(s)
-        return true
     }
 }

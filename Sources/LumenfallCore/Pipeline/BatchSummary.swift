@@ -112,13 +112,13 @@ public struct BatchTally: Sendable {
 
 /// Remembers the last `limit` distinct ids, to drop repeats; past the limit the oldest is
 /// forgotten (memory stays bounded), so a repeat from long ago is let through (and then found
-/// already saved on disk, without a request).
-struct RecentIDs {
-    let limit: Int
+/// already saved on disk, without a request). Also `watch`'s memory of webhook-ids.
+public struct RecentIDs: Sendable {
+    public let limit: Int
     /// A 128-bit digest per id (two differently salted Hasher values): 16 bytes instead of a
     /// String of 40 or more, so 100 000 ids cost about 4 MB, not 12. Two ids sharing one is
     /// as likely as guessing a random 128-bit number.
-    struct Digest: Hashable {
+    struct Digest: Hashable, Sendable {
         var a: Int
         var b: Int
         init(_ id: String) {
@@ -137,10 +137,10 @@ struct RecentIDs {
     private var ring: [Digest] = []
     private var next = 0
 
-    init(limit: Int) { self.limit = max(1, limit) }
+    public init(limit: Int) { self.limit = max(1, limit) }
 
     /// False when `id` was seen among the last `limit` distinct ids.
-    mutating func insert(_ id: String) -> Bool {
+    public mutating func insert(_ id: String) -> Bool {
         let d = Digest(id)
         if seen.contains(d) { return false }
         if ring.count < limit {

@@ -37,19 +37,7 @@ struct FetchCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Output") var out: OutputOptions
 
-    @Option(
-        name: .customLong("with"),
-        help: ArgumentHelp(
-            "Also save previews beside each video: thumbnail (DIR/<id>.thumbnail.webp), spritesheet (DIR/<id>.spritesheet.png), or both, comma-separated. A server without them gets a note, not a failure.",
-            valueName: "LIST"))
-    var with: [String] = []
-
-    /// `--with` as names, in a fixed order, each once.
-    var previews: [String] {
-        let asked = Set(with.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } })
-        return Self.previewNames.filter(asked.contains)
-    }
-    static let previewNames = ["thumbnail", "spritesheet"]
+    @OptionGroup var preview: PreviewOptions
 
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(title: "Polling") var polling: PollingOptions
@@ -67,12 +55,6 @@ struct FetchCommand: AsyncParsableCommand {
     var gallery = false
 
     func validate() throws {
-        for item in with.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
-            let name = item.trimmingCharacters(in: .whitespaces).lowercased()
-            guard Self.previewNames.contains(name) else {
-                throw ValidationError("--with \(item): give thumbnail, spritesheet or both (--with thumbnail,spritesheet)")
-            }
-        }
         if ids.isEmpty && input.isEmpty && !all { throw ValidationError("give at least one video id, --input FILE or --all") }
         if since != nil && !all { throw ValidationError("--since goes with --all") }
         if maxItems != nil && !all { throw ValidationError("--max-items goes with --all") }
@@ -110,7 +92,7 @@ struct FetchCommand: AsyncParsableCommand {
 
         var config = FetchConfiguration(outputDirectory: dir, api: connection.makeClient(key: key))
         transfer.apply(to: &config)
-        config.previews = previews
+        config.previews = preview.previews
         config.poll = polling.policy(retry: transfer.retryPolicy)
         config.pollJobs = polling.pollJobs
 

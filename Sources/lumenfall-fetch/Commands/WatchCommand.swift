@@ -23,10 +23,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "Log only warnings and errors.")
     var quiet = false
 
-    @Option(
-        name: .customLong("with"),
-        help: ArgumentHelp("Also save previews: thumbnail, spritesheet, or both (as fetch --with).", valueName: "LIST"))
-    var with: [String] = []
+    @OptionGroup var preview: PreviewOptions
 
     @Flag(help: "Write DIR/index.html again after each saved video (see the gallery subcommand).")
     var gallery = false
@@ -102,11 +99,6 @@ struct WatchCommand: AsyncParsableCommand {
         if removeAfterArchive && archiveDir == nil { throw ValidationError("--remove-after-archive goes with --archive-every and --archive-dir") }
         if let p = archiveEvery?.seconds, p < 60 { throw ValidationError("--archive-every: at least 60s") }
         guard Self.hostPort(listen) != nil else { throw ValidationError("--listen \(listen): give ADDR:PORT, e.g. 0.0.0.0:8443 or 127.0.0.1:8787") }
-        for item in with.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
-            guard FetchCommand.previewNames.contains(item.trimmingCharacters(in: .whitespaces).lowercased()) else {
-                throw ValidationError("--with \(item): give thumbnail, spritesheet or both (--with thumbnail,spritesheet)")
-            }
-        }
     }
 
     static func hostPort(_ s: String) -> (String, Int)? {
@@ -173,8 +165,7 @@ struct WatchCommand: AsyncParsableCommand {
 
         var config = FetchConfiguration(outputDirectory: dir, api: api)
         transfer.apply(to: &config)
-        config.previews = FetchCommand.previewNames.filter(
-            Set(with.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }).contains)
+        config.previews = preview.previews
         config.poll = polling.policy(retry: transfer.retryPolicy)
         config.pollJobs = polling.pollJobs
         // A service: constant memory whatever it has saved, and repeats decided by the queue.
@@ -307,7 +298,8 @@ struct WatchLog: Sendable {
         if json {
             var parts = [("time", utcMillis(Date())), ("level", level.rawValue), ("msg", message)] + fields
             parts = parts.map { ($0.0, redact($0.1)) }
-            text = "{" + parts.map { "\(Self.quote($0.0)):\(Self.quote($0.1))" }.joined(separator: ",") + "}"
+            // JSON escapes C0 controls; DEL, C1 and bidi controls are escaped as for list --json.
+            text = TerminalText.safeJSON("{" + parts.map { "\(Self.quote($0.0)):\(Self.quote($0.1))" }.joined(separator: ",") + "}")
         } else {
             text = "lumenfall-fetch watch: \(level == .info ? "" : "\(level.rawValue): ")\(message)"
             for (k, v) in fields { text += " \(k)=\(v.contains(" ") ? Self.quote(v) : v)" }
