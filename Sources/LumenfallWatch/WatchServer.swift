@@ -44,6 +44,8 @@ public final class WatchServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let sslContext { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext)) }
+                    // A connection quiet for 30 s is closed: idle or slow-loris clients cannot pile up.
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(WatchHTTPHandler(watcher: watcher, work: work))
                 }
@@ -101,6 +103,14 @@ final class WatchHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             guard let h = head else { return }
             head = nil
             route(context, h)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 
