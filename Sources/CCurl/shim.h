@@ -40,6 +40,7 @@ static inline CURLcode lf_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) {
 }
 // Composite macros Swift cannot import.
 static inline size_t lf_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
+static inline size_t lf_readfunc_abort(void) { return CURL_READFUNC_ABORT; }
 static inline CURLcode lf_easy_unpause(CURL *h) { return curl_easy_pause(h, CURLPAUSE_CONT); }
 // CURLMsg.data is a union; reading it from C keeps Swift away from the layout.
 static inline CURLcode lf_msg_result(CURLMsg *m) { return m->data.result; }

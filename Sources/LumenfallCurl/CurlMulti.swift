@@ -283,8 +283,13 @@ final class Transfer: @unchecked Sendable {
         try easy.set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
         if let ca = r.caFile { try easy.set(CURLOPT_CAINFO, ca) }
         try easy.set(CURLOPT_BUFFERSIZE, r.bufferSize)
-        if r.method == "GET" {
+        if r.headOnly {
+            try easy.set(CURLOPT_NOBODY, 1)
+        } else if r.method == "GET" {
             try easy.set(CURLOPT_HTTPGET, 1)
+        } else if r.upload != nil {
+            try easy.set(CURLOPT_UPLOAD, 1)
+            if r.method != "PUT" { try easy.set(CURLOPT_CUSTOMREQUEST, r.method) }
         } else if r.method == "POST" {
             try easy.set(CURLOPT_POST, 1)
         } else {
@@ -298,6 +303,10 @@ final class Transfer: @unchecked Sendable {
             }
         }
         try easy.setHeaders(r.headers)
+        if let provider = r.awsSigV4, let keys = r.awsCredentials {
+            try easy.set(CURLOPT_AWS_SIGV4, provider)
+            try easy.set(CURLOPT_USERPWD, keys)
+        }
 
         // Every callback is registered here, with this object as user data. The object is
         // kept alive by CurlMulti.active for as long as libcurl can call back.
@@ -322,7 +331,55 @@ final class Transfer: @unchecked Sendable {
                 }
             })
         try easy.set(CURLOPT_WRITEDATA, pointer: me)
+        if let upload = r.upload {
+            try openUpload(upload)
+            try easy.set(CURLOPT_INFILESIZE_LARGE, offset: upload.length)
+            try easy.set(
+                CURLOPT_READFUNCTION,
+                callback: { ptr, size, count, user in
+                    guard let ptr, let user else { return 0 }
+                    let t = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+                    return t.onRead(UnsafeMutableRawBufferPointer(start: ptr, count: size * count))
+                })
+            try easy.set(CURLOPT_READDATA, pointer: me)
+        }
     }
+
+    // The upload's source, the loop thread's: where the next read starts.
+    private var uploadFD: Int32 = -1
+    private var uploadSent: Int64 = 0
+
+    private func openUpload(_ u: UploadBody) throws {
+        uploadSent = 0
+        guard case let .file(path, _, _) = u else { return }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw CurlError(CURLE_READ_ERROR, detail: "cannot read \(path): \(String(cString: strerror(errno)))") }
+        uploadFD = fd
+    }
+
+    /// Loop thread: the next piece of the body. A file that ends early (truncated meanwhile)
+    /// aborts the transfer rather than send fewer bytes than announced.
+    private func onRead(_ buf: UnsafeMutableRawBufferPointer) -> Int {
+        guard let u = request.upload else { return 0 }
+        let want = Int(min(Int64(buf.count), u.length - uploadSent))
+        guard want > 0 else { return 0 }
+        switch u {
+        case .bytes(let bytes):
+            bytes.withUnsafeBytes { src in
+                buf.baseAddress!.copyMemory(from: src.baseAddress!.advanced(by: Int(uploadSent)), byteCount: want)
+            }
+            uploadSent += Int64(want)
+            return want
+        case .file(_, let offset, _):
+            var n = -1
+            repeat { n = pread(uploadFD, buf.baseAddress, want, off_t(offset + uploadSent)) } while n < 0 && errno == EINTR
+            guard n > 0 else { return Int(lf_readfunc_abort()) }
+            uploadSent += Int64(n)
+            return n
+        }
+    }
+
+    deinit { if uploadFD >= 0 { close(uploadFD) } }
 
     /// A value for a `long` option, at least 1 and at most a 32-bit long's range: a NaN,
     /// infinite or absurd setting never traps the conversion.

@@ -24,6 +24,15 @@ public struct HTTPRequest: Sendable {
     /// so a host's per-connection cap applies to each `--segments` range and one big file
     /// never shares a congestion window with another.
     public var allowHTTP2 = true
+    /// A request body sent with CURLOPT_UPLOAD and a read callback (a PUT): bytes in memory, or
+    /// a range of a file read as libcurl asks, so an upload of any size costs no memory.
+    public var upload: UploadBody?
+    /// Ask for the head only (HEAD; CURLOPT_NOBODY).
+    public var headOnly = false
+    /// AWS Signature V4 by libcurl (CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3") with
+    /// `awsCredentials` ("ACCESS_KEY:SECRET") as CURLOPT_USERPWD. Never printed or logged.
+    public var awsSigV4: String?
+    public var awsCredentials: String?
 
     public init(
         url: String, method: String = "GET", headers: [String] = [], body: [UInt8]? = nil,
@@ -41,6 +50,19 @@ public struct HTTPRequest: Sendable {
         self.totalTimeout = totalTimeout
         self.bufferSize = bufferSize
         self.userAgent = userAgent
+    }
+}
+
+public enum UploadBody: Sendable, Equatable {
+    case bytes([UInt8])
+    /// `length` bytes of the file at `path`, from `offset`.
+    case file(path: String, offset: Int64, length: Int64)
+
+    public var length: Int64 {
+        switch self {
+        case .bytes(let b): Int64(b.count)
+        case .file(_, _, let n): n
+        }
     }
 }
 

@@ -1,0 +1,297 @@
+import Crypto
+import Foundation
+import LumenfallCurl
+
+/// `s3://bucket/prefix/`: where objects go. The prefix has no leading slash and, when not
+/// empty, ends with one.
+public struct S3Location: Sendable, Equatable, CustomStringConvertible {
+    public var bucket: String
+    public var prefix: String
+
+    /// nil with the reason when the text is not a usable `s3://bucket[/prefix]`.
+    public static func parse(_ text: String) -> Result<S3Location, S3Error> {
+        guard text.hasPrefix("s3://") else { return .failure(.usage("\(text) is not an s3:// address")) }
+        let rest = text.dropFirst(5)
+        let bucket = String(rest.prefix { $0 != "/" })
+        // S3's rules for new buckets: 3-63 characters, lower-case letters, digits, '.' and '-'.
+        let okChars = bucket.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "." || $0 == "-" }
+        guard (3...63).contains(bucket.count), okChars, bucket.first != ".", bucket.first != "-" else {
+            return .failure(.usage("\(text): the bucket name must be 3-63 lower-case letters, digits, '.' or '-'"))
+        }
+        var prefix = String(rest.dropFirst(bucket.count).drop { $0 == "/" })
+        if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+        guard !prefix.contains("//"), !prefix.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }),
+            prefix.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F })
+        else {
+            return .failure(.usage("\(text): the prefix may not hold empty, '.' or '..' segments or control characters"))
+        }
+        return .success(S3Location(bucket: bucket, prefix: prefix))
+    }
+
+    public var description: String { "s3://\(bucket)/\(prefix)" }
+    public func key(_ name: String) -> String { prefix + name }
+}
+
+public enum S3Error: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Bad input from the user (an address, a missing credential).
+    case usage(String)
+    /// The credentials were refused (403 InvalidAccessKeyId, SignatureDoesNotMatch, AccessDenied).
+    case credentials(String)
+    /// The bucket does not exist (404 NoSuchBucket).
+    case noSuchBucket(String)
+    /// Another answer S3 gave (status, its code and message).
+    case http(status: Int, code: String?, message: String)
+    case transport(String)
+    /// What the store holds is not what was sent (size or checksum).
+    case mismatch(String)
+
+    public var description: String {
+        switch self {
+        case .usage(let m), .credentials(let m), .noSuchBucket(let m), .transport(let m), .mismatch(let m): m
+        case let .http(status, code, message): "S3 answered HTTP \(status)\(code.map { " \($0)" } ?? ""): \(message)"
+        }
+    }
+}
+
+/// Credentials, region and endpoint the usual way: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`, `AWS_REGION` (else `AWS_DEFAULT_REGION`, else us-east-1),
+/// `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` (else AWS's own). A custom endpoint (MinIO, R2,
+/// moto) is addressed path-style; AWS virtual-hosted. The secret is never printed: the
+/// description shows the key id only.
+public struct S3Config: Sendable, CustomStringConvertible {
+    public var accessKeyID: String
+    var secretAccessKey: String
+    var sessionToken: String?
+    public var region: String
+    public var endpoint: String
+    public var pathStyle: Bool
+    public var caFile: String?
+
+    public static func fromEnvironment(_ env: [String: String], endpoint override: String? = nil) -> Result<S3Config, S3Error> {
+        func value(_ k: String) -> String? { env[k].flatMap { $0.isEmpty ? nil : $0 } }
+        guard let id = value("AWS_ACCESS_KEY_ID"), let secret = value("AWS_SECRET_ACCESS_KEY") else {
+            return .failure(.usage("S3 needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"))
+        }
+        let region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? "us-east-1"
+        guard region.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            return .failure(.usage("AWS_REGION \(region) is not a region name"))
+        }
+        let custom = override ?? value("AWS_ENDPOINT_URL_S3") ?? value("AWS_ENDPOINT_URL")
+        var endpoint = custom ?? "https://s3.\(region).amazonaws.com"
+        while endpoint.hasSuffix("/") { endpoint.removeLast() }
+        guard let u = URLComponents(string: endpoint), u.scheme == "https" || u.scheme == "http", u.host != nil else {
+            return .failure(.usage("the S3 endpoint \(endpoint) is not an http(s) URL"))
+        }
+        if u.scheme == "http", !URLPolicy.isLoopback(u.host ?? "") {
+            return .failure(.usage("the S3 endpoint \(endpoint) is plain http: credentials would cross the network in the clear; use https"))
+        }
+        return .success(
+            S3Config(
+                accessKeyID: id, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN"), region: region,
+                endpoint: endpoint, pathStyle: custom != nil, caFile: value("CURL_CA_BUNDLE") ?? value("SSL_CERT_FILE")))
+    }
+
+    public var description: String { "S3(\(endpoint), region \(region), key \(accessKeyID), \(pathStyle ? "path-style" : "virtual-hosted"))" }
+}
+
+/// What HEAD tells of an object.
+public struct S3ObjectInfo: Sendable, Equatable {
+    public var size: Int64
+    public var etag: String?
+    /// `x-amz-checksum-sha256` (base64) when the store keeps it, else nil.
+    public var checksumSHA256: String?
+    /// Our own `x-amz-meta-sha256` (hex), set on every upload.
+    public var metaSHA256: String?
+}
+
+/// S3 over libcurl, signed by libcurl (CURLOPT_AWS_SIGV4). Every request carries
+/// `x-amz-content-sha256` (curl does not add it, S3 requires it). No `Expect:` line is set to
+/// switch off 100-continue: curl 7.88 signs the empty header it does not send, and the
+/// signature fails (checked against moto); the `Expect: 100-continue` curl adds by itself is
+/// not signed and does no harm.
+public struct S3Client: Sendable {
+    public let config: S3Config
+    public let location: S3Location
+
+    public init(config: S3Config, location: S3Location) {
+        self.config = config
+        self.location = location
+    }
+
+    static let emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+    /// The URL of a key (or of the bucket, for ""), each path segment percent-encoded as
+    /// SigV4 expects, `query` appended as written (libcurl signs it as is).
+    public func url(_ key: String, query: String? = nil) -> String {
+        let encoded = key.split(separator: "/", omittingEmptySubsequences: false).map { Self.encode(String($0)) }.joined(separator: "/")
+        var base: String
+        if config.pathStyle {
+            base = "\(config.endpoint)/\(location.bucket)"
+        } else {
+            let u = URLComponents(string: config.endpoint)
+            base = "\(u?.scheme ?? "https")://\(location.bucket).\(u?.host ?? "")\(u?.port.map { ":\($0)" } ?? "")"
+        }
+        if !key.isEmpty || config.pathStyle { base += "/" + encoded }
+        return query.map { base + "?" + $0 } ?? base
+    }
+
+    /// RFC 3986 unreserved characters stay; everything else, '/' included, is %XX.
+    public static func encode(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                out += String(format: "%%%02X", b)
+            }
+        }
+        return out
+    }
+
+    struct Answer {
+        var status: Int
+        var head: HTTPResponseHead?
+        var body: [UInt8]
+    }
+
+    func send(
+        _ method: String, _ key: String, query: String? = nil, headers: [String] = [], upload: UploadBody? = nil,
+        payloadSHA256: String = S3Client.emptySHA256, headOnly: Bool = false, body: [UInt8]? = nil, sink: HTTPResponseSink? = nil
+    ) async throws -> Answer {
+        var h = headers + ["x-amz-content-sha256: \(payloadSHA256)"]
+        if let t = config.sessionToken { h.append("x-amz-security-token: \(t)") }
+        var r = HTTPRequest(
+            url: url(key, query: query), method: method, headers: h, body: body, connectTimeout: 30, stallTimeout: 60,
+            totalTimeout: upload == nil ? 300 : nil, caFile: config.caFile)
+        r.allowHTTP2 = false
+        r.upload = upload
+        r.headOnly = headOnly
+        r.awsSigV4 = "aws:amz:\(config.region):s3"
+        r.awsCredentials = "\(config.accessKeyID):\(config.secretAccessKey)"
+        let buffer = BufferSink(limit: 1 << 20)
+        let result: HTTPTransferResult
+        do {
+            result = try await CurlMulti.shared.perform(r, sink: sink ?? buffer)
+        } catch let e as CurlFailure {
+            throw S3Error.transport("\(URLPolicy.host(of: config.endpoint)): \(e.message)")
+        }
+        guard let head = result.head else { throw S3Error.transport("no answer from \(URLPolicy.host(of: config.endpoint))") }
+        return Answer(status: head.status, head: head, body: buffer.bytes)
+    }
+
+    /// Turns an error answer into what a person can act on.
+    func failure(_ a: Answer, _ what: String) -> S3Error {
+        let text = String(decoding: a.body.prefix(4096), as: UTF8.self)
+        func tag(_ n: String) -> String? {
+            guard let s = text.range(of: "<\(n)>"), let e = text.range(of: "</\(n)>", range: s.upperBound..<text.endIndex) else { return nil }
+            return TerminalText.safe(String(text[s.upperBound..<e.lowerBound]))
+        }
+        let code = tag("Code")
+        let message = tag("Message") ?? "no message"
+        switch (a.status, code) {
+        case (404, "NoSuchBucket"), (404, nil) where what == "bucket":
+            return .noSuchBucket("the bucket \(location.bucket) does not exist at \(config.endpoint); create it or check the address")
+        case (403, _), (401, _):
+            return .credentials(
+                "S3 refused the credentials (HTTP \(a.status)\(code.map { " \($0)" } ?? "")): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION (\(config.region))")
+        default:
+            return .http(status: a.status, code: code, message: "\(what): \(message)")
+        }
+    }
+
+    /// PUT an object with its SHA-256 (hex) as payload hash, `x-amz-checksum-sha256` and
+    /// `x-amz-meta-sha256`; then HEAD checks what was stored. Returns the stored object's facts.
+    @discardableResult
+    public func put(_ key: String, _ body: UploadBody, sha256Hex: String, contentType: String) async throws -> S3ObjectInfo {
+        let a = try await send(
+            "PUT", key,
+            headers: [
+                "Content-Type: \(contentType)", "x-amz-checksum-sha256: \(Self.base64(hex: sha256Hex))",
+                "x-amz-meta-sha256: \(sha256Hex)",
+            ],
+            upload: body, payloadSHA256: sha256Hex)
+        guard (200..<300).contains(a.status) else { throw failure(a, "PUT \(key)") }
+        guard let info = try await head(key) else { throw S3Error.mismatch("\(key) is not there after its upload") }
+        try Self.check(info, size: body.length, sha256Hex: sha256Hex, key: key)
+        return info
+    }
+
+    /// The checks after an upload: size, and the checksum the store reports (when it keeps one).
+    static func check(_ info: S3ObjectInfo, size: Int64, sha256Hex: String, key: String) throws {
+        guard info.size == size else { throw S3Error.mismatch("\(key): the store holds \(info.size) bytes, \(size) were sent") }
+        if let c = info.checksumSHA256, c != base64(hex: sha256Hex) {
+            throw S3Error.mismatch("\(key): the store's SHA-256 differs from the file's")
+        }
+        if info.checksumSHA256 == nil, let m = info.metaSHA256, m != sha256Hex {
+            throw S3Error.mismatch("\(key): the stored object carries another SHA-256")
+        }
+    }
+
+    /// HEAD: nil when there is no such key.
+    public func head(_ key: String) async throws -> S3ObjectInfo? {
+        let a = try await send("HEAD", key, headers: ["x-amz-checksum-mode: ENABLED"], headOnly: true)
+        if a.status == 404 {
+            // HEAD has no body to say which: ask the bucket itself.
+            if try await !bucketExists() { throw failure(Answer(status: 404, head: nil, body: Array("<Code>NoSuchBucket</Code>".utf8)), "bucket") }
+            return nil
+        }
+        guard (200..<300).contains(a.status), let h = a.head else { throw failure(a, "HEAD \(key)") }
+        return S3ObjectInfo(
+            size: Int64(h.header("Content-Length") ?? "") ?? -1, etag: h.header("ETag"),
+            checksumSHA256: h.header("x-amz-checksum-sha256"), metaSHA256: h.header("x-amz-meta-sha256"))
+    }
+
+    public func bucketExists() async throws -> Bool {
+        let a = try await send("HEAD", "", headOnly: true)
+        if a.status == 404 { return false }
+        guard (200..<300).contains(a.status) else { throw failure(a, "HEAD bucket") }
+        return true
+    }
+
+    /// GET an object into `sink` (streamed; nothing held in memory here).
+    public func get(_ key: String, into sink: HTTPResponseSink) async throws -> Int {
+        try await send("GET", key, sink: sink).status
+    }
+
+    /// Creates `key` only if it is absent (`If-None-Match: *`): false when it exists (412).
+    public func putIfAbsent(_ key: String, _ bytes: [UInt8], contentType: String = "application/json") async throws -> Bool {
+        let sha = sha256Hex(bytes)
+        let a = try await send(
+            "PUT", key, headers: ["Content-Type: \(contentType)", "If-None-Match: *"], upload: .bytes(bytes), payloadSHA256: sha)
+        if a.status == 412 || a.status == 409 { return false }
+        guard (200..<300).contains(a.status) else { throw failure(a, "PUT \(key) (If-None-Match)") }
+        return true
+    }
+
+    public func delete(_ key: String) async throws {
+        let a = try await send("DELETE", key)
+        guard (200..<300).contains(a.status) || a.status == 404 else { throw failure(a, "DELETE \(key)") }
+    }
+
+    /// Creates the bucket (tests; the tool never creates buckets for a user).
+    public func createBucket() async throws {
+        let a = try await send("PUT", "", upload: .bytes([]))
+        guard (200..<300).contains(a.status) || a.status == 409 else { throw failure(a, "PUT bucket") }
+    }
+
+    static func base64(hex: String) -> String {
+        var bytes: [UInt8] = []
+        var it = hex.utf8.makeIterator()
+        while let a = it.next(), let b = it.next() {
+            guard let hi = hexValue(a), let lo = hexValue(b) else { return "" }
+            bytes.append(hi << 4 | lo)
+        }
+        return Data(bytes).base64EncodedString()
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

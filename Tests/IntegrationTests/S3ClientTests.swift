@@ -1,0 +1,179 @@
+import Foundation
+import LumenfallCore
+import LumenfallCurl
+import Testing
+
+/// A moto S3 server with SigV4 checked (Tests/S3/moto_harness.py), for one test. Scripts/test
+/// makes its venv (.build/moto-venv); `MOTO_PYTHON` names another interpreter.
+final class MotoServer: @unchecked Sendable {
+    let process = Process()
+    private let input = Pipe()
+    let endpoint: String
+    let accessKey: String
+    let secretKey: String
+    let bucket: String
+
+    init() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let python = ProcessInfo.processInfo.environment["MOTO_PYTHON"] ?? root.appendingPathComponent(".build/moto-venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            Issue.record("no moto venv at \(python): run Scripts/test (it makes .build/moto-venv), or set MOTO_PYTHON")
+            throw POSIXError(.ENOENT)
+        }
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [root.appendingPathComponent("Tests/S3/moto_harness.py").path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = input
+        try process.run()
+        // The harness prints one JSON line when the server is up (moto prints a line of its own first).
+        var buffer = Data()
+        var info: [String: String]?
+        let handle = out.fileHandleForReading
+        while info == nil {
+            let chunk = handle.availableData
+            guard !chunk.isEmpty else { break }
+            buffer += chunk
+            for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n") where line.hasPrefix("{") {
+                info = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+            }
+        }
+        guard let info, let e = info["endpoint"], let a = info["access_key"], let s = info["secret_key"], let b = info["bucket"] else {
+            process.terminate()
+            Issue.record("the moto harness did not start")
+            throw POSIXError(.EIO)
+        }
+        endpoint = e
+        accessKey = a
+        secretKey = s
+        bucket = b
+    }
+
+    var env: [String: String] {
+        ["AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint]
+    }
+
+    func client(prefix: String = "videos/", env extra: [String: String] = [:]) throws -> S3Client {
+        let config = try S3Config.fromEnvironment(env.merging(extra) { $1 }).get()
+        return S3Client(config: config, location: try S3Location.parse("s3://\(bucket)/\(prefix)").get())
+    }
+
+    func stop() {
+        try? input.fileHandleForWriting.close()
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+func withMoto(_ body: (MotoServer) async throws -> Void) async throws {
+    let moto = try await withCheckedThrowingContinuation { c in Thread { c.resume(with: Result { try MotoServer() }) }.start() }
+    do {
+        try await body(moto)
+    } catch {
+        moto.stop()
+        throw error
+    }
+    moto.stop()
+}
+
+/// The S3 client against moto over real loopback sockets, signed by libcurl (issue 12's base).
+@Suite(.removesTempDirs, .serialized) struct S3ClientTests {
+    /// Collects a GET's body.
+    final class Collect: HTTPResponseSink {
+        var bytes: [UInt8] = []
+        var status = 0
+        func didReceiveHead(_ head: HTTPResponseHead) -> SinkVerdict {
+            status = head.status
+            return .proceed
+        }
+        func didReceiveBody(_ b: UnsafeRawBufferPointer) -> SinkVerdict {
+            bytes.append(contentsOf: b)
+            return .proceed
+        }
+    }
+
+    @Test func anObjectGoesUpWithItsChecksumAndComesBackIdentical() async throws {
+        try await withMoto { moto in
+            let s3 = try moto.client()
+            let dir = makeTempDir()
+            var bytes = [UInt8](repeating: 0, count: 3_000_000)
+            for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 13) }
+            let path = dir + "/video_abc.mp4"
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let sha = sha256Hex(bytes)
+            let key = "video_abc.mp4"
+            #expect(try await s3.head(key) == nil)
+            let info = try await s3.put(key, .file(path: path, offset: 0, length: Int64(bytes.count)), sha256Hex: sha, contentType: "video/mp4")
+            #expect(info.size == Int64(bytes.count))
+            #expect(info.metaSHA256 == sha)
+            let back = Collect()
+            #expect(try await s3.get(key, into: back) == 200)
+            #expect(sha256Hex(back.bytes) == sha, "read back, the object is the file")
+            // A key with spaces, Unicode and slashes is encoded so that its signature holds.
+            let odd = "dir one/温泉 clip+1.json"
+            try await s3.put(odd, .bytes(Array("{}".utf8)), sha256Hex: sha256Hex(Array("{}".utf8)), contentType: "application/json")
+            let oddBack = Collect()
+            #expect(try await s3.get(odd, into: oddBack) == 200 && oddBack.bytes == Array("{}".utf8))
+        }
+    }
+
+    @Test func aClaimIsCreatedOnceOnly() async throws {
+        try await withMoto { moto in
+            let s3 = try moto.client()
+            #expect(try await s3.putIfAbsent(".claims/video_a", Array(#"{"worker":"a"}"#.utf8)))
+            #expect(try await !s3.putIfAbsent(".claims/video_a", Array(#"{"worker":"b"}"#.utf8)), "412: someone holds it")
+            try await s3.delete(".claims/video_a")
+            #expect(try await s3.putIfAbsent(".claims/video_a", Array(#"{"worker":"b"}"#.utf8)))
+        }
+    }
+
+    @Test func wrongCredentialsAndAMissingBucketAreClearErrors() async throws {
+        try await withMoto { moto in
+            let wrong = try moto.client(env: ["AWS_SECRET_ACCESS_KEY": "not-the-secret"])
+            do {
+                _ = try await wrong.head("x")
+                Issue.record("a wrong secret was accepted")
+            } catch let e as S3Error {
+                guard case .credentials(let m) = e else { throw e }
+                #expect(m.contains("AWS_SECRET_ACCESS_KEY") && !m.contains("not-the-secret"))
+            }
+            let config = try S3Config.fromEnvironment(moto.env).get()
+            let missing = S3Client(config: config, location: try S3Location.parse("s3://no-such-bucket/x/").get())
+            do {
+                _ = try await missing.head("x")
+                Issue.record("a missing bucket went unnoticed")
+            } catch let e as S3Error {
+                guard case .noSuchBucket(let m) = e else { throw e }
+                #expect(m.contains("no-such-bucket"))
+            }
+        }
+    }
+
+    @Test func addressesAndSettingsAreChecked() throws {
+        #expect(try S3Location.parse("s3://my-bucket/a/b").get() .description == "s3://my-bucket/a/b/")
+        #expect(try S3Location.parse("s3://my-bucket").get().prefix == "")
+        for bad in ["s3://AB/x", "s3://a/x", "http://bucket/x", "s3://bucket/../x", "s3://bucket/a//b", "s3://bucket/\u{1B}x"] {
+            guard case .failure = S3Location.parse(bad) else {
+                Issue.record("\(bad) was accepted")
+                continue
+            }
+        }
+        guard case .failure(.usage(let m)) = S3Config.fromEnvironment([:]) else {
+            Issue.record("no credentials accepted")
+            return
+        }
+        #expect(m.contains("AWS_ACCESS_KEY_ID"))
+        let keys = ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "SECRETVALUE"]
+        guard case .failure = S3Config.fromEnvironment(keys.merging(["AWS_ENDPOINT_URL": "http://s3.example.com"]) { $1 }) else {
+            Issue.record("plain http to another host accepted")
+            return
+        }
+        let aws = try S3Config.fromEnvironment(keys.merging(["AWS_DEFAULT_REGION": "eu-west-1"]) { $1 }).get()
+        #expect(aws.endpoint == "https://s3.eu-west-1.amazonaws.com" && !aws.pathStyle)
+        #expect(!"\(aws)".contains("SECRETVALUE"))
+        let s3 = S3Client(config: aws, location: try S3Location.parse("s3://my-bucket/p/").get())
+        #expect(s3.url("p/a b.mp4") == "https://my-bucket.s3.eu-west-1.amazonaws.com/p/a%20b.mp4")
+        #expect(S3Client.encode("a/b") == "a%2Fb")
+    }
+}
