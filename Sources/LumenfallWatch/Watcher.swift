@@ -151,7 +151,7 @@ public final class Watcher: @unchecked Sendable {
     static func isFinal(_ kind: FetchFailure.Kind) -> Bool {
         switch kind {
         case .invalidID, .generationFailed, .cancelled, .unknownStatus, .refused, .expired: true
-        case .authentication, .timedOut, .gaveUp, .download, .disk, .stopped: false
+        case .authentication, .timedOut, .gaveUp, .download, .disk, .stopped, .storage: false
         }
     }
 

@@ -5,6 +5,8 @@ public struct FetchFailure: Error, Sendable, Equatable {
     public enum Kind: String, Sendable {
         case invalidID, generationFailed, cancelled, unknownStatus, refused, authentication
         case expired, timedOut, gaveUp, download, disk, stopped
+        /// The S3 destination refused or failed the upload (the files stay in the work folder).
+        case storage
     }
     public var kind: Kind
     public var message: String
@@ -78,6 +80,9 @@ public struct FetchConfiguration: Sendable {
     public var dedupLimit = 100_000
     /// `--with`: previews saved beside each video (`thumbnail`, `spritesheet`), in this order.
     public var previews: [String] = []
+    /// `-o s3://...`: each saved id is uploaded from `outputDirectory` (the work folder) and
+    /// removed there.
+    public var destination: S3Destination?
     public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
     public init(outputDirectory: String, api: APIClient) {
@@ -312,6 +317,22 @@ public struct Fetcher: Sendable {
             await context.polls.release()
             return .finished(Finished(outcome: .failed(FetchFailure(kind: .invalidID, message: "invalid id: \(why); skipped"))))
         }
+        if let destination = config.destination {
+            // Saved in the work folder by an earlier run whose upload failed: upload it now.
+            if let done = try? ArchiveItem.load(directory: config.outputDirectory, id: id), done.hasSettled(config.previews) {
+                await context.polls.release()
+                return .finished(await upload(id, done, to: destination, context))
+            }
+            do {
+                if let file = try await destination.storedVideo(id) {
+                    await context.polls.release()
+                    return .finished(Finished(outcome: .alreadySaved(file: file), saved: nil))
+                }
+            } catch {
+                await context.polls.release()
+                return .finished(Finished(outcome: .failed(FetchFailure(kind: .storage, message: "\(error)"))))
+            }
+        }
         // Saved, with every preview asked for on disk or known to be missing on the server.
         if let done = try? ArchiveItem.load(directory: config.outputDirectory, id: id), done.hasSettled(config.previews) {
             await context.polls.release()
@@ -370,6 +391,12 @@ public struct Fetcher: Sendable {
             // The renames (video, previews, sidecar) become durable with one folder fsync,
             // shared with every id that finished meanwhile; only then is the id saved.
             await context.folderSync.sync()
+            if let destination = config.destination {
+                guard let item = try? ArchiveItem.load(directory: dir, id: id) else {
+                    throw DownloadError.disk("\(id) is not whole in \(dir) after saving it")
+                }
+                return await upload(id, item, to: destination, context, cost: video.cost, currency: video.currency)
+            }
             emit(.saved(id: id, file: facts.file, bytes: facts.bytes, sha256: facts.sha256, cost: video.cost, currency: video.currency))
             return Finished(
                 outcome: .saved(file: facts.file, bytes: facts.bytes, sha256: facts.sha256),
@@ -377,6 +404,29 @@ public struct Fetcher: Sendable {
         } catch {
             return Finished(outcome: .failed(failure(id, error)))
         }
+    }
+
+    /// Sends a saved id's files to the S3 destination; the id is saved once its sidecar
+    /// object is there. A failure leaves the files in the work folder for the next run.
+    func upload(
+        _ id: String, _ item: ArchiveItem, to destination: S3Destination, _ context: RunContext,
+        cost: Double? = nil, currency: String? = nil
+    ) async -> Finished {
+        do {
+            _ = try await destination.store(id, directory: config.outputDirectory)
+        } catch is CancellationError {
+            return Finished(outcome: .failed(FetchFailure(kind: .stopped, message: "interrupted; the files stay in the work folder and go up on the next run")))
+        } catch {
+            return Finished(
+                outcome: .failed(
+                    FetchFailure(kind: .storage, message: "upload to \(destination.location) failed: \(error); the files stay in \(config.outputDirectory) and go up on the next run")))
+        }
+        let c = cost ?? item.cost
+        let cur = currency ?? item.currency
+        emit(.saved(id: id, file: item.videoFile, bytes: item.videoBytes, sha256: item.videoSHA256, cost: c, currency: cur))
+        return Finished(
+            outcome: .saved(file: item.videoFile, bytes: item.videoBytes, sha256: item.videoSHA256),
+            saved: SavedFacts(bytes: item.videoBytes, cost: c, currency: cur))
     }
 
     /// What an error means for the user, naming the `.part` kept, if any.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Where a run's ids come from, pulled one at a time so the source is read only as fast as
@@ -140,5 +141,36 @@ public final class LineIDSource: IDSource, @unchecked Sendable {
         yielded += 1
         defer { index += 1 }
         return pending[index]
+    }
+}
+
+/// `--shard K/N`: only the ids whose SHA-256 falls in shard K of N (the first 8 bytes of the
+/// digest, modulo N, equal K-1), so N machines split one backlog without talking to each other;
+/// the same id lands in the same shard on every machine and every run.
+public final class ShardIDSource: IDSource, @unchecked Sendable {
+    private let inner: IDSource
+    public let index: Int
+    public let count: Int
+    public private(set) var skipped = 0
+
+    /// `index` counts from 1.
+    public init(_ inner: IDSource, index: Int, count: Int) {
+        self.inner = inner
+        self.index = index
+        self.count = count
+    }
+
+    public static func shard(of id: String, count: Int) -> Int {
+        let digest = SHA256.hash(data: Data(id.utf8))
+        let n = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return Int(n % UInt64(max(1, count))) + 1
+    }
+
+    public func next() async throws -> String? {
+        while let id = try await inner.next() {
+            if Self.shard(of: id, count: count) == index { return id }
+            skipped += 1
+        }
+        return nil
     }
 }

@@ -39,6 +39,29 @@ struct FetchCommand: AsyncParsableCommand {
 
     @OptionGroup var preview: PreviewOptions
 
+    @Option(help: ArgumentHelp("Take only the ids in shard K of N (by a hash of the id), so N machines split one backlog: 1/3, 2/3, 3/3.", valueName: "K/N"))
+    var shard: Shard?
+
+    @Option(help: ArgumentHelp("With -o s3://...: where videos wait before their upload (default: $XDG_CACHE_HOME/lumenfall-fetch/s3/BUCKET/PREFIX).", valueName: "DIR"))
+    var workDir: String?
+
+    @Option(help: ArgumentHelp("The S3 endpoint (MinIO, R2, Ceph...), instead of $AWS_ENDPOINT_URL; addressed path-style.", valueName: "URL"))
+    var s3Endpoint: String?
+
+    struct Shard: ExpressibleByArgument, Sendable {
+        let index: Int
+        let count: Int
+        init?(argument: String) {
+            let parts = argument.split(separator: "/")
+            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), (1...10_000).contains(n), (1...n).contains(k) else { return nil }
+            index = k
+            count = n
+        }
+    }
+
+    /// `-o s3://bucket/prefix/`, when that is the output.
+    var s3Location: S3Location? { try? S3Location.parse(out.output).get() }
+
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(title: "Polling") var polling: PollingOptions
     @OptionGroup(title: "Transfer") var transfer: TransferOptions
@@ -55,6 +78,15 @@ struct FetchCommand: AsyncParsableCommand {
     var gallery = false
 
     func validate() throws {
+        if out.output.hasPrefix("s3://") {
+            if case .failure(let e) = S3Location.parse(out.output) { throw ValidationError("-o \(out.output): \(e)") }
+            if gallery { throw ValidationError("--gallery needs a local folder: with -o s3:// the files leave the machine") }
+            if archive != nil {
+                throw ValidationError("--archive with -o s3:// is not supported yet: archive the folder first (fetch -o DIR --archive), or upload with -o s3:// alone")
+            }
+        } else if workDir != nil || s3Endpoint != nil {
+            throw ValidationError("--work-dir and --s3-endpoint go with -o s3://bucket/prefix/")
+        }
         if ids.isEmpty && input.isEmpty && !all { throw ValidationError("give at least one video id, --input FILE or --all") }
         if since != nil && !all { throw ValidationError("--since goes with --all") }
         if maxItems != nil && !all { throw ValidationError("--max-items goes with --all") }
@@ -78,7 +110,28 @@ struct FetchCommand: AsyncParsableCommand {
                 throw CLIError(code: Exit.setup, "cannot read the id list \(path); check the path")
             }
         }
-        let dir = out.output
+        // -o s3://: the files are saved in a work folder first, then go up.
+        var destination: S3Destination?
+        var dir = out.output
+        if let location = s3Location {
+            let config: S3Config
+            switch S3Config.fromEnvironment(ProcessInfo.processInfo.environment, endpoint: s3Endpoint) {
+            case .success(let c): config = c
+            case .failure(let e): throw CLIError(code: Exit.setup, "\(e)")
+            }
+            let client = S3Client(config: config, location: location)
+            do {
+                guard try await client.bucketExists() else {
+                    throw CLIError(code: Exit.setup, "the bucket \(location.bucket) does not exist at \(config.endpoint); create it or check -o")
+                }
+            } catch let e as CLIError {
+                throw e
+            } catch {
+                throw CLIError(code: Exit.setup, "\(error)")
+            }
+            destination = S3Destination(client: client)
+            dir = workDir ?? Self.defaultWorkDir(location)
+        }
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {
@@ -93,6 +146,7 @@ struct FetchCommand: AsyncParsableCommand {
         var config = FetchConfiguration(outputDirectory: dir, api: connection.makeClient(key: key))
         transfer.apply(to: &config)
         config.previews = preview.previews
+        config.destination = destination
         config.poll = polling.policy(retry: transfer.retryPolicy)
         config.pollJobs = polling.pollJobs
 
@@ -108,10 +162,10 @@ struct FetchCommand: AsyncParsableCommand {
         let printer = EventPrinter(
             // With the live block on a terminal that is also stdout, the saved lines name the
             // files: paths there would land inside the block.
-            quiet: out.quiet || mode == .none, key: key, outputDirectory: dir,
+            quiet: out.quiet || mode == .none, key: key, outputDirectory: destination.map { "\($0.location)" } ?? dir,
             pathsOnStdout: !out.json && !(live != nil && isatty(STDOUT_FILENO) == 1), live: live,
             plainProgress: mode == .plain)
-        let events = out.json ? JSONEvents(key: key, outputDirectory: dir) : nil
+        let events = out.json ? JSONEvents(key: key, outputDirectory: destination.map { "\($0.location)" } ?? dir) : nil
         LoggingSystem.bootstrap { label in
             var h = RedactingLogHandler(label: label, printer: printer)
             h.logLevel = .debug
@@ -132,7 +186,8 @@ struct FetchCommand: AsyncParsableCommand {
             ? ListingIDSource(
                 cursor: ListCursor(api: config.api, since: since?.date, pageSize: 100),
                 maxItems: maxItems, keep: { $0.status != .failed && $0.status != .cancelled }) : nil
-        let source = ChainedIDSource([ArrayIDSource(ids)] + files + (listing.map { [$0] } ?? []))
+        let chained = ChainedIDSource([ArrayIDSource(ids)] + files + (listing.map { [$0] } ?? []))
+        let source: IDSource = shard.map { ShardIDSource(chained, index: $0.index, count: $0.count) } ?? chained
 
         let started = Date()
         let signals = SignalTrap()
@@ -214,4 +269,13 @@ struct FetchCommand: AsyncParsableCommand {
         if !report.allSucceeded { throw CLIError.silent(Exit.someFailed) }
     }
 
+
+    /// `$XDG_CACHE_HOME/lumenfall-fetch/s3/<bucket>/<prefix>` (else `~/.cache/...`), the prefix's
+    /// slashes as underscores.
+    static func defaultWorkDir(_ l: S3Location) -> String {
+        let env = ProcessInfo.processInfo.environment
+        let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(env["HOME"] ?? NSHomeDirectory())/.cache"
+        let prefix = l.prefix.isEmpty ? "_" : l.prefix.replacingOccurrences(of: "/", with: "_")
+        return "\(base)/lumenfall-fetch/s3/\(l.bucket)/\(prefix)"
+    }
 }

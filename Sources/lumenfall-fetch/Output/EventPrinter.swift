@@ -44,7 +44,7 @@ final class EventPrinter: Sendable {
 
     /// A saved video's path on stdout (the file name is ours: id + extension).
     private func path(_ file: String) {
-        let p = (outputDirectory as NSString).appendingPathComponent(file)
+        let p = joinPath(outputDirectory, file)
         lock.withLock { Swift.print(TerminalText.safe(p)) }
     }
 
@@ -157,9 +157,9 @@ final class EventPrinter: Sendable {
                 let size = end.saved.map { formatBytes($0.bytes) } ?? "-"
                 switch end.outcome {
                 case .saved(let file, _, _):
-                    return [Self.shown(end.id), "saved", size, cost, (outputDirectory as NSString).appendingPathComponent(file)]
+                    return [Self.shown(end.id), "saved", size, cost, joinPath(outputDirectory, file)]
                 case .alreadySaved(let file):
-                    return [Self.shown(end.id), "had", size, cost, (outputDirectory as NSString).appendingPathComponent(file)]
+                    return [Self.shown(end.id), "had", size, cost, joinPath(outputDirectory, file)]
                 case .failed(let f):
                     return [Self.shown(end.id), f.kind == .expired ? "expired" : "failed", "-", "-", f.message]
                 }
@@ -207,4 +207,11 @@ struct RedactingLogHandler: LogHandler {
         let fields = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         printer.line("\(event.level): \(event.message)\(fields.isEmpty ? "" : " " + fields)")
     }
+}
+
+/// A file's place for people: `DIR/name`, or `s3://bucket/prefix/name` (which path joining
+/// would turn into `s3:/...`).
+func joinPath(_ directory: String, _ name: String) -> String {
+    if directory.hasPrefix("s3://") { return directory.hasSuffix("/") ? directory + name : directory + "/" + name }
+    return (directory as NSString).appendingPathComponent(name)
 }

@@ -117,7 +117,7 @@ final class JSONEvents: Sendable {
 
     private func forget(_ id: String) { state.lock.withLock { _ = state.last.removeValue(forKey: id) } }
 
-    private func path(_ file: String) -> String { (outputDirectory as NSString).appendingPathComponent(file) }
+    private func path(_ file: String) -> String { joinPath(outputDirectory, file) }
 
     private func rounded(_ v: Double, places: Int = 3) -> Double {
         let f = pow(10, Double(places))

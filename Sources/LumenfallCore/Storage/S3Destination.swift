@@ -1,0 +1,101 @@
+import Foundation
+import LumenfallCurl
+
+/// `-o s3://bucket/prefix/`: after an id is saved in the work folder (video, previews,
+/// sidecar, durable), its files go up as objects and the local copies go. Each upload carries
+/// the SHA-256 computed while downloading (`x-amz-checksum-sha256`, `x-amz-meta-sha256`) and is
+/// checked by HEAD afterwards; an object already there with the same size and SHA-256 is not
+/// sent again. The sidecar goes last, with a `storage` member (each object's URL, ETag and
+/// checksum): its presence is what marks the id stored, so a rerun asks S3 one HEAD per id.
+public struct S3Destination: Sendable {
+    public let client: S3Client
+
+    public init(client: S3Client) { self.client = client }
+
+    public var location: S3Location { client.location }
+
+    /// The video's file name when the id's sidecar object is there (the last thing `store`
+    /// writes, so its presence means the id is stored), else nil.
+    public func storedVideo(_ id: String) async throws -> String? {
+        let sink = BufferSink(limit: ArchiveItem.maxSidecarBytes)
+        let status = try await client.get(location.key("\(id).json"), into: sink)
+        if status == 404 {
+            if try await !client.bucketExists() { throw S3Error.noSuchBucket("the bucket \(location.bucket) does not exist; create it or check the address") }
+            return nil
+        }
+        guard (200..<300).contains(status) else {
+            throw client.failure(S3Client.Answer(status: status, head: nil, body: sink.bytes), "GET \(id).json")
+        }
+        guard !sink.overflowed, let contents = Sidecar.read(sink.bytes) else {
+            throw S3Error.mismatch("\(location.key("\(id).json")) is not a lumenfall-fetch sidecar")
+        }
+        return contents.download.file
+    }
+
+    public struct Stored: Sendable {
+        /// `s3://bucket/key` of the video.
+        public var videoURL: String
+        public var uploadedBytes: Int64
+    }
+
+    /// Uploads the id's saved files from `directory`, then removes them there.
+    public func store(_ id: String, directory: String) async throws -> Stored {
+        let item: ArchiveItem
+        do {
+            item = try ArchiveItem.load(directory: directory, id: id)
+        } catch {
+            throw S3Error.mismatch("\(id): nothing whole to upload in \(directory) (\(error))")
+        }
+        var files = [(name: item.videoFile, bytes: item.videoBytes, sha: item.videoSHA256, type: Self.type(item.videoFile))]
+        for a in item.assets { files.append((a.file, a.bytes, a.sha256, Self.type(a.file))) }
+        var storage: [String: Any] = [:]
+        var uploaded: Int64 = 0
+        for f in files {
+            let key = location.key(f.name)
+            var info = try await client.head(key)
+            if let i = info, i.size == f.bytes, i.metaSHA256 == f.sha || i.checksumSHA256 == S3Client.base64(hex: f.sha) {
+                // Already there, the same bytes: not sent again.
+            } else {
+                info = try await client.put(key, .file(path: "\(directory)/\(f.name)", offset: 0, length: f.bytes), sha256Hex: f.sha, contentType: f.type)
+                uploaded += f.bytes
+            }
+            storage[f.name] = [
+                "url": "s3://\(location.bucket)/\(key)", "etag": info?.etag ?? NSNull(), "sha256": f.sha,
+                "checksum_sha256": info?.checksumSHA256 ?? NSNull(),
+            ] as [String: Any]
+        }
+        let sidecar = Self.withStorage(item.sidecar, storage)
+        try await client.put(location.key(item.sidecarFile), .bytes(sidecar), sha256Hex: sha256Hex(sidecar), contentType: "application/json")
+        for f in files { unlink("\(directory)/\(f.name)") }
+        unlink("\(directory)/\(item.sidecarFile)")
+        return Stored(videoURL: "s3://\(location.bucket)/\(location.key(item.videoFile))", uploadedBytes: uploaded + Int64(sidecar.count))
+    }
+
+    static func type(_ name: String) -> String {
+        switch (name as NSString).pathExtension.lowercased() {
+        case "mp4": "video/mp4"
+        case "webm": "video/webm"
+        case "mov": "video/quicktime"
+        case "mkv": "video/x-matroska"
+        case "webp": "image/webp"
+        case "png": "image/png"
+        case "jpg": "image/jpeg"
+        case "gif": "image/gif"
+        case "avif": "image/avif"
+        default: "application/octet-stream"
+        }
+    }
+
+    /// The sidecar with a `storage` member after its `schema` line: name → url, etag, sha256,
+    /// checksum_sha256 for each object. The rest of the bytes (the video object as it came)
+    /// are untouched.
+    static func withStorage(_ sidecar: [UInt8], _ storage: [String: Any]) -> [UInt8] {
+        let json = (try? JSONSerialization.data(withJSONObject: storage, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]))
+            .map { String(decoding: $0, as: UTF8.self).replacingOccurrences(of: "\n", with: "\n  ") } ?? "{}"
+        let text = String(decoding: sidecar, as: UTF8.self)
+        guard let schemaLine = text.range(of: "\n  \"schema\": \"\(Sidecar.schema)\",\n") else { return sidecar }
+        var out = text
+        out.insert(contentsOf: "  \"storage\": \(json),\n", at: schemaLine.upperBound)
+        return Array(out.utf8)
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import LumenfallCore
+import LumenfallCurl
+import LumenfallSandbox
+import Testing
+
+/// `fetch -o s3://bucket/prefix/` against moto (SigV4 enforced) and the sandbox (issue 12).
+@Suite(.removesTempDirs, .serialized) struct S3FetchTests {
+    func object(_ moto: MotoServer, _ key: String) async throws -> [UInt8]? {
+        let sink = S3ClientTests.Collect()
+        let status = try await moto.client(prefix: "").get(key, into: sink)
+        return status == 200 ? sink.bytes : nil
+    }
+
+    func run(_ moto: MotoServer, _ server: SandboxServer, _ args: [String], env: [String: String] = [:]) async throws -> CLIRun {
+        try await runCLI(
+            args + ["--base-url", server.baseURL, "--poll-interval", "0.05"],
+            env: moto.env.merging(["LUMENFALL_API_KEY": server.apiKey, "XDG_CACHE_HOME": makeTempDir()].merging(env) { $1 }) { $1 })
+    }
+
+    @Test func videosPreviewsAndSidecarsGoUpVerifiedAndARerunSendsNothing() async throws {
+        try await withMoto { moto in
+            try await withSandbox { server in
+                let ids = (0..<3).map { _ in server.createJob(spec(bytes: 1_500_000)) }
+                let work = makeTempDir()
+                let target = "s3://\(moto.bucket)/archive/2026/"
+                let r = try await run(moto, server, ids + ["-o", target, "--work-dir", work, "--with", "thumbnail"])
+                #expect(r.status == 0, "\(r.stderr)")
+                #expect(r.stdout.split(separator: "\n").sorted() == ids.map { "\(target)\($0).mp4" }.sorted())
+                for id in ids {
+                    let video = try #require(try await object(moto, "archive/2026/\(id).mp4"))
+                    #expect(sha256Hex(video) == server.content(for: id)!.sha256Hex(), "read back, the object is the video")
+                    #expect(try await object(moto, "archive/2026/\(id).thumbnail.webp") == server.preview(for: id, variant: "thumbnail"))
+                    let sidecar = try #require(try await object(moto, "archive/2026/\(id).json"))
+                    let doc = try #require(try JSONSerialization.jsonObject(with: Data(sidecar)) as? [String: Any])
+                    let storage = try #require(doc["storage"] as? [String: [String: Any]])
+                    let entry = try #require(storage["\(id).mp4"])
+                    #expect(entry["url"] as? String == "\(target)\(id).mp4")
+                    #expect(entry["sha256"] as? String == sha256Hex(video))
+                    #expect((entry["etag"] as? String)?.isEmpty == false)
+                    #expect(storage["\(id).thumbnail.webp"] != nil)
+                }
+                let left = try FileManager.default.contentsOfDirectory(atPath: work).filter { !$0.hasPrefix(".") }
+                #expect(left.isEmpty, "the work folder keeps nothing once uploaded: \(left)")
+
+                // A rerun asks S3, downloads nothing and sends nothing.
+                let media = server.requests().filter { $0.path.hasPrefix("/media/") }.count
+                let etags = try await ids.asyncMap { try await moto.client(prefix: "archive/2026/").head("\($0).mp4")?.etag }
+                let again = try await run(moto, server, ids + ["-o", target, "--work-dir", work, "--with", "thumbnail"])
+                #expect(again.status == 0)
+                #expect(again.stderr.contains("0 saved, 3 already saved"))
+                #expect(server.requests().filter { $0.path.hasPrefix("/media/") }.count == media)
+                #expect(try await ids.asyncMap { try await moto.client(prefix: "archive/2026/").head("\($0).mp4")?.etag } == etags)
+            }
+        }
+    }
+
+    @Test func filesSavedButNotUploadedGoUpOnTheNextRunWithoutADownload() async throws {
+        try await withMoto { moto in
+            try await withSandbox { server in
+                let work = makeTempDir()
+                let id = server.createJob(spec(bytes: 800_000))
+                // As if a run saved it and died before the upload: a whole local save.
+                #expect(await fetch(server, [id], dir: work).allSucceeded)
+                let media = mediaRequests(server, id).count
+                let r = try await run(moto, server, [id, "-o", "s3://\(moto.bucket)/v/", "--work-dir", work])
+                #expect(r.status == 0, "\(r.stderr)")
+                #expect(mediaRequests(server, id).count == media, "not downloaded again")
+                #expect(try await object(moto, "v/\(id).mp4").map(sha256Hex) == server.content(for: id)!.sha256Hex())
+                #expect(!FileManager.default.fileExists(atPath: "\(work)/\(id).mp4"))
+            }
+        }
+    }
+
+    @Test func shardsSplitABacklogWithoutOverlap() async throws {
+        try await withMoto { moto in
+            try await withSandbox { server in
+                let ids = (0..<8).map { _ in server.createJob(spec(bytes: 100_000)) }
+                var seen: [String] = []
+                for k in 1...2 {
+                    let r = try await run(moto, server, ids + ["-o", "s3://\(moto.bucket)/s/", "--shard", "\(k)/2"])
+                    #expect(r.status == 0, "\(r.stderr)")
+                    let mine = r.stdout.split(separator: "\n").map { String($0.split(separator: "/").last!.dropLast(4)) }
+                    #expect(mine.allSatisfy { ShardIDSource.shard(of: $0, count: 2) == k })
+                    seen += mine
+                }
+                #expect(seen.sorted() == ids.sorted(), "each id in exactly one shard")
+                #expect(!ids.allSatisfy { ShardIDSource.shard(of: $0, count: 2) == 1 }, "8 ids do not all hash to one shard")
+                let bad = try await runCLI(["video_a", "--shard", "3/2"])
+                #expect(bad.status == 64)
+            }
+        }
+    }
+
+    @Test func wrongCredentialsAndAMissingBucketStopBeforeAnyWork() async throws {
+        try await withMoto { moto in
+            try await withSandbox { server in
+                let id = server.createJob(spec(bytes: 100_000))
+                let wrong = try await run(moto, server, [id, "-o", "s3://\(moto.bucket)/x/"], env: ["AWS_SECRET_ACCESS_KEY": "nope-nope"])
+                #expect(wrong.status == 2)
+                #expect(wrong.stderr.contains("S3 refused the credentials") && !wrong.stderr.contains("nope-nope"))
+                let missing = try await run(moto, server, [id, "-o", "s3://no-such-bucket/x/"])
+                #expect(missing.status == 2)
+                #expect(missing.stderr.contains("the bucket no-such-bucket does not exist"))
+                let noKeys = try await runCLI([id, "-o", "s3://\(moto.bucket)/x/", "--base-url", server.baseURL], env: ["LUMENFALL_API_KEY": server.apiKey])
+                #expect(noKeys.status == 2)
+                #expect(noKeys.stderr.contains("AWS_ACCESS_KEY_ID"))
+                #expect(apiRequests(server, id).isEmpty, "nothing was asked of the API")
+                let usage = try await runCLI([id, "-o", "s3://\(moto.bucket)/x/", "--gallery"])
+                #expect(usage.status == 64)
+            }
+        }
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ f: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for e in self { out.append(try await f(e)) }
+        return out
+    }
+}
