@@ -18,6 +18,7 @@ import Testing
         "saved": ["id", "path", "already_saved"],
         "asset_saved": ["id", "asset", "path", "bytes"],
         "asset_unavailable": ["id", "asset", "reason"],
+        "claimed_elsewhere": ["id", "holder"],
         "failed": ["id", "kind", "message"],
         "expired": ["id", "message"],
         "expiry_at_risk": ["id", "expires_at", "remaining_bytes", "needed_seconds"],

@@ -24,7 +24,11 @@ final class MotoServer: @unchecked Sendable {
         process.arguments = [root.appendingPathComponent("Tests/S3/moto_harness.py").path]
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        // MOTO_LOG=PATH keeps moto's request log, for debugging a test.
+        process.standardError = ProcessInfo.processInfo.environment["MOTO_LOG"].flatMap { path -> FileHandle? in
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        } ?? FileHandle.nullDevice
         process.standardInput = input
         try process.run()
         // The harness prints one JSON line when the server is up (moto prints a line of its own first).

@@ -92,6 +92,57 @@ import Testing
         }
     }
 
+    @Test func twoWorkersWithOverlappingListsFetchEachIdOnce() async throws {
+        try await withMoto { moto in
+            try await withSandbox { server in
+                let ids = (0..<6).map { _ in server.createJob(spec(bytes: 1_000_000) { $0.faults.throttleBytesPerSecond = 3_000_000 }) }
+                let env = moto.env.merging(["LUMENFALL_API_KEY": server.apiKey]) { $1 }
+                let target = "s3://\(moto.bucket)/shared/"
+                // Worker A has ids 0-4, worker B ids 1-5, in another order: 4 overlap.
+                let a = try CLIProcess(
+                    Array(ids[0...4]) + ["-o", target, "--work-dir", makeTempDir(), "--base-url", server.baseURL, "--poll-interval", "0.05", "--jobs", "2"], env: env)
+                let b = try CLIProcess(
+                    Array(ids[1...5].reversed()) + ["-o", target, "--work-dir", makeTempDir(), "--base-url", server.baseURL, "--poll-interval", "0.05", "--jobs", "2"],
+                    env: env)
+                let (ra, rb) = (await a.result(), await b.result())
+                #expect(ra.status == 0, "\(ra.stderr)")
+                #expect(rb.status == 0, "\(rb.stderr)")
+                for id in ids {
+                    #expect(try await object(moto, "shared/\(id).mp4").map(sha256Hex) == server.content(for: id)!.sha256Hex(), "\(id) stored")
+                    let full = mediaRequests(server, id).filter { $0.range == nil }.count
+                    #expect(full == 1, "\(id) downloaded \(full) times")
+                }
+                let claimedOrHad = (ra.stderr + rb.stderr).components(separatedBy: "claimed by").count - 1
+                    + (ra.stderr + rb.stderr).components(separatedBy: "already saved as").count - 1
+                #expect(claimedOrHad >= 4, "each of the 4 shared ids was left to the other worker or found stored")
+                // The claims go once the ids are stored.
+                // (S3Client's keys are whole keys: the prefix is the destination's business.)
+                for id in ids { #expect(try await moto.client(prefix: "").head("shared/.claims/\(id)") == nil) }
+            }
+        }
+    }
+
+    @Test func aStaleClaimIsTakenOverAndAFreshOneRespected() async throws {
+        try await withMoto { moto in
+            try await withSandbox { server in
+                let stale = server.createJob(spec(bytes: 100_000))
+                let fresh = server.createJob(spec(bytes: 100_000))
+                let s3 = try moto.client(prefix: "")
+                let old = Int(Date().timeIntervalSince1970) - 7200
+                #expect(try await s3.putIfAbsent("c/.claims/\(stale)", Array(#"{"worker":"dead-host:1","claimed_at":\#(old)}"#.utf8)))
+                #expect(try await s3.putIfAbsent("c/.claims/\(fresh)", Array(#"{"worker":"busy-host:2","claimed_at":\#(old + 7000)}"#.utf8)))
+                let r = try await run(moto, server, [stale, fresh, "-o", "s3://\(moto.bucket)/c/", "--claim-ttl", "1h"])
+                #expect(r.status == 0, "\(r.stderr)")
+                #expect(r.stdout == "s3://\(moto.bucket)/c/\(stale).mp4\n")
+                #expect(r.stderr.contains("\(fresh): claimed by busy-host:2; left to that worker"))
+                #expect(r.stderr.contains("1 claimed by other workers"))
+                #expect(try await object(moto, "c/\(fresh).mp4") == nil)
+                #expect(try await s3.head("c/.claims/\(fresh)") != nil, "another worker's claim is never removed")
+                #expect(try await s3.head("c/.claims/\(stale)") == nil, "ours, taken over, goes once stored")
+            }
+        }
+    }
+
     @Test func wrongCredentialsAndAMissingBucketStopBeforeAnyWork() async throws {
         try await withMoto { moto in
             try await withSandbox { server in

@@ -6,6 +6,8 @@ public struct BatchSummary: Sendable, Equatable, Codable {
     public var alreadySaved: Int
     public var failed: Int
     public var expired: Int
+    /// Ids another worker had claimed (`-o s3://`): left to it, not fetched here.
+    public var elsewhere: Int = 0
     public var bytes: Int64
     public var cost: [String: Double]
     /// Saved ids whose cost is unknown (none given, or not a finite number).
@@ -26,8 +28,21 @@ public struct BatchSummary: Sendable, Equatable, Codable {
         self.elapsedSeconds = elapsedSeconds
     }
 
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        saved = try c.decode(Int.self, forKey: .saved)
+        alreadySaved = try c.decode(Int.self, forKey: .alreadySaved)
+        failed = try c.decode(Int.self, forKey: .failed)
+        expired = try c.decode(Int.self, forKey: .expired)
+        elsewhere = try c.decodeIfPresent(Int.self, forKey: .elsewhere) ?? 0  // absent before issue 12
+        bytes = try c.decode(Int64.self, forKey: .bytes)
+        cost = try c.decode([String: Double].self, forKey: .cost)
+        costUnknown = try c.decodeIfPresent(Int.self, forKey: .costUnknown) ?? 0
+        elapsedSeconds = try c.decode(Double.self, forKey: .elapsedSeconds)
+    }
+
     enum CodingKeys: String, CodingKey {
-        case saved, failed, expired, bytes, cost
+        case saved, failed, expired, bytes, cost, elsewhere
         case alreadySaved = "already_saved", costUnknown = "cost_unknown", elapsedSeconds = "elapsed_seconds"
     }
 
@@ -37,6 +52,7 @@ public struct BatchSummary: Sendable, Equatable, Codable {
         try c.encode(alreadySaved, forKey: .alreadySaved)
         try c.encode(failed, forKey: .failed)
         try c.encode(expired, forKey: .expired)
+        if elsewhere > 0 { try c.encode(elsewhere, forKey: .elsewhere) }
         try c.encode(bytes, forKey: .bytes)
         try c.encode(cost.filter { $0.value.isFinite }, forKey: .cost)
         try c.encode(costUnknown, forKey: .costUnknown)
@@ -54,6 +70,7 @@ public struct BatchTally: Sendable {
     public private(set) var alreadySaved = 0
     public private(set) var failed = 0
     public private(set) var expired = 0
+    public private(set) var elsewhere = 0
     public private(set) var bytes: Int64 = 0
     /// The first failures, for a closing list; `failed + expired` says how many there were.
     public private(set) var failures: [(id: String, failure: FetchFailure)] = []
@@ -63,7 +80,7 @@ public struct BatchTally: Sendable {
     /// The first `tableRows` ids to end, in the order they ended.
     public private(set) var firstEnds: [(id: String, outcome: IDOutcome, saved: SavedFacts?)] = []
     /// Every id that ended, whatever the outcome.
-    public var ended: Int { saved + alreadySaved + failed + expired }
+    public var ended: Int { saved + alreadySaved + failed + expired + elsewhere }
     private var costSums: [String: Double] = [:]
     private var costCounts: [String: Int] = [:]
     private var costMissing = 0
@@ -78,6 +95,9 @@ public struct BatchTally: Sendable {
         switch outcome {
         case .saved: saved += 1
         case .alreadySaved: alreadySaved += 1
+        case .elsewhere:
+            elsewhere += 1
+            return
         case .failed(let f):
             if f.kind == .expired { expired += 1 } else { failed += 1 }
             if failures.count < Self.keptFailures { failures.append((id, f)) }
@@ -104,9 +124,11 @@ public struct BatchTally: Sendable {
     }
 
     public func summary(elapsedSeconds: Double) -> BatchSummary {
-        BatchSummary(
+        var s = BatchSummary(
             saved: saved, alreadySaved: alreadySaved, failed: failed, expired: expired, bytes: bytes,
             cost: cost, costUnknown: costUnknown, elapsedSeconds: elapsedSeconds)
+        s.elsewhere = elsewhere
+        return s
     }
 }
 

@@ -15,6 +15,8 @@ public struct FetchFailure: Error, Sendable, Equatable {
 public enum IDOutcome: Sendable, Equatable {
     case saved(file: String, bytes: Int64, sha256: String)
     case alreadySaved(file: String)
+    /// `-o s3://`: another worker holds the id's claim; it is left to that worker.
+    case elsewhere(holder: String)
     case failed(FetchFailure)
 
     public var succeeded: Bool {
@@ -27,6 +29,8 @@ public enum FetchEvent: Sendable {
     /// The id entered the run (it has a place in the window and a poll slot).
     case queued(id: String)
     case alreadySaved(id: String, file: String)
+    /// Another worker claimed this id (`-o s3://` with several workers): skipped here.
+    case claimedElsewhere(id: String, holder: String)
     case status(id: String, status: VideoStatus, progress: Double?)
     case pollRetry(id: String, reason: String, delay: Double)
     case download(id: String, DownloadEvent)
@@ -297,6 +301,7 @@ public struct Fetcher: Sendable {
         switch finished.outcome {
         case .failed(let f): emit(.failed(id: id, f))
         case .alreadySaved(let file): emit(.alreadySaved(id: id, file: file))
+        case .elsewhere(let holder): emit(.claimedElsewhere(id: id, holder: holder))
         case .saved: break
         }
         return finished
@@ -328,6 +333,11 @@ public struct Fetcher: Sendable {
                     await context.polls.release()
                     return .finished(Finished(outcome: .alreadySaved(file: file), saved: nil))
                 }
+                // Several workers on one prefix: only the one holding the claim fetches.
+                if case .heldBy(let holder) = try await destination.claim(id) {
+                    await context.polls.release()
+                    return .finished(Finished(outcome: .elsewhere(holder: holder), saved: nil))
+                }
             } catch {
                 await context.polls.release()
                 return .finished(Finished(outcome: .failed(FetchFailure(kind: .storage, message: "\(error)"))))
@@ -355,6 +365,14 @@ public struct Fetcher: Sendable {
 
     /// Downloads a completed id, writes its sidecar, waits for the folder's fsync.
     func downloadAndSave(_ id: String, video: VideoObject, _ context: RunContext) async -> Finished {
+        let finished = await downloadAndSaveLocally(id, video: video, context)
+        // With -o s3://, a claim taken for this id goes whatever happened (stored, or failed
+        // here: another worker may try it, or this one on its next run).
+        if let d = config.destination, case .failed = finished.outcome { await d.release(id) }
+        return finished
+    }
+
+    private func downloadAndSaveLocally(_ id: String, video: VideoObject, _ context: RunContext) async -> Finished {
         let dir = config.outputDirectory
         do {
             // A video saved by an earlier run that lacks a preview asked for now: its bytes and
@@ -414,6 +432,7 @@ public struct Fetcher: Sendable {
     ) async -> Finished {
         do {
             _ = try await destination.store(id, directory: config.outputDirectory)
+            await destination.release(id)
         } catch is CancellationError {
             return Finished(outcome: .failed(FetchFailure(kind: .stopped, message: "interrupted; the files stay in the work folder and go up on the next run")))
         } catch {

@@ -9,8 +9,56 @@ import LumenfallCurl
 /// checksum): its presence is what marks the id stored, so a rerun asks S3 one HEAD per id.
 public struct S3Destination: Sendable {
     public let client: S3Client
+    /// A claim older than this may be taken over (its worker died or gave up).
+    public var claimTTL: TimeInterval
+    /// Who we are in a claim: host and pid.
+    public let worker: String
+    private let claimed = ClaimedIDs()
 
-    public init(client: S3Client) { self.client = client }
+    public init(client: S3Client, claimTTL: TimeInterval = 3600) {
+        self.client = client
+        self.claimTTL = claimTTL
+        worker = "\(ProcessInfo.processInfo.hostName):\(getpid())"
+    }
+
+    final class ClaimedIDs: @unchecked Sendable {  // sound: `ids` only under `lock`
+        let lock = NSLock()
+        var ids = Set<String>()
+    }
+
+    public enum Claim: Sendable, Equatable {
+        case ours
+        case heldBy(String)
+    }
+
+    /// Claims the id by creating `prefix/.claims/<id>` with `If-None-Match: *`: a 412 means another
+    /// worker has it, unless its claim is older than `claimTTL`, in which case it is taken over
+    /// (deleted, then created again: of two workers taking over at once, one wins the create).
+    public func claim(_ id: String, now: Date = Date()) async throws -> Claim {
+        let key = location.key(".claims/\(id)")
+        let body = Array(#"{"worker":"\#(worker)","claimed_at":\#(Int64(now.timeIntervalSince1970))}"#.utf8)
+        for attempt in 0..<2 {
+            if try await client.putIfAbsent(key, body) {
+                claimed.lock.withLock { _ = claimed.ids.insert(id) }
+                return .ours
+            }
+            let sink = BufferSink(limit: 64 << 10)
+            let status = try await client.get(key, into: sink)
+            if status == 404, attempt == 0 { continue }  // released meanwhile: try again
+            let obj = (try? JSONSerialization.jsonObject(with: Data(sink.bytes))) as? [String: Any]
+            let holder = TerminalText.safe((obj?["worker"] as? String).map { String($0.prefix(200)) } ?? "another worker")
+            let at = Checked.double(obj?["claimed_at"]) ?? 0
+            guard attempt == 0, now.timeIntervalSince1970 - at > claimTTL else { return .heldBy(holder) }
+            try await client.delete(key)  // stale: take it over
+        }
+        return .heldBy("another worker")
+    }
+
+    /// Drops our claim on the id (stored, or given up here); never another worker's.
+    public func release(_ id: String) async {
+        guard claimed.lock.withLock({ claimed.ids.remove(id) }) != nil else { return }
+        try? await client.delete(location.key(".claims/\(id)"))
+    }
 
     public var location: S3Location { client.location }
 

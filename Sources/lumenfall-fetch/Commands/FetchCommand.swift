@@ -48,6 +48,9 @@ struct FetchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The S3 endpoint (MinIO, R2, Ceph...), instead of $AWS_ENDPOINT_URL; addressed path-style.", valueName: "URL"))
     var s3Endpoint: String?
 
+    @Option(help: ArgumentHelp("With -o s3://...: each id is claimed (PREFIX/.claims/<id>) so overlapping workers never fetch it twice; a claim older than this may be taken over.", valueName: "INTERVAL"))
+    var claimTTL: Interval = Interval(3600)
+
     struct Shard: ExpressibleByArgument, Sendable {
         let index: Int
         let count: Int
@@ -86,6 +89,9 @@ struct FetchCommand: AsyncParsableCommand {
             }
         } else if workDir != nil || s3Endpoint != nil {
             throw ValidationError("--work-dir and --s3-endpoint go with -o s3://bucket/prefix/")
+        }
+        if claimTTL.seconds == nil || (claimTTL.seconds ?? 0) < 60 {
+            throw ValidationError("--claim-ttl: at least 60s (a claim must outlive a download)")
         }
         if ids.isEmpty && input.isEmpty && !all { throw ValidationError("give at least one video id, --input FILE or --all") }
         if since != nil && !all { throw ValidationError("--since goes with --all") }
@@ -129,7 +135,7 @@ struct FetchCommand: AsyncParsableCommand {
             } catch {
                 throw CLIError(code: Exit.setup, "\(error)")
             }
-            destination = S3Destination(client: client)
+            destination = S3Destination(client: client, claimTTL: claimTTL.seconds ?? 3600)
             dir = workDir ?? Self.defaultWorkDir(location)
         }
         do {

@@ -41,3 +41,26 @@ struct Seconds: ExpressibleByArgument, Sendable {
 enum StatusFilter: String, ExpressibleByArgument, CaseIterable, Sendable {
     case queued, inProgress = "in_progress", completed, failed, cancelled
 }
+
+/// Seconds, or `30s`, `10m`, `2h`, `1d`; `off` (or 0) is nil: watch's --sweep, --archive-every,
+/// fetch's --claim-ttl.
+struct Interval: ExpressibleByArgument, Sendable {
+    let seconds: Double?
+    init(_ s: Double?) { seconds = s }
+    init?(argument: String) {
+        if argument == "off" || argument == "0" {
+            seconds = nil
+            return
+        }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        var text = argument
+        var unit = 1.0
+        if let last = text.last, let u = units[last] {
+            unit = u
+            text.removeLast()
+        }
+        guard let v = Double(text), v.isFinite, v > 0, v * unit <= 366 * 86_400 else { return nil }
+        seconds = v * unit
+    }
+    var defaultValueDescription: String { seconds.map { String(format: "%gs", $0) } ?? "off" }
+}

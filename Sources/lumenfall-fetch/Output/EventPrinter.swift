@@ -107,6 +107,8 @@ final class EventPrinter: Sendable {
             return "\(id): its link expires at \(utcString(at))"
         case .alreadySaved(let id, let file):
             return "\(id): already saved as \(file); nothing to do"
+        case let .claimedElsewhere(id, holder):
+            return "\(id): claimed by \(holder); left to that worker"
         case .status(let id, let status, let progress):
             if let p = progress, status == .inProgress { return "\(id): \(status.text) \(Int(p))%" }
             return "\(id): \(status.text)"
@@ -160,6 +162,8 @@ final class EventPrinter: Sendable {
                     return [Self.shown(end.id), "saved", size, cost, joinPath(outputDirectory, file)]
                 case .alreadySaved(let file):
                     return [Self.shown(end.id), "had", size, cost, joinPath(outputDirectory, file)]
+                case .elsewhere(let holder):
+                    return [Self.shown(end.id), "elsewhere", "-", "-", "claimed by \(holder)"]
                 case .failed(let f):
                     return [Self.shown(end.id), f.kind == .expired ? "expired" : "failed", "-", "-", f.message]
                 }
@@ -184,7 +188,8 @@ final class EventPrinter: Sendable {
             : "cost " + s.cost.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: ", ")
         if s.costUnknown > 0, !s.cost.isEmpty { cost += " (+ \(s.costUnknown) with unknown cost)" }
         line(
-            "done: \(s.saved) saved, \(s.alreadySaved) already saved, \(s.failed) failed, \(s.expired) expired; "
+            "done: \(s.saved) saved, \(s.alreadySaved) already saved, \(s.failed) failed, \(s.expired) expired"
+                + (s.elsewhere > 0 ? ", \(s.elsewhere) claimed by other workers; " : "; ")
                 + "\(formatBytes(s.bytes)) on disk; \(cost); \(String(format: "%.1f", s.elapsedSeconds)) s")
     }
 }

@@ -44,6 +44,8 @@ final class JSONEvents: Sendable {
                 ])
         case .alreadySaved(let id, let file):
             emit("saved", id: id, [("path", path(file)), ("already_saved", true)])
+        case let .claimedElsewhere(id, holder):
+            emit("claimed_elsewhere", id: id, [("holder", holder)])
         case let .assetSaved(id, name, file, bytes):
             emit("asset_saved", id: id, [("asset", name), ("path", path(file)), ("bytes", bytes)])
         case let .assetUnavailable(id, name, reason):
@@ -94,6 +96,7 @@ final class JSONEvents: Sendable {
             "summary", id: nil,
             [
                 ("saved", s.saved), ("already_saved", s.alreadySaved), ("failed", s.failed), ("expired", s.expired),
+                ("claimed_elsewhere", s.elsewhere),
                 ("bytes", s.bytes), ("cost", JSONObject(cost)), ("cost_unknown", s.costUnknown),
                 ("elapsed", rounded(s.elapsedSeconds)), ("interrupted", interrupted),
             ])

@@ -129,7 +129,7 @@ final class LiveDisplay: @unchecked Sendable {
                 done += 1
                 bytes += n
                 if let c, let currency { cost[currency, default: 0] += c }
-            case .alreadySaved(let id, _):
+            case .alreadySaved(let id, _), .claimedElsewhere(let id, _):
                 rows[id] = nil
                 done += 1
             case .failed(let id, _):
