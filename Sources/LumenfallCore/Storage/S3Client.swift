@@ -295,3 +295,122 @@ public struct S3Client: Sendable {
         }
     }
 }
+
+// MARK: - Multipart uploads
+
+extension S3Client {
+    public struct Part: Sendable, Equatable {
+        public var number: Int
+        public var etag: String
+        public var size: Int64
+        public init(number: Int, etag: String, size: Int64) {
+            self.number = number
+            self.etag = etag
+            self.size = size
+        }
+    }
+
+    public struct PendingUpload: Sendable, Equatable {
+        public var key: String
+        public var uploadID: String
+        public var initiated: Date?
+    }
+
+    /// The text of each `<name>` element, in order (S3's answers are flat enough for this).
+    static func xmlValues(_ name: String, in text: String) -> [String] {
+        var out: [String] = []
+        var rest = text[...]
+        while let s = rest.range(of: "<\(name)>"), let e = rest.range(of: "</\(name)>", range: s.upperBound..<rest.endIndex) {
+            out.append(Self.xmlUnescape(String(rest[s.upperBound..<e.lowerBound])))
+            rest = rest[e.upperBound...]
+        }
+        return out
+    }
+
+    static func xmlUnescape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&amp;", with: "&")
+    }
+
+    static func xmlEscape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    /// `POST key?uploads=` (curl signs the query as written, so the `=` is there).
+    public func createMultipartUpload(_ key: String, contentType: String) async throws -> String {
+        let a = try await send("POST", key, query: "uploads=", headers: ["Content-Type: \(contentType)"], body: [])
+        guard (200..<300).contains(a.status), let id = Self.xmlValues("UploadId", in: String(decoding: a.body, as: UTF8.self)).first,
+            !id.isEmpty
+        else { throw failure(a, "create a multipart upload of \(key)") }
+        return id
+    }
+
+    /// One part (1-based), with its SHA-256 as the payload hash; returns its ETag.
+    public func uploadPart(_ key: String, uploadID: String, number: Int, _ bytes: [UInt8]) async throws -> String {
+        let a = try await send(
+            "PUT", key, query: "partNumber=\(number)&uploadId=\(Self.encode(uploadID))", upload: .bytes(bytes),
+            payloadSHA256: sha256Hex(bytes))
+        guard (200..<300).contains(a.status), let etag = a.head?.header("ETag") else { throw failure(a, "upload part \(number) of \(key)") }
+        return etag
+    }
+
+    public func completeMultipartUpload(_ key: String, uploadID: String, parts: [Part]) async throws {
+        let xml =
+            "<CompleteMultipartUpload>"
+            + parts.sorted { $0.number < $1.number }.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(Self.xmlEscape($0.etag))</ETag></Part>" }
+            .joined() + "</CompleteMultipartUpload>"
+        let body = Array(xml.utf8)
+        let a = try await send(
+            "POST", key, query: "uploadId=\(Self.encode(uploadID))", headers: ["Content-Type: application/xml"],
+            payloadSHA256: sha256Hex(body), body: body)
+        // S3 may answer 200 with an <Error> body when the completion failed late.
+        guard (200..<300).contains(a.status), !String(decoding: a.body, as: UTF8.self).contains("<Error>") else {
+            throw failure(a, "complete the multipart upload of \(key)")
+        }
+    }
+
+    public func abortMultipartUpload(_ key: String, uploadID: String) async throws {
+        let a = try await send("DELETE", key, query: "uploadId=\(Self.encode(uploadID))")
+        guard (200..<300).contains(a.status) || a.status == 404 else { throw failure(a, "abort the multipart upload of \(key)") }
+    }
+
+    /// The parts an unfinished upload already holds (to resume without sending them again).
+    public func listParts(_ key: String, uploadID: String) async throws -> [Part] {
+        var parts: [Part] = []
+        var marker = 0
+        while true {
+            let q = (marker > 0 ? "part-number-marker=\(marker)&" : "") + "uploadId=\(Self.encode(uploadID))"
+            let sink = BufferSink(limit: 8 << 20)
+            let a = try await send("GET", key, query: q, sink: sink)
+            guard (200..<300).contains(a.status) else { throw failure(Answer(status: a.status, head: a.head, body: sink.bytes), "list the parts of \(key)") }
+            let text = String(decoding: sink.bytes, as: UTF8.self)
+            for block in Self.xmlValues("Part", in: text) {
+                guard let n = Self.xmlValues("PartNumber", in: block).first.flatMap({ Int($0) }),
+                    let etag = Self.xmlValues("ETag", in: block).first,
+                    let size = Self.xmlValues("Size", in: block).first.flatMap({ Int64($0) })
+                else { continue }
+                parts.append(Part(number: n, etag: etag, size: size))
+            }
+            guard Self.xmlValues("IsTruncated", in: text).first == "true",
+                let next = Self.xmlValues("NextPartNumberMarker", in: text).first.flatMap({ Int($0) }), next > marker
+            else { return parts }
+            marker = next
+        }
+    }
+
+    /// Unfinished multipart uploads under `prefix` (whole key prefix).
+    public func listMultipartUploads(prefix: String) async throws -> [PendingUpload] {
+        let sink = BufferSink(limit: 16 << 20)
+        let q = "prefix=\(Self.encode(prefix))&uploads="
+        let a = try await send("GET", "", query: q, sink: sink)
+        guard (200..<300).contains(a.status) else { throw failure(Answer(status: a.status, head: a.head, body: sink.bytes), "list multipart uploads") }
+        let text = String(decoding: sink.bytes, as: UTF8.self)
+        return Self.xmlValues("Upload", in: text).compactMap { block in
+            guard let key = Self.xmlValues("Key", in: block).first, let id = Self.xmlValues("UploadId", in: block).first else { return nil }
+            let initiated = Self.xmlValues("Initiated", in: block).first.flatMap { DateFormats.shared.parseISO(String($0.prefix(19)) + "Z") }
+            return PendingUpload(key: key, uploadID: id, initiated: initiated)
+        }
+    }
+}
