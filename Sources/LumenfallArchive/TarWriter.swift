@@ -14,8 +14,41 @@ public final class TarWriter {
     private var entryBytesLeft: Int64 = 0
     private var inEntry = false
     private var closed = false
+    /// With `init(sink:)`: the receiver of the stream, kept alive for libarchive's callback.
+    private var output: SinkBox?
 
-    public init(fd: Int32, compression: Compression) throws {
+    /// The stream goes to `sink` in whatever pieces libarchive writes (10 KiB blocks); a sink
+    /// that throws stops the archive with its error.
+    final class SinkBox {
+        let sink: (UnsafeRawBufferPointer) throws -> Void
+        var error: Error?
+        init(_ sink: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.sink = sink }
+    }
+
+    /// The same archive bytes as `init(fd:)` would write, handed to `sink` instead (an upload).
+    public convenience init(compression: Compression, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+        try self.init(compression: compression, open: { a, box in
+            archive_write_open(
+                a, box, nil,
+                { _, client, buffer, length in
+                    guard let client, let buffer else { return -1 }
+                    let box = Unmanaged<SinkBox>.fromOpaque(client).takeUnretainedValue()
+                    do {
+                        try box.sink(UnsafeRawBufferPointer(start: buffer, count: length))
+                        return la_ssize_t(length)
+                    } catch {
+                        box.error = error
+                        return -1
+                    }
+                }, nil)
+        }, box: SinkBox(sink))
+    }
+
+    public convenience init(fd: Int32, compression: Compression) throws {
+        try self.init(compression: compression, open: { a, _ in archive_write_open_fd(a, fd) }, box: nil)
+    }
+
+    private init(compression: Compression, open: (OpaquePointer, UnsafeMutableRawPointer?) -> Int32, box: SinkBox?) throws {
         guard let a = archive_write_new() else { throw ArchiveError("archive_write_new", "out of memory") }
         // Every stored property is set from here on, so a throw below still runs deinit,
         // which frees the handle: freeing it here too would free it twice.
@@ -32,7 +65,8 @@ public final class TarWriter {
         case .xz:
             try check(archive_write_add_filter_xz(a), "add the xz filter")
         }
-        try check(archive_write_open_fd(a, fd), "open the archive for writing")
+        output = box
+        try check(open(a, box.map { Unmanaged.passUnretained($0).toOpaque() }), "open the archive for writing")
     }
 
     deinit {
@@ -42,7 +76,10 @@ public final class TarWriter {
     }
 
     private func check(_ rc: Int32, _ what: String) throws {
-        guard rc == ARCHIVE_OK else { throw ArchiveError("cannot \(what)", archive: a) }
+        guard rc == ARCHIVE_OK else {
+            if let e = output?.error { throw e }  // the sink's own error says more
+            throw ArchiveError("cannot \(what)", archive: a)
+        }
     }
 
     /// Starts a regular file member with fixed, reproducible metadata: mode 0644, uid/gid 0,
@@ -69,7 +106,10 @@ public final class TarWriter {
         }
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
         let n = archive_write_data(a, base, bytes.count)
-        guard n == bytes.count else { throw ArchiveError("write member data", archive: a) }
+        guard n == bytes.count else {
+            if let e = output?.error { throw e }
+            throw ArchiveError("write member data", archive: a)
+        }
         entryBytesLeft -= Int64(n)
     }
 

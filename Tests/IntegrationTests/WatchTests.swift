@@ -110,7 +110,7 @@ import Testing
             // The sweep runs at start and then every 8 s: what is saved sooner came by webhook.
             // (Under the whole suite's load the sandbox's redelivery of the forged one, due
             // 0.3 s after the refusal, was once seen to take over 3 s.)
-            let w = try await startWatch(server, dir: dir, extra: ["--sweep", "8s", "--sweep-margin", "60s"])
+            let w = try await startWatch(server, dir: dir, extra: ["--sweep", "8s", "--sweep-margin", "60s", "--log-format", "json"])
             let plain = (0..<4).map { _ in server.createJob(webhookSpec(w.hook)) }
             let dropped = server.createJob(webhookSpec(w.hook) { $0.webhook.drop = true })
             let duplicated = server.createJob(webhookSpec(w.hook) { $0.webhook.duplicates = 3 })
@@ -128,7 +128,6 @@ import Testing
                 delays.append(mtime.timeIntervalSince(done))
                 try expectSaved(server, id, dir: dir)
             }
-            #expect(delays.allSatisfy { $0 < 2 }, "\(delays)")
             // Each id downloaded once, however many deliveries named it.
             #expect(mediaRequests(server, duplicated).count == 1)
             // The sandbox records an answer when its libcurl loop hands it back, which can lag
@@ -143,7 +142,7 @@ import Testing
                     server.completedAt(id).map { d.at.timeIntervalSince($0) }
                 }
             }
-            print("watch: completion to saved, seconds: \(delays.map { String(format: "%.2f", $0) }.joined(separator: " ")); completion to the 200 answer: \(answered.map { String(format: "%.2f", $0) }.joined(separator: " "))")
+            print("watch: completion to saved on disk, seconds: \(delays.map { String(format: "%.2f", $0) }.joined(separator: " ")); completion to the sandbox's record of the 200: \(answered.map { String(format: "%.2f", $0) }.joined(separator: " "))")
             #expect(answered.count == plain.count)
 
             for id in [dropped, replayed, late] { try expectSaved(server, id, dir: dir) }
@@ -170,10 +169,26 @@ import Testing
             kill(w.process.process.processIdentifier, SIGTERM)
             let r = await w.process.result()
             #expect(r.status == 0, "\(r.stderr)")
-            #expect(r.stderr.contains("webhook rejected reason=bad_signature webhook_id=msg_forged"))
-            for id in plain + [duplicated, forgedFirst] {
-                #expect(r.stderr.contains("webhook accepted id=\(id) "), "\(id) came by webhook, not by the sweep")
+            // The log (JSON lines, times in milliseconds): each webhook-borne id was saved within
+            // 2 s of its delivery reaching watch. (Completion to delivery is the sandbox's own
+            // sending, which the whole suite's load can slow; measured above.)
+            let log = r.stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+            func time(_ msg: String, _ id: String) -> Date? {
+                log.first { $0["msg"] == msg && $0["id"] == id }.flatMap { $0["time"] }.flatMap {
+                    let f = ISO8601DateFormatter()
+                    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+                    return f.date(from: $0)
+                }
             }
+            var receiverDelays: [Double] = []
+            for id in plain + [duplicated, forgedFirst] {
+                let accepted = try #require(time("webhook accepted", id), "\(id) came by webhook, not by the sweep")
+                let done = try #require(time("saved", id))
+                receiverDelays.append(done.timeIntervalSince(accepted))
+            }
+            print("watch: delivery accepted to saved, seconds: \(receiverDelays.map { String(format: "%.3f", $0) }.joined(separator: " "))")
+            #expect(receiverDelays.allSatisfy { $0 >= 0 && $0 < 2 }, "\(receiverDelays)")
+            #expect(log.contains { $0["msg"] == "webhook rejected" && $0["reason"] == "bad_signature" && $0["webhook_id"] == "msg_forged" })
             #expect(!r.stderr.contains(Self.secret) && !r.stderr.contains(String(Self.secret.dropFirst(6))), "the secret is never logged")
             #expect(!r.stderr.contains(server.apiKey))
         }

@@ -121,6 +121,23 @@ public struct Archiver: Sendable {
         _ group: [ArchiveItem], part: Int, parts: Int, createdAt: Int64,
         fd: Int32, name temp: String, compression: Compression
     ) throws {
+        do {
+            let tar = try TarWriter(fd: fd, compression: compression)
+            // Start writing what the archive has so far to disk after each file (not waiting):
+            // the fsync at the end then finds little left. Measured on 200 x 4 MiB: that fsync
+            // was 0.5 s of 1.3.
+            try writeMembers(tar, group, part: part, parts: parts, createdAt: createdAt) { _ = lf_start_writeback(fd, 0, 0) }
+        } catch let e as ArchiveError {
+            throw Failure("\(e)")
+        }
+        guard fsync(fd) == 0 else { throw AtomicFile.errnoText("cannot sync", temp) }
+    }
+
+    /// The members of one part, in order, into `tar`, which is closed at the end: the same bytes
+    /// wherever they go (a file, an upload). `afterFile` runs after each file member.
+    func writeMembers(
+        _ tar: TarWriter, _ group: [ArchiveItem], part: Int, parts: Int, createdAt: Int64, afterFile: () -> Void = {}
+    ) throws {
         // The part's own gallery, so an extracted part can be browsed by itself.
         let page = gallery ? Gallery.render(group.map(Gallery.Entry.init)) : nil
         var manifest = Manifest(
@@ -140,7 +157,6 @@ public struct Archiver: Sendable {
             batch: batch)
         if let page { manifest.gallery = .init(file: Gallery.fileName, bytes: Int64(page.count), sha256: sha256Hex(page)) }
         do {
-            let tar = try TarWriter(fd: fd, compression: compression)
             try add(tar, name: Manifest.memberName, bytes: try manifest.json(), mtime: createdAt)
             try add(tar, name: Manifest.sumsName, bytes: manifest.sums(), mtime: createdAt)
             // A member: a file read from the folder with its expected size and SHA-256, or bytes
@@ -160,10 +176,7 @@ public struct Archiver: Sendable {
                 switch m.source {
                 case let .file(bytes, sha256):
                     try addFile(tar, name: m.name, bytes: bytes, sha256: sha256, mtime: m.mtime)
-                    // Start writing what the archive has so far to disk (not waiting): the
-                    // fsync at the end then finds little left. Measured on 200 x 4 MiB:
-                    // that fsync was 0.5 s of 1.3.
-                    _ = lf_start_writeback(fd, 0, 0)
+                    afterFile()
                 case .memory(let bytes):
                     try add(tar, name: m.name, bytes: bytes, mtime: m.mtime)
                 }
@@ -174,7 +187,6 @@ public struct Archiver: Sendable {
         } catch let e as Manifest.Unwritable {
             throw Failure("\(e)")
         }
-        guard fsync(fd) == 0 else { throw AtomicFile.errnoText("cannot sync", temp) }
     }
 
     private func add(_ tar: TarWriter, name: String, bytes: [UInt8], mtime: Int64) throws {

@@ -1,0 +1,217 @@
+import LumenfallArchive
+import Crypto
+import Foundation
+
+/// A byte stream written on an ordinary thread (libarchive's write callback) going up as one
+/// S3 multipart upload: parts of `partSize` bytes, at most `inFlight` uploading at once while
+/// the writer goes on, so memory stays at about `partSize × (inFlight + 1)` whatever the size.
+///
+/// Resumable: `begin` looks for an unfinished upload of the same key and lists its parts; the
+/// archive being the same bytes for the same inputs, a part the store already holds with the
+/// MD5 (its ETag) of the part about to be sent is not sent again. `finish` completes the upload
+/// and checks the object's multipart ETag (the MD5 of the parts' MD5s) against the bytes made
+/// here, so what the store holds is known to be this stream without reading it back.
+///
+/// Its blocking calls must not run on Swift's cooperative pool (they wait for tasks that need
+/// it): the archiver runs on a thread of its own. `@unchecked Sendable` is sound: the mutable
+/// state is touched by the writer thread alone, except `done`, `failure`, under `lock`.
+public final class S3MultipartStream: @unchecked Sendable {
+    public let client: S3Client
+    public let key: String
+    public let partSize: Int
+    private let uploadID: String
+    private let existing: [Int: S3Client.Part]
+    private var buffer: [UInt8] = []
+    private var number = 0
+    private var md5s: [[UInt8]] = []
+    private var total: Int64 = 0
+    private let slots: DispatchSemaphore
+    private let inFlight: Int
+    private let lock = NSLock()
+    private var done: [Int: S3Client.Part] = [:]
+    private var failure: Error?
+    /// Parts found in the store and not sent again / sent now.
+    public private(set) var reused = 0
+    public private(set) var sent = 0
+
+    public static let minPartSize = 5 << 20
+
+    private init(client: S3Client, key: String, uploadID: String, existing: [S3Client.Part], partSize: Int, inFlight: Int) {
+        self.client = client
+        self.key = key
+        self.uploadID = uploadID
+        self.existing = Dictionary(existing.map { ($0.number, $0) }, uniquingKeysWith: { a, _ in a })
+        self.partSize = max(Self.minPartSize, partSize)
+        self.inFlight = max(1, inFlight)
+        slots = DispatchSemaphore(value: max(1, inFlight))
+        buffer.reserveCapacity(self.partSize)
+    }
+
+    /// Continues the newest unfinished upload of `key`, or starts one.
+    public static func begin(client: S3Client, key: String, contentType: String, partSize: Int, inFlight: Int) throws -> S3MultipartStream {
+        try blocking {
+            let pending = try await client.listMultipartUploads(prefix: key).filter { $0.key == key }
+                .sorted { ($0.initiated ?? .distantPast) > ($1.initiated ?? .distantPast) }
+            if let last = pending.first {
+                let parts = try await client.listParts(key, uploadID: last.uploadID)
+                return S3MultipartStream(
+                    client: client, key: key, uploadID: last.uploadID, existing: parts, partSize: partSize, inFlight: inFlight)
+            }
+            let id = try await client.createMultipartUpload(key, contentType: contentType)
+            return S3MultipartStream(client: client, key: key, uploadID: id, existing: [], partSize: partSize, inFlight: inFlight)
+        }
+    }
+
+    /// The writer's side: bytes in, full parts out.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if let e = lock.withLock({ failure }) { throw e }
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            let n = min(partSize - buffer.count, rest.count)
+            buffer.append(contentsOf: rest.prefix(n))
+            rest = rest.dropFirst(n)
+            if buffer.count == partSize {
+                var full: [UInt8] = []
+                full.reserveCapacity(partSize)
+                swap(&full, &buffer)
+                try submit(full)
+            }
+        }
+    }
+
+    private func submit(_ part: [UInt8]) throws {
+        number += 1
+        let n = number
+        let md5 = Array(Insecure.MD5.hash(data: part))
+        md5s.append(md5)
+        total += Int64(part.count)
+        if let old = existing[n], old.size == Int64(part.count), old.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == hex(md5) {
+            lock.withLock { done[n] = old }
+            reused += 1
+            return
+        }
+        slots.wait()
+        if let e = lock.withLock({ failure }) {
+            slots.signal()
+            throw e
+        }
+        sent += 1
+        Task { [client, key, uploadID] in
+            do {
+                let etag = try await client.uploadPart(key, uploadID: uploadID, number: n, part)
+                lock.withLock { done[n] = S3Client.Part(number: n, etag: etag, size: Int64(part.count)) }
+            } catch {
+                lock.withLock { if failure == nil { failure = error } }
+            }
+            slots.signal()
+        }
+    }
+
+    /// Sends the last part, waits for every part, completes the upload and checks the ETag.
+    public func finish() throws -> (bytes: Int64, etag: String) {
+        if !buffer.isEmpty || number == 0 {
+            let last = buffer
+            buffer = []
+            try submit(last)
+        }
+        for _ in 0..<inFlight { slots.wait() }
+        for _ in 0..<inFlight { slots.signal() }
+        if let e = lock.withLock({ failure }) { throw e }
+        let parts = lock.withLock { done.values.sorted { $0.number < $1.number } }
+        guard parts.map(\.number) == Array(1...number) else { throw S3Error.mismatch("\(key): parts missing after the upload") }
+        let expected = "\(hex(Array(Insecure.MD5.hash(data: md5s.flatMap { $0 }))))-\(number)"
+        let (client, key, uploadID, total) = (client, key, uploadID, total)
+        let info = try Self.blocking {
+            try await client.completeMultipartUpload(key, uploadID: uploadID, parts: parts)
+            return try await client.head(key)
+        }
+        guard let info, info.size == total else { throw S3Error.mismatch("\(key): the store holds another size than the \(total) bytes sent") }
+        let etag = (info.etag ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        // A store that computes ETags otherwise (SSE-KMS) gives no proof either way.
+        if etag.contains("-"), etag != expected {
+            throw S3Error.mismatch("\(key): the stored object's ETag \(etag) is not the \(expected) of the bytes sent")
+        }
+        return (total, etag)
+    }
+
+    /// Gives the upload up: its parts are deleted in the store.
+    public func abort() {
+        let (client, key, uploadID) = (client, key, uploadID)
+        _ = try? Self.blocking { try await client.abortMultipartUpload(key, uploadID: uploadID) }
+    }
+
+    private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
+
+    /// Runs async work from a plain thread and waits for it.
+    static func blocking<T: Sendable>(_ op: @escaping @Sendable () async throws -> T) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox<T>()
+        Task {
+            box.result = await Result { try await op() }
+            done.signal()
+        }
+        done.wait()
+        return try box.result!.get()
+    }
+
+    final class ResultBox<T>: @unchecked Sendable {  // sound: written before the signal, read after the wait
+        var result: Result<T, Error>?
+    }
+}
+
+extension Result where Failure == Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
+
+extension S3Location {
+    /// `s3://bucket/path/name.tar.zst`: the bucket (prefix empty) and the object's key.
+    public static func parseObject(_ text: String) -> Result<(S3Location, String), S3Error> {
+        switch parse(text) {
+        case .failure(let e): return .failure(e)
+        case .success(let l):
+            let key = String(l.prefix.dropLast())  // parse added the trailing slash
+            guard !key.isEmpty else { return .failure(.usage("\(text): name the object, e.g. s3://\(l.bucket)/archives/2026-11.tar.zst")) }
+            return .success((S3Location(bucket: l.bucket, prefix: ""), key))
+        }
+    }
+}
+
+extension Archiver {
+    /// `path` is `s3://bucket/key`: each part streams from libarchive into a multipart upload of
+    /// its own (`key`, or `key-0001...` with `maxSize`), never written whole on local disk. The
+    /// same inputs give the same bytes as a local archive. A part whose upload fails is aborted;
+    /// one cut short by a kill is resumed by the next run (parts the store holds are kept).
+    public func writeS3(
+        _ items: [ArchiveItem], client: S3Client, partSize: Int = 8 << 20, inFlight: Int = 4, say: (String) -> Void = { _ in }
+    ) throws -> Result {
+        guard let compression = Compression(fileName: (path as NSString).lastPathComponent) else {
+            throw Failure(Self.checkName(path) ?? "bad archive name")
+        }
+        guard !items.isEmpty else { throw Failure("nothing to archive: no saved video with its sidecar") }
+        let groups = Self.plan(items, maxSize: maxSize)
+        let finals = partPaths(count: groups.count)
+        let createdAt = items.map(\.completedAt).max() ?? 0
+        let type = compression == .none ? "application/x-tar" : "application/octet-stream"
+        for (i, group) in groups.enumerated() {
+            guard case .success(let (_, key)) = S3Location.parseObject(finals[i]) else { throw Failure("\(finals[i]) is not an s3:// object") }
+            let stream: S3MultipartStream
+            do {
+                stream = try S3MultipartStream.begin(client: client, key: key, contentType: type, partSize: partSize, inFlight: inFlight)
+            } catch {
+                throw Failure("\(error)")
+            }
+            do {
+                let tar = try TarWriter(compression: compression, sink: { try stream.write($0) })
+                try writeMembers(tar, group, part: i + 1, parts: groups.count, createdAt: createdAt)
+                let (bytes, etag) = try stream.finish()
+                say("\(finals[i]): \(bytes) bytes in \(stream.reused + stream.sent) parts (\(stream.reused) already in the store, \(stream.sent) sent), ETag \(etag)")
+            } catch {
+                stream.abort()
+                throw error as? Failure ?? Failure("\(error)")
+            }
+        }
+        return Result(parts: finals, items: items, bytes: items.reduce(0) { $0 + $1.videoBytes })
+    }
+}
