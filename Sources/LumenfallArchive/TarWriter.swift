@@ -28,7 +28,10 @@ public final class TarWriter {
     /// The same archive bytes as `init(fd:)` would write, handed to `sink` instead (an upload).
     public convenience init(compression: Compression, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
         try self.init(compression: compression, open: { a, box in
-            archive_write_open(
+            // No padding of the last block: what archive_write_open_fd does for a regular file,
+            // so the bytes match a local archive (and a zstd stream is not followed by zeros).
+            _ = archive_write_set_bytes_in_last_block(a, 1)
+            return archive_write_open(
                 a, box, nil,
                 { _, client, buffer, length in
                     guard let client, let buffer else { return -1 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import LumenfallCore
 
-struct ArchiveCommand: ParsableCommand {
+struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
         abstract: "Bundle the videos and sidecars a folder already holds into a tar archive.",
@@ -22,16 +22,21 @@ struct ArchiveCommand: ParsableCommand {
     var output: String
 
     @OptionGroup(title: "Archive") var archive: ArchiveOptions
+    @OptionGroup(title: "S3") var s3: S3ArchiveOptions
+
+    @Option(help: ArgumentHelp("With -o s3://...: the S3 endpoint (MinIO, R2...), instead of $AWS_ENDPOINT_URL.", valueName: "URL"))
+    var s3Endpoint: String?
 
     @Flag(help: "Also write DIR/index.html (see the gallery subcommand). Each archive part carries a gallery page of its own videos with this flag, or whenever DIR/index.html exists.")
     var gallery = false
 
     func validate() throws {
         if let why = Archiver.checkName(output) { throw ValidationError("-o \(output): \(why)") }
+        if output.hasPrefix("s3://"), case .failure(let e) = S3Location.parseObject(output) { throw ValidationError("-o \(output): \(e)") }
     }
 
-    func run() throws {
-        let say = { (s: String) in FileHandle.standardError.write(Data("lumenfall-fetch: \(TerminalText.safe(s))\n".utf8)) }
+    func run() async throws {
+        let say: @Sendable (String) -> Void = { s in FileHandle.standardError.write(Data("lumenfall-fetch: \(TerminalText.safe(s))\n".utf8)) }
         // Deleting files a running fetch is writing would lose them: take the folder's lock.
         let lock = archive.removeAfterArchive ? try lockFolder(directory) : nil
         defer { withExtendedLifetime(lock) {} }
@@ -45,11 +50,19 @@ struct ArchiveCommand: ParsableCommand {
         let hadGallery = AtomicFile.size(of: "\(directory)/\(Gallery.fileName)") != nil
         if gallery { try writeGallery(directory, say: say) }
         do {
-            try runArchiver(
-                Archiver(
-                    directory: directory, path: output, maxSize: archive.maxSize?.bytes,
-                    verify: archive.removeAfterArchive, gallery: gallery || hadGallery),
-                items: scanned.items, remove: archive.removeAfterArchive, out: say)
+            let archiver = Archiver(
+                directory: directory, path: output, maxSize: archive.maxSize?.bytes,
+                verify: archive.removeAfterArchive, gallery: gallery || hadGallery)
+            if output.hasPrefix("s3://") {
+                // Streamed into multipart uploads; each part's ETag is checked against the bytes
+                // sent, which is the check --remove-after-archive waits for.
+                let result = try await runS3Archiver(archiver, items: scanned.items, options: s3, endpoint: s3Endpoint, say: say)
+                say("archived \(result.items.count) video\(result.items.count == 1 ? "" : "s") (\(formatBytes(result.bytes))) into \(output)")
+                for p in result.parts { print(p) }
+                if archive.removeAfterArchive { Archiver.removeLoose(result.items, directory: directory) }
+            } else {
+                try runArchiver(archiver, items: scanned.items, remove: archive.removeAfterArchive, out: say)
+            }
         } catch let e as CLIError {
             throw e
         } catch {

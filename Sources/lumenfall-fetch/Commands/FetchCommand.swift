@@ -76,6 +76,7 @@ struct FetchCommand: AsyncParsableCommand {
     var archive: String?
 
     @OptionGroup(title: "Archive") var archiveOptions: ArchiveOptions
+    @OptionGroup(title: "S3") var s3Archive: S3ArchiveOptions
 
     @Flag(help: "After the batch, write DIR/index.html, a static page of every saved video (see the gallery subcommand); with --archive, the archive carries one too.")
     var gallery = false
@@ -87,8 +88,8 @@ struct FetchCommand: AsyncParsableCommand {
             if archive != nil {
                 throw ValidationError("--archive with -o s3:// is not supported yet: archive the folder first (fetch -o DIR --archive), or upload with -o s3:// alone")
             }
-        } else if workDir != nil || s3Endpoint != nil {
-            throw ValidationError("--work-dir and --s3-endpoint go with -o s3://bucket/prefix/")
+        } else if workDir != nil || (s3Endpoint != nil && !(archive ?? "").hasPrefix("s3://")) {
+            throw ValidationError("--work-dir and --s3-endpoint go with -o s3://bucket/prefix/ (--s3-endpoint also with --archive s3://...)")
         }
         if claimTTL.seconds == nil || (claimTTL.seconds ?? 0) < 60 {
             throw ValidationError("--claim-ttl: at least 60s (a claim must outlive a download)")
@@ -99,6 +100,7 @@ struct FetchCommand: AsyncParsableCommand {
         if let m = maxItems, m < 1 { throw ValidationError("--max-items must be at least 1") }
         if input.filter({ $0 == "-" }).count > 1 { throw ValidationError("--input - (stdin) can be given only once") }
         if let a = archive, let why = Archiver.checkName(a) { throw ValidationError("--archive \(a): \(why)") }
+        if let a = archive, a.hasPrefix("s3://"), case .failure(let e) = S3Location.parseObject(a) { throw ValidationError("--archive \(a): \(e)") }
         if archive == nil && (archiveOptions.maxSize != nil || archiveOptions.removeAfterArchive) {
             throw ValidationError("--max-size and --remove-after-archive go with --archive PATH")
         }
@@ -259,9 +261,17 @@ struct FetchCommand: AsyncParsableCommand {
                 verify: archiveOptions.removeAfterArchive, batch: summary,
                 gallery: gallery || AtomicFile.size(of: "\(dir)/\(Gallery.fileName)") != nil)
             do {
-                let result = try runArchiver(
-                    archiver, items: items, remove: archiveOptions.removeAfterArchive, printPaths: !out.json
-                ) { printer.line($0) }
+                let result: Archiver.Result
+                if path.hasPrefix("s3://") {
+                    result = try await runS3Archiver(archiver, items: items, options: s3Archive, endpoint: s3Endpoint) { printer.line($0) }
+                    printer.line("archived \(result.items.count) video\(result.items.count == 1 ? "" : "s") (\(formatBytes(result.bytes))) into \(path)")
+                    if !out.json { for p in result.parts { print(p) } }
+                    if archiveOptions.removeAfterArchive { Archiver.removeLoose(result.items, directory: dir) }
+                } else {
+                    result = try runArchiver(
+                        archiver, items: items, remove: archiveOptions.removeAfterArchive, printPaths: !out.json
+                    ) { printer.line($0) }
+                }
                 events?.archived(paths: result.parts, members: result.items.count, bytes: result.bytes)
                 // The archived files are gone from the folder: its page must not link to them.
                 if archiveOptions.removeAfterArchive && archiver.gallery { _ = try? writeGallery(dir, say: { printer.line($0) }) }
