@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LumenfallCore
+import LumenfallCurl
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,8 +13,11 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup(title: "Configuration") var configFile: ConfigOptions
 
-    @Argument(help: "Archives (.tar, .tar.gz, .tgz, .tar.zst, .tzst, .tar.xz).")
+    @Argument(help: "Archives (.tar, .tar.gz, .tgz, .tar.zst, .tzst, .tar.xz), on disk or as s3://bucket/key.")
     var paths: [String]
+
+    @Option(help: ArgumentHelp("For s3:// archives: the S3 endpoint (MinIO, R2...), instead of $AWS_ENDPOINT_URL.", valueName: "URL"))
+    var s3Endpoint: String?
 
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one archive to verify") }
@@ -22,7 +26,7 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         var bad = false
         for path in paths {
-            let r = ArchiveVerifier.verify(path: path)
+            let r = path.hasPrefix("s3://") ? try Self.verifyS3(path, endpoint: s3Endpoint) : ArchiveVerifier.verify(path: path)
             // Member names come from the archive: a forged name must not print a fake "OK".
             let shown = TerminalText.safe(path)
             if r.ok {
@@ -35,4 +39,60 @@ struct VerifyCommand: ParsableCommand {
         }
         if bad { throw CLIError.silent(Exit.someFailed) }
     }
+
+    /// Streams the object back through a pipe into the same one-pass verifier: nothing is
+    /// written to disk and memory stays at the pipe and one read buffer.
+    static func verifyS3(_ target: String, endpoint: String?) throws -> ArchiveVerifier.Report {
+        let client = try S3ArchiveOptions.client(for: target, endpoint: endpoint)
+        guard case .success(let (_, key)) = S3Location.parseObject(target) else { throw CLIError(code: 64, "\(target) is not an s3:// object") }
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw CLIError(code: Exit.setup, "cannot make a pipe: \(String(cString: strerror(errno)))") }
+        signal(SIGPIPE, SIG_IGN)  // the verifier may stop reading first; the writer then gets EPIPE
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        let sink = PipeSink(fd: writeEnd)
+        let fetched = DispatchSemaphore(value: 0)
+        let outcome = LockedBox<Result<Int, Error>>()
+        Task {
+            do { outcome.set(.success(try await client.get(key, into: sink))) } catch { outcome.set(.failure(error)) }
+            close(writeEnd)
+            fetched.signal()
+        }
+        var report = ArchiveVerifier.verify(path: "/dev/fd/\(readEnd)")
+        close(readEnd)
+        fetched.wait()
+        report.path = target
+        switch outcome.get() {
+        case .success(let status) where status == 200: break
+        case .success(let status):
+            throw CLIError(code: Exit.someFailed, "\(target): S3 answered HTTP \(status)\(status == 404 ? " (no such object)" : "")")
+        case .failure(let e): throw CLIError(code: Exit.someFailed, "\(target): \(e)")
+        case nil: break
+        }
+        return report
+    }
+}
+
+/// Writes a GET's body into a pipe (blocking: the verify command has no other transfer).
+final class PipeSink: HTTPResponseSink, @unchecked Sendable {
+    let fd: Int32
+    init(fd: Int32) { self.fd = fd }
+    func didReceiveHead(_ head: HTTPResponseHead) -> SinkVerdict { head.status == 200 ? .proceed : .proceed }
+    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict {
+        var off = 0
+        while off < bytes.count {
+            let n = write(fd, bytes.baseAddress! + off, bytes.count - off)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return .abort }
+            off += n
+        }
+        return .proceed
+    }
+}
+
+/// A value handed from one thread to another.
+final class LockedBox<T>: @unchecked Sendable {  // sound: `value` only under `lock`
+    private let lock = NSLock()
+    private var value: T?
+    func set(_ v: T) { lock.withLock { value = v } }
+    func get() -> T? { lock.withLock { value } }
 }
