@@ -62,6 +62,37 @@ import Testing
         }
     }
 
+    @Test func anUploadKilledWithSIGKILLResumesWithoutResendingItsParts() async throws {
+        try await withMoto { moto in
+            try await withSandbox { server in
+                let (dir, _) = try await savedFolder(server, count: 12, bytes: 9_000_000)
+                let target = "s3://\(moto.bucket)/arch/killed.tar"
+                let s3 = try moto.client(prefix: "")
+                let first = try CLIProcess(["archive", dir, "-o", target, "--part-size", "8M", "--parts-in-flight", "1"], env: moto.env)
+                // Kill it once the store holds two of its parts.
+                var held = 0
+                let deadline = Date().addingTimeInterval(30)
+                while held < 2, Date() < deadline, first.process.isRunning {
+                    if let u = try await s3.listMultipartUploads(prefix: "arch/").first(where: { $0.key == "arch/killed.tar" }) {
+                        held = try await s3.listParts(u.key, uploadID: u.uploadID).count
+                    }
+                    try await Task.sleep(nanoseconds: 10_000_000)
+                }
+                kill(first.process.processIdentifier, SIGKILL)
+                let killed = await first.result()
+                try #require(killed.reason == .uncaughtSignal, "the upload finished before the kill: \(killed.stderr)")
+                let local = makeTempDir() + "/local.tar"
+                #expect(try await runCLI(["archive", dir, "-o", local]).status == 0)
+                let r = try await runCLI(["archive", dir, "-o", target, "--part-size", "8M"], env: moto.env)
+                #expect(r.status == 0, "\(r.stderr)")
+                let reused = r.stderr.components(separatedBy: " already in the store").first?.split(separator: "(").last.flatMap { Int($0) } ?? 0
+                #expect(reused >= 2, "parts finished before the kill are not sent again: \(r.stderr)")
+                print("s3: killed after \(held) parts; the rerun: \(r.stderr.split(separator: "\n").first ?? "")")
+                #expect(try await object(moto, "arch/killed.tar").map(sha256Hex) == fileBytes(local).map(sha256Hex))
+            }
+        }
+    }
+
     @Test func aFailedArchiveAbortsItsUpload() async throws {
         try await withMoto { moto in
             try await withSandbox { server in
