@@ -143,6 +143,20 @@ import Testing
         }
     }
 
+    @Test func anIdThatFailsHereLeavesNoClaimBehind() async throws {
+        try await withMoto { moto in
+            try await withSandbox { server in
+                let failed = server.createJob(spec { $0.outcome = "failed" })
+                let expired = server.createJob(spec(bytes: 100_000) { $0.urlTTL = -1 })
+                let r = try await run(moto, server, [failed, expired, "-o", "s3://\(moto.bucket)/f/"])
+                #expect(r.status == 1)
+                for id in [failed, expired] {
+                    #expect(try await moto.client(prefix: "").head("f/.claims/\(id)") == nil, "another worker may try \(id)")
+                }
+            }
+        }
+    }
+
     @Test func wrongCredentialsAndAMissingBucketStopBeforeAnyWork() async throws {
         try await withMoto { moto in
             try await withSandbox { server in

@@ -359,6 +359,8 @@ public struct Fetcher: Sendable {
             if let at = video.expiresAt { emit(.linkExpiry(id: id, expiresAt: at)) }
             return .ready(video)
         } catch {
+            // A claim taken for an id that will not be fetched here goes at once.
+            await config.destination?.release(id)
             return .finished(Finished(outcome: .failed(failure(id, error))))
         }
     }
