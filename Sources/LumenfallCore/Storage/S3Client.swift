@@ -164,7 +164,8 @@ public struct S3Client: Sendable {
         if let t = config.sessionToken { h.append("x-amz-security-token: \(t)") }
         var r = HTTPRequest(
             url: url(key, query: query), method: method, headers: h, body: body, connectTimeout: 30, stallTimeout: 60,
-            totalTimeout: upload == nil ? 300 : nil, caFile: config.caFile)
+            // A bounded exchange, but for uploads and streamed GETs, whose length has no limit.
+            totalTimeout: upload == nil && sink == nil ? 300 : nil, caFile: config.caFile)
         r.allowHTTP2 = false
         r.upload = upload
         r.headOnly = headOnly

@@ -67,10 +67,8 @@ public struct S3Destination: Sendable {
     public func storedVideo(_ id: String) async throws -> String? {
         let sink = BufferSink(limit: ArchiveItem.maxSidecarBytes)
         let status = try await client.get(location.key("\(id).json"), into: sink)
-        if status == 404 {
-            if try await !client.bucketExists() { throw S3Error.noSuchBucket("the bucket \(location.bucket) does not exist; create it or check the address") }
-            return nil
-        }
+        // (fetch checked the bucket before any work: a 404 here is the id not stored yet.)
+        if status == 404 { return nil }
         guard (200..<300).contains(status) else {
             throw client.failure(S3Client.Answer(status: status, head: nil, body: sink.bytes), "GET \(id).json")
         }
