@@ -259,6 +259,8 @@ import Testing
             let id = server.createJob(webhookSpec(w.hook))
             try await until(20, "saved over a TLS delivery") { saved(dir, id) }
             try expectSaved(server, id, dir: dir)
+            // The sandbox records the answer when its curl loop hands it back (it may lag the save).
+            try await until(10, "the delivery's answer recorded") { server.webhookDeliveries().contains { $0.jobID == id } }
             #expect(server.webhookDeliveries().first { $0.jobID == id }?.status == 200)
             #expect(try await call(w.url + "/healthz", ca: pki.caFile).0 == 200)
             // Without the CA, a client refuses the listener's certificate.
