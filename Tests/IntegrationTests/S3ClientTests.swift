@@ -70,15 +70,26 @@ final class MotoServer: @unchecked Sendable {
     }
 }
 
-func withMoto(_ body: (MotoServer) async throws -> Void) async throws {
-    let moto = try await withCheckedThrowingContinuation { c in Thread { c.resume(with: Result { try MotoServer() }) }.start() }
-    do {
-        try await body(moto)
-    } catch {
-        moto.stop()
-        throw error
+/// One moto for the whole test run: starting it costs seconds of CPU (boto3 and moto import),
+/// and 19 starts at the suite's beginning starved the timing-sensitive tests running beside
+/// them. Tests keep apart by key prefix. It ends with the test process (its stdin closes).
+enum SharedMoto {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var server: MotoServer?  // sound: only under `lock`
+
+    static func get() throws -> MotoServer {
+        try lock.withLock {
+            if let server { return server }
+            let s = try MotoServer()
+            server = s
+            return s
+        }
     }
-    moto.stop()
+}
+
+func withMoto(_ body: (MotoServer) async throws -> Void) async throws {
+    let moto = try await withCheckedThrowingContinuation { c in Thread { c.resume(with: Result { try SharedMoto.get() }) }.start() }
+    try await body(moto)
 }
 
 /// The S3 client against moto over real loopback sockets, signed by libcurl (issue 12's base).
