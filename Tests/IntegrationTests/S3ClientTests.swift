@@ -62,12 +62,6 @@ final class MotoServer: @unchecked Sendable {
         let config = try S3Config.fromEnvironment(env.merging(extra) { $1 }).get()
         return S3Client(config: config, location: try S3Location.parse("s3://\(bucket)/\(prefix)").get())
     }
-
-    func stop() {
-        try? input.fileHandleForWriting.close()
-        process.terminate()
-        process.waitUntilExit()
-    }
 }
 
 /// One moto for the whole test run: starting it costs seconds of CPU (boto3 and moto import),

@@ -24,8 +24,7 @@ struct ArchiveCommand: AsyncParsableCommand {
     @OptionGroup(title: "Archive") var archive: ArchiveOptions
     @OptionGroup(title: "S3") var s3: S3ArchiveOptions
 
-    @Option(help: ArgumentHelp("With -o s3://...: the S3 endpoint (MinIO, R2...), instead of $AWS_ENDPOINT_URL.", valueName: "URL"))
-    var s3Endpoint: String?
+    @OptionGroup var endpoint: S3EndpointOption
 
     @Flag(help: "Also write DIR/index.html (see the gallery subcommand). Each archive part carries a gallery page of its own videos with this flag, or whenever DIR/index.html exists.")
     var gallery = false
@@ -56,7 +55,7 @@ struct ArchiveCommand: AsyncParsableCommand {
             if output.hasPrefix("s3://") {
                 // Streamed into multipart uploads; each part's ETag is checked against the bytes
                 // sent, which is the check --remove-after-archive waits for.
-                let result = try await runS3Archiver(archiver, items: scanned.items, options: s3, endpoint: s3Endpoint, say: say)
+                let result = try await runS3Archiver(archiver, items: scanned.items, options: s3, endpoint: endpoint, say: say)
                 say("archived \(result.items.count) video\(result.items.count == 1 ? "" : "s") (\(formatBytes(result.bytes))) into \(output)")
                 for p in result.parts { print(p) }
                 if archive.removeAfterArchive { Archiver.removeLoose(result.items, directory: directory) }

@@ -45,8 +45,7 @@ struct FetchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With -o s3://...: where videos wait before their upload (default: $XDG_CACHE_HOME/lumenfall-fetch/s3/BUCKET/PREFIX).", valueName: "DIR"))
     var workDir: String?
 
-    @Option(help: ArgumentHelp("The S3 endpoint (MinIO, R2, Ceph...), instead of $AWS_ENDPOINT_URL; addressed path-style.", valueName: "URL"))
-    var s3Endpoint: String?
+    @OptionGroup var endpoint: S3EndpointOption
 
     @Option(help: ArgumentHelp("With -o s3://...: each id is claimed (PREFIX/.claims/<id>) so overlapping workers never fetch it twice; a claim older than this may be taken over.", valueName: "INTERVAL"))
     var claimTTL: Interval = Interval(3600)
@@ -88,7 +87,7 @@ struct FetchCommand: AsyncParsableCommand {
             if archive != nil {
                 throw ValidationError("--archive with -o s3:// is not supported yet: archive the folder first (fetch -o DIR --archive), or upload with -o s3:// alone")
             }
-        } else if workDir != nil || (s3Endpoint != nil && !(archive ?? "").hasPrefix("s3://")) {
+        } else if workDir != nil || (endpoint.s3Endpoint != nil && !(archive ?? "").hasPrefix("s3://")) {
             throw ValidationError("--work-dir and --s3-endpoint go with -o s3://bucket/prefix/ (--s3-endpoint also with --archive s3://...)")
         }
         if claimTTL.seconds == nil || (claimTTL.seconds ?? 0) < 60 {
@@ -122,11 +121,7 @@ struct FetchCommand: AsyncParsableCommand {
         var destination: S3Destination?
         var dir = out.output
         if let location = s3Location {
-            let config: S3Config
-            switch S3Config.fromEnvironment(ProcessInfo.processInfo.environment, endpoint: s3Endpoint) {
-            case .success(let c): config = c
-            case .failure(let e): throw CLIError(code: Exit.setup, "\(e)")
-            }
+            let config = try endpoint.config()
             let client = S3Client(config: config, location: location)
             do {
                 guard try await client.bucketExists() else {
@@ -263,7 +258,7 @@ struct FetchCommand: AsyncParsableCommand {
             do {
                 let result: Archiver.Result
                 if path.hasPrefix("s3://") {
-                    result = try await runS3Archiver(archiver, items: items, options: s3Archive, endpoint: s3Endpoint) { printer.line($0) }
+                    result = try await runS3Archiver(archiver, items: items, options: s3Archive, endpoint: endpoint) { printer.line($0) }
                     printer.line("archived \(result.items.count) video\(result.items.count == 1 ? "" : "s") (\(formatBytes(result.bytes))) into \(path)")
                     if !out.json { for p in result.parts { print(p) } }
                     if archiveOptions.removeAfterArchive { Archiver.removeLoose(result.items, directory: dir) }

@@ -28,8 +28,7 @@ struct S3CleanupCommand: AsyncParsableCommand {
     @Flag(help: "List what would be aborted, abort nothing.")
     var dryRun = false
 
-    @Option(help: ArgumentHelp("The S3 endpoint (MinIO, R2...), instead of $AWS_ENDPOINT_URL.", valueName: "URL"))
-    var s3Endpoint: String?
+    @OptionGroup var endpoint: S3EndpointOption
 
     func validate() throws {
         if case .failure(let e) = S3Location.parse(target) { throw ValidationError("\(target): \(e)") }
@@ -37,12 +36,7 @@ struct S3CleanupCommand: AsyncParsableCommand {
 
     func run() async throws {
         let location = try S3Location.parse(target).get()
-        let config: S3Config
-        switch S3Config.fromEnvironment(ProcessInfo.processInfo.environment, endpoint: s3Endpoint) {
-        case .success(let c): config = c
-        case .failure(let e): throw CLIError(code: Exit.setup, "\(e)")
-        }
-        let client = S3Client(config: config, location: location)
+        let client = S3Client(config: try endpoint.config(), location: location)
         let pending: [S3Client.PendingUpload]
         do {
             pending = try await client.listMultipartUploads(prefix: location.prefix)

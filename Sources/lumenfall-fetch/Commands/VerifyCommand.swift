@@ -16,8 +16,7 @@ struct VerifyCommand: ParsableCommand {
     @Argument(help: "Archives (.tar, .tar.gz, .tgz, .tar.zst, .tzst, .tar.xz), on disk or as s3://bucket/key.")
     var paths: [String]
 
-    @Option(help: ArgumentHelp("For s3:// archives: the S3 endpoint (MinIO, R2...), instead of $AWS_ENDPOINT_URL.", valueName: "URL"))
-    var s3Endpoint: String?
+    @OptionGroup var endpoint: S3EndpointOption
 
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one archive to verify") }
@@ -26,7 +25,7 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         var bad = false
         for path in paths {
-            let r = path.hasPrefix("s3://") ? try Self.verifyS3(path, endpoint: s3Endpoint) : ArchiveVerifier.verify(path: path)
+            let r = path.hasPrefix("s3://") ? try Self.verifyS3(path, endpoint: endpoint) : ArchiveVerifier.verify(path: path)
             // Member names come from the archive: a forged name must not print a fake "OK".
             let shown = TerminalText.safe(path)
             if r.ok {
@@ -42,7 +41,7 @@ struct VerifyCommand: ParsableCommand {
 
     /// Streams the object back through a pipe into the same one-pass verifier: nothing is
     /// written to disk and memory stays at the pipe and one read buffer.
-    static func verifyS3(_ target: String, endpoint: String?) throws -> ArchiveVerifier.Report {
+    static func verifyS3(_ target: String, endpoint: S3EndpointOption) throws -> ArchiveVerifier.Report {
         let client = try S3ArchiveOptions.client(for: target, endpoint: endpoint)
         guard case .success(let (_, key)) = S3Location.parseObject(target) else { throw CLIError(code: 64, "\(target) is not an s3:// object") }
         var fds: [Int32] = [0, 0]
@@ -76,7 +75,9 @@ struct VerifyCommand: ParsableCommand {
 final class PipeSink: HTTPResponseSink, @unchecked Sendable {
     let fd: Int32
     init(fd: Int32) { self.fd = fd }
-    func didReceiveHead(_ head: HTTPResponseHead) -> SinkVerdict { head.status == 200 ? .proceed : .proceed }
+    /// An error answer's body is not an archive: stop at its head, so the pipe closes at once
+    /// and the caller reports the status.
+    func didReceiveHead(_ head: HTTPResponseHead) -> SinkVerdict { head.status == 200 ? .proceed : .abort }
     func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict {
         var off = 0
         while off < bytes.count {

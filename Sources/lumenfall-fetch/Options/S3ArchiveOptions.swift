@@ -2,6 +2,24 @@ import ArgumentParser
 import Foundation
 import LumenfallCore
 
+/// `--s3-endpoint` (fetch, archive, verify, s3 cleanup) and the settings it completes.
+struct S3EndpointOption: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "For s3:// targets: the S3 endpoint (MinIO, R2, Ceph...), instead of $AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL; addressed path-style.",
+            valueName: "URL"))
+    var s3Endpoint: String?
+
+    /// Credentials, region and endpoint from the usual AWS variables; a missing or bad one is
+    /// a set-up error (exit 2).
+    func config() throws -> S3Config {
+        switch S3Config.fromEnvironment(ProcessInfo.processInfo.environment, endpoint: s3Endpoint) {
+        case .success(let c): return c
+        case .failure(let e): throw CLIError(code: Exit.setup, "\(e)")
+        }
+    }
+}
+
 /// Archives written to `s3://bucket/key` (fetch --archive, archive -o): multipart settings.
 struct S3ArchiveOptions: ParsableArguments {
     @Option(help: ArgumentHelp("With an s3:// archive: the size of each uploaded part, 8M to 64M (binary units).", valueName: "SIZE"))
@@ -16,22 +34,19 @@ struct S3ArchiveOptions: ParsableArguments {
     }
 
     /// The client for an `s3://bucket/key` archive, from the usual AWS variables.
-    static func client(for target: String, endpoint: String?) throws -> S3Client {
+    static func client(for target: String, endpoint: S3EndpointOption) throws -> S3Client {
         let (location, _): (S3Location, String)
         switch S3Location.parseObject(target) {
         case .success(let v): (location, _) = v
         case .failure(let e): throw CLIError(code: 64, "\(e)")
         }
-        switch S3Config.fromEnvironment(ProcessInfo.processInfo.environment, endpoint: endpoint) {
-        case .success(let c): return S3Client(config: c, location: location)
-        case .failure(let e): throw CLIError(code: Exit.setup, "\(e)")
-        }
+        return S3Client(config: try endpoint.config(), location: location)
     }
 }
 
 /// Writes an archive to S3 on a thread of its own (the upload's blocking waits must stay off
 /// Swift's cooperative pool), printing what went up.
-func runS3Archiver(_ archiver: Archiver, items: [ArchiveItem], options: S3ArchiveOptions, endpoint: String?, say: @escaping @Sendable (String) -> Void) async throws -> Archiver.Result {
+func runS3Archiver(_ archiver: Archiver, items: [ArchiveItem], options: S3ArchiveOptions, endpoint: S3EndpointOption, say: @escaping @Sendable (String) -> Void) async throws -> Archiver.Result {
     let client = try S3ArchiveOptions.client(for: archiver.path, endpoint: endpoint)
     let (partSize, inFlight) = (Int(options.partSize.bytes), options.partsInFlight)
     return try await withCheckedThrowingContinuation { c in
