@@ -66,19 +66,20 @@ import Testing
                     $0.faults.stallAfterBytes = 500_000
                     $0.faults.stallSeconds = 2
                 })
-            // 8 MB at that speed need about 16 s; the link lives 12 s from creation: at risk by
-            // the meter, yet loopback fetches it in well under a second, with 10 s of slack for
-            // a loaded machine (a 6 s link expired under load before its turn came).
+            // 32 MB at that speed need about 64 s; the link lives 45 s from creation: at risk by
+            // the meter, yet loopback fetches it in about a second, with 40 s of slack for a
+            // loaded machine (a 12 s link expired under CI's load before its turn came, as a 6 s
+            // one had before).
             let risky = server.createJob(
-                spec(bytes: 8_000_000) {
+                spec(bytes: 32_000_000) {
                     $0.queuedPolls = 3
-                    $0.urlTTL = 12
+                    $0.urlTTL = 45
                 })
             let log = EventLog()
             let report = await fetch(server, [first, risky], dir: dir, events: log) { $0.jobs = 1 }
             #expect(report.allSucceeded)
             let warned = log.all.compactMap { e -> String? in
-                if case .expiryAtRisk(let id, _, let remaining, let need) = e, remaining == 8_000_000, need > 12 { return id }
+                if case .expiryAtRisk(let id, _, let remaining, let need) = e, remaining == 32_000_000, need > 45 { return id }
                 return nil
             }
             #expect(warned == [risky])
