@@ -34,6 +34,7 @@ public final class CurlMulti: @unchecked Sendable {
     /// Runs one exchange. Cancelling the calling task removes the transfer from the loop within
     /// one wake-up and throws `CancellationError`; whatever the sink wrote stays written.
     public func perform(_ request: HTTPRequest, sink: HTTPResponseSink) async throws -> HTTPTransferResult {
+        try request.validate()
         let transfer = Transfer(request: request, sink: sink)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<HTTPTransferResult, Error>) in

@@ -53,6 +53,77 @@ public struct HTTPRequest: Sendable {
     }
 }
 
+/// A request that would say something else on the wire than what was meant: a CR, LF, NUL or
+/// other control character in its URL, method, a header line or a signing field. libcurl sends
+/// header values verbatim, so a value read back from a file (an ETag in a `.part.state`) or
+/// taken from a server's answer could otherwise end the header block and start a second
+/// request on a kept-alive connection, carrying the key. Refused before anything is sent, and
+/// never retried: the same request would be refused again.
+public struct UnsafeRequestError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Which part: "the URL", "the If-Range header", ... (never the value: it may hold a secret).
+    public let part: String
+    public let host: String
+    public var description: String {
+        "refused to send a request to \(host): \(part) holds a line break or another control character"
+    }
+}
+
+extension HTTPRequest {
+    /// Bytes that may appear in a field value (RFC 9110 §5.5): visible ASCII, space, tab and
+    /// obs-text (0x80-0xFF); never CR, LF, NUL or another control character.
+    static func isSafeValue(_ s: String, allowTab: Bool = true) -> Bool {
+        s.utf8.allSatisfy { b in b >= 0x20 ? b != 0x7F : (allowTab && b == 0x09) }
+    }
+
+    /// A header name is a token (RFC 9110 §5.6.2).
+    static func isToken(_ s: Substring) -> Bool {
+        !s.isEmpty
+            && s.utf8.allSatisfy { b in
+                switch b {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    true
+                default:
+                    Array("!#$%&'*+-.^_`|~".utf8).contains(b)
+                }
+            }
+    }
+
+    /// Checks every field libcurl would put on the wire; the one place where requests are
+    /// built, whatever their values came from. Throws `UnsafeRequestError` naming the part.
+    public func validate() throws {
+        let host = Self.hostForMessage(url)
+        func refuse(_ part: String) -> UnsafeRequestError { UnsafeRequestError(part: part, host: host) }
+        // A URL has no spaces either: a server's Location with one is refused, not re-encoded.
+        guard isSafeURL(url) else { throw refuse("the URL") }
+        guard Self.isToken(Substring(method)) else { throw refuse("the method") }
+        guard Self.isSafeValue(userAgent, allowTab: false) else { throw refuse("the User-Agent") }
+        for line in headers {
+            guard let colon = line.firstIndex(of: ":"), Self.isToken(line[..<colon]) else {
+                throw refuse("a header line that is not `Name: value`")
+            }
+            let name = String(line[..<colon])
+            guard Self.isSafeValue(String(line[line.index(after: colon)...])) else { throw refuse("the \(name) header") }
+        }
+        if let v = awsSigV4, !Self.isSafeValue(v, allowTab: false) { throw refuse("the signing scope") }
+        if let v = awsCredentials, !Self.isSafeValue(v, allowTab: false) { throw refuse("the storage credentials") }
+        if let v = caFile, v.utf8.contains(0) { throw refuse("the CA file's name") }
+    }
+
+    private func isSafeURL(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F }
+    }
+
+    /// The host, for a message: what lies between `//` and the next `/`, less any user info.
+    static func hostForMessage(_ url: String) -> String {
+        var rest = Substring(url)
+        if let r = rest.range(of: "://") { rest = rest[r.upperBound...] }
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let host = authority.split(separator: "@").last.map(String.init) ?? ""
+        let printable = host.unicodeScalars.filter { $0.value > 0x20 && $0.value < 0x7F }
+        return String(String.UnicodeScalarView(printable.prefix(253)))
+    }
+}
+
 public enum UploadBody: Sendable, Equatable {
     case bytes([UInt8])
     /// `length` bytes of the file at `path`, from `offset`.

@@ -50,6 +50,8 @@ public enum DownloadEvent: Sendable {
     case retrying(reason: String, delay: Double, kept: Int64)
     case refreshingURL(status: Int)
     case restarting(reason: String)
+    /// The `.part.state` was not usable (damaged, planted): renamed to `file`, not acted on.
+    case stateSetAside(file: String, reason: String)
     /// The server accepted the request: the body starts at `offset` of `total` bytes.
     case receiving(offset: Int64, total: Int64?)
     /// The file comes over this many ranged connections at once (`--segments`).
@@ -108,7 +110,14 @@ struct Downloader: Sendable {
         // A `.part` written in ranges is continued in ranges whatever --segments says now: its
         // length alone does not tell which bytes it holds.
         let existing = MediaFile.existingPart(directory: directory, id: id)
-        let known = existing.flatMap { FileSink.savedValidator(of: $0) }
+        var known: ResumeValidator?
+        if let existing {
+            switch FileSink.readState(of: existing) {
+            case .valid(let v): known = v
+            case let .setAside(file, reason): events(.stateSetAside(file: file, reason: reason))
+            case .none: break
+            }
+        }
         if preview == nil, settings.segments > 1 || known?.segments != nil {
             let segmented = SegmentedDownload(downloader: self, connections: max(1, settings.segments), start: start)
             switch try await segmented.run(video: initial, part: existing, known: known, refresh: refresh) {

@@ -85,10 +85,39 @@ final class FileSink: HTTPResponseSink {
         return max(0, hole / mib * mib - mib)
     }
 
-    /// The `.part.state` beside a `.part`, if it is there and readable.
+    /// The `.part.state` beside a `.part`, if it is there and passes `ResumeValidator.problem`.
     static func savedValidator(of f: MediaFile) -> ResumeValidator? {
-        AtomicFile.readSmall(f.statePath, limit: 1 << 20)
-            .flatMap { try? JSONDecoder().decode(ResumeValidator.self, from: Data($0)) }
+        if case .valid(let v) = readState(of: f) { return v }
+        return nil
+    }
+
+    enum SavedState: Equatable {
+        case none
+        case valid(ResumeValidator)
+        /// Unreadable or not ours: moved aside to `<name>.rejected`, never acted on.
+        case setAside(file: String, reason: String)
+    }
+
+    /// Reads the `.part.state` as input from outside: bounded (1 MiB, a regular file, not a
+    /// link), decoded, and checked field by field. A bad one is renamed `<state>.rejected`, so
+    /// the `.part` goes on without a validator (a Range request without If-Range, as for a
+    /// `.part` whose state was never written) and the file is there for a person to look at.
+    static func readState(of f: MediaFile) -> SavedState {
+        guard AtomicFile.exists(f.statePath) else { return .none }
+        let why: String
+        if let bytes = AtomicFile.readSmall(f.statePath, limit: 1 << 20) {
+            if let v = try? JSONDecoder().decode(ResumeValidator.self, from: Data(bytes)) {
+                guard let p = v.problem else { return .valid(v) }
+                why = p
+            } else {
+                why = "it is not a resume record"
+            }
+        } else {
+            why = "it is not a regular file under 1 MiB"
+        }
+        let aside = f.statePath + ".rejected"
+        guard rename(f.statePath, aside) == 0 else { return .none }
+        return .setAside(file: (aside as NSString).lastPathComponent, reason: why)
     }
 
     func didReceiveHead(_ h: HTTPResponseHead) -> SinkVerdict {
@@ -136,7 +165,8 @@ final class FileSink: HTTPResponseSink {
             return "HTTP \(h.status)"
         case 200, 206:
             let type = (h.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            return type.lowercased().hasPrefix("image/") ? nil : "the answer was \(type.isEmpty ? "untyped" : TerminalText.safe(type)), not an image"
+            return type.lowercased().hasPrefix("image/")
+                ? nil : "the answer was \(type.isEmpty ? "untyped" : TerminalText.safe(type)), not an image"
         default:
             return nil
         }

@@ -28,6 +28,37 @@ struct ResumeValidator: Codable, Equatable, Sendable {
 
     /// The value for If-Range: the strong ETag, else the Last-Modified date.
     var ifRange: String? { strongETag ?? lastModified }
+
+    /// Longest ETag, date or type we keep: real ones are well under 100 bytes.
+    static let maxFieldBytes = 512
+    /// A plan with more ranges than this was not written by us (`--segments` is at most 16,
+    /// and stealing halves ranges no smaller than 2 MiB).
+    static let maxSegmentRanges = 4096
+
+    /// Why a validator read back from a `.part.state` cannot be used, or nil when every field
+    /// is one we could have written: a state file is input from outside (a shared folder, a
+    /// damaged disk), and its ETag goes into a request header.
+    var problem: String? {
+        for (name, value) in [("etag", etag), ("lastModified", lastModified), ("contentType", contentType)] {
+            guard let v = value else { continue }
+            if !Self.isFieldValue(v) { return "its \(name) is not a plain header value" }
+        }
+        if let t = total, t < 0 || t > Self.maxTotal { return "its total size is out of range" }
+        if let plan = segments {
+            guard plan.ranges.count <= Self.maxSegmentRanges, plan.isValid, plan.total == total else {
+                return "its record of ranges does not describe one file"
+            }
+        }
+        return nil
+    }
+
+    /// 1 PiB: no video is bigger; a larger number is damage or a lie.
+    static let maxTotal: Int64 = 1 << 50
+
+    /// Printable ASCII and spaces only, at most `maxFieldBytes`.
+    static func isFieldValue(_ v: String) -> Bool {
+        v.utf8.count <= maxFieldBytes && v.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+    }
 }
 
 /// The media server's answer, reduced to what the resume decision needs.
@@ -58,7 +89,10 @@ extension MediaHead {
         self.init(
             status: h.status, contentRange: h.header("Content-Range"),
             contentLength: h.header("Content-Length").flatMap { Int64($0) },
-            etag: h.header("ETag"), lastModified: h.header("Last-Modified"),
+            // A validator we could not send back as it came (a bare CR inside, say) is no
+            // validator: dropped here, so it is neither saved nor compared.
+            etag: h.header("ETag").flatMap { ResumeValidator.isFieldValue($0) ? $0 : nil },
+            lastModified: h.header("Last-Modified").flatMap { ResumeValidator.isFieldValue($0) ? $0 : nil },
             retryAfter: RetryAfter.parse(h.header("Retry-After"), now: now))
     }
 }

@@ -479,7 +479,7 @@ public struct Fetcher: Sendable {
                 // total): only its retries and restarts are said; `assetSaved` ends it.
                 if variant != nil {
                     switch event {
-                    case .retrying, .restarting, .refreshingURL: emit(.download(id: id, event))
+                    case .retrying, .restarting, .refreshingURL, .stateSetAside: emit(.download(id: id, event))
                     default: break
                     }
                     return

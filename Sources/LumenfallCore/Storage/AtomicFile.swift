@@ -24,6 +24,32 @@ public enum AtomicFile {
                 "\(path) is a symbolic link; lumenfall-fetch never writes through one. Remove it (or use another folder) and run again")
     }
 
+    /// Whether anything (a file, a link, a FIFO) is at `path`.
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    /// Opens for reading a file we did not just create, as input from outside: never through
+    /// a link, and with O_NONBLOCK so a FIFO or a device put there cannot block the open;
+    /// then `fstat` must show a regular file (else the descriptor is closed and this throws),
+    /// and the descriptor goes back to blocking reads.
+    public static func openRegular(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else {
+            if errno == ELOOP { throw Failure(description: "\(path) is a symbolic link; lumenfall-fetch never reads through one") }
+            throw errnoText("cannot open", path)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw Failure(description: "\(path) is not a regular file (a FIFO, a device or a folder); it is not read")
+        }
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+        return fd
+    }
+
     /// Whether `path` itself (not what it points at) is a symbolic link.
     public static func isSymlink(_ path: String) -> Bool {
         var st = stat()

@@ -128,6 +128,8 @@ final class EventPrinter: Sendable {
                 return "\(id): the media link was refused (HTTP \(status)); asking the API for a fresh one"
             case .restarting(let reason):
                 return "\(id): \(reason)"
+            case let .stateSetAside(file, reason):
+                return "\(id): warning: the resume record was not used (\(reason)); set aside as \(file), the partial file resumes without it"
             case .segmented(let n):
                 return "\(id): \(n) connection\(n == 1 ? "" : "s") at once, each on its own range"
             case let .progress(bytes, total):

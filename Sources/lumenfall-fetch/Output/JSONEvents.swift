@@ -74,6 +74,8 @@ final class JSONEvents: Sendable {
             emit("retry", id: id, [("stage", "link"), ("reason", "the media link was refused (HTTP \(status))"), ("delay", 0.0)])
         case .restarting(let reason):
             emit("restart", id: id, [("reason", reason)])
+        case let .stateSetAside(file, reason):
+            emit("state_set_aside", id: id, [("file", file), ("reason", reason)])
         case .segmented(let n):
             emit("segmented", id: id, [("connections", n)])
         case .receiving:

@@ -174,6 +174,8 @@ final class LiveDisplay: @unchecked Sendable {
             row.note = "asking for a fresh link"
         case .restarting(let reason):
             row.note = reason
+        case .stateSetAside(_, let reason):
+            row.note = "resume record set aside: \(reason)"
         case .segmented(let n):
             row.note = "\(n) connections"
         }

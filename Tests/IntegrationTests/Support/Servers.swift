@@ -174,3 +174,9 @@ final class PausingSink: HTTPResponseSink {
         return .proceed
     }
 }
+
+/// Takes any answer and keeps nothing.
+final class DiscardSink: HTTPResponseSink {
+    func didReceiveHead(_ head: HTTPResponseHead) -> SinkVerdict { .proceed }
+    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict { .proceed }
+}
