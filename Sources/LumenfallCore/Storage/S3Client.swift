@@ -83,7 +83,8 @@ public struct S3Config: Sendable, CustomStringConvertible {
             return .failure(.usage("the S3 endpoint \(endpoint) is not an http(s) URL"))
         }
         if u.scheme == "http", !URLPolicy.isLoopback(u.host ?? "") {
-            return .failure(.usage("the S3 endpoint \(endpoint) is plain http: credentials would cross the network in the clear; use https"))
+            return .failure(
+                .usage("the S3 endpoint \(endpoint) is plain http: credentials would cross the network in the clear; use https"))
         }
         return .success(
             S3Config(
@@ -91,7 +92,9 @@ public struct S3Config: Sendable, CustomStringConvertible {
                 endpoint: endpoint, pathStyle: custom != nil, caFile: value("CURL_CA_BUNDLE") ?? value("SSL_CERT_FILE")))
     }
 
-    public var description: String { "S3(\(endpoint), region \(region), key \(accessKeyID), \(pathStyle ? "path-style" : "virtual-hosted"))" }
+    public var description: String {
+        "S3(\(endpoint), region \(region), key \(accessKeyID), \(pathStyle ? "path-style" : "virtual-hosted"))"
+    }
 }
 
 /// What HEAD tells of an object.
@@ -100,8 +103,79 @@ public struct S3ObjectInfo: Sendable, Equatable {
     public var etag: String?
     /// `x-amz-checksum-sha256` (base64) when the store keeps it, else nil.
     public var checksumSHA256: String?
-    /// Our own `x-amz-meta-sha256` (hex), set on every upload.
+    /// Our own `x-amz-meta-sha256` (hex), set on every upload: anyone who can write the object
+    /// can set it, so it is shown, never taken as proof.
     public var metaSHA256: String?
+
+    /// The ETag without its quotes.
+    public var plainETag: String? { etag.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } }
+}
+
+/// Hashes an object as it is read back (SHA-256 of the whole, MD5 of each `partSize` piece)
+/// and stops at `limit` bytes: a store that sends more is not holding what we sent.
+final class ReadBackSink: HTTPResponseSink {
+    struct Digest: Sendable {
+        var bytes: Int64
+        var sha256: String
+        /// `md5(md5s)-N` for the parts, when a part size was given.
+        var multipartETag: String?
+    }
+    private let limit: Int64
+    private let partSize: Int?
+    private var sha = SHA256()
+    private var partMD5 = Insecure.MD5()
+    private var inPart = 0
+    private var md5s: [UInt8] = []
+    private var parts = 0
+    private var count: Int64 = 0
+    private var failed = false
+    private var status = 0
+
+    init(limit: Int64, partSize: Int?) {
+        self.limit = limit
+        self.partSize = partSize
+    }
+
+    func didReceiveHead(_ head: HTTPResponseHead) -> SinkVerdict {
+        status = head.status
+        return (200..<300).contains(head.status) ? .proceed : .abort
+    }
+
+    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict {
+        guard count + Int64(bytes.count) <= limit else {
+            failed = true
+            return .abort
+        }
+        count += Int64(bytes.count)
+        sha.update(bufferPointer: bytes)
+        guard let partSize else { return .proceed }
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            let n = min(partSize - inPart, rest.count)
+            partMD5.update(bufferPointer: UnsafeRawBufferPointer(rebasing: rest.prefix(n)))
+            inPart += n
+            rest = rest.dropFirst(n)
+            if inPart == partSize { closePart() }
+        }
+        return .proceed
+    }
+
+    private func closePart() {
+        md5s += Array(partMD5.finalize())
+        partMD5 = Insecure.MD5()
+        parts += 1
+        inPart = 0
+    }
+
+    var digest: Digest? {
+        guard !failed, (200..<300).contains(status) else { return nil }
+        var etag: String?
+        if partSize != nil {
+            if inPart > 0 || parts == 0 { closePart() }
+            etag = "\(Hex.string(Array(Insecure.MD5.hash(data: md5s))))-\(parts)"
+        }
+        return Digest(bytes: count, sha256: Hex.string(Array(sha.finalize())), multipartETag: etag)
+    }
 }
 
 /// S3 over libcurl, signed by libcurl (CURLOPT_AWS_SIGV4). Every request carries
@@ -112,6 +186,8 @@ public struct S3ObjectInfo: Sendable, Equatable {
 public struct S3Client: Sendable {
     public let config: S3Config
     public let location: S3Location
+    /// Seconds under 1 byte/s after which an exchange counts as stalled (tests use less).
+    public var stallTimeout: Double = 60
 
     public init(config: S3Config, location: S3Location) {
         self.config = config
@@ -121,9 +197,13 @@ public struct S3Client: Sendable {
     static let emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
     /// The URL of a key (or of the bucket, for ""), each path segment percent-encoded as
-    /// SigV4 expects, `query` appended as written (libcurl signs it as is).
+    /// SigV4 expects, `query` appended as written (libcurl signs it as is). A `.` or `..`
+    /// segment is encoded too (`%2E`): left bare, libcurl resolves it away and the request
+    /// reaches another key, or another bucket.
     public func url(_ key: String, query: String? = nil) -> String {
-        let encoded = key.split(separator: "/", omittingEmptySubsequences: false).map { Self.encode(String($0)) }.joined(separator: "/")
+        let encoded = key.split(separator: "/", omittingEmptySubsequences: false)
+            .map { $0 == "." || $0 == ".." ? String(repeating: "%2E", count: $0.count) : Self.encode(String($0)) }
+            .joined(separator: "/")
         var base: String
         if config.pathStyle {
             base = "\(config.endpoint)/\(location.bucket)"
@@ -156,16 +236,47 @@ public struct S3Client: Sendable {
         var body: [UInt8]
     }
 
+    /// Transient failures (a transport error, 408, 429, 5xx) are tried again, as the AWS SDKs
+    /// do: `retries` more times with a doubling, jittered wait. Not for a streamed GET (its sink
+    /// already took part of a body); every other request here is idempotent, a retried
+    /// CompleteMultipartUpload included (a second one answers the same object).
+    static let retries = 4
+    static let retryBackoff = Backoff(initial: 0.25, cap: 8, factor: 2, jitter: 0.5)
+
     func send(
         _ method: String, _ key: String, query: String? = nil, headers: [String] = [], upload: UploadBody? = nil,
-        payloadSHA256: String = S3Client.emptySHA256, headOnly: Bool = false, body: [UInt8]? = nil, sink: HTTPResponseSink? = nil
+        payloadSHA256: String = S3Client.emptySHA256, headOnly: Bool = false, body: [UInt8]? = nil, sink: HTTPResponseSink? = nil,
+        stallTimeout: Double? = nil, totalTimeout: Double? = nil
+    ) async throws -> Answer {
+        var attempt = 0
+        while true {
+            let outcome: Result<Answer, Error> = await Result {
+                try await sendOnce(
+                    method, key, query: query, headers: headers, upload: upload, payloadSHA256: payloadSHA256, headOnly: headOnly,
+                    body: body, sink: sink, stallTimeout: stallTimeout ?? self.stallTimeout, totalTimeout: totalTimeout)
+            }
+            let transient: Bool
+            switch outcome {
+            case .success(let a): transient = a.status == 408 || a.status == 429 || a.status >= 500
+            case .failure(let e): transient = e is S3Error
+            }
+            guard transient, sink == nil, attempt < Self.retries else { return try outcome.get() }
+            try await sleep(seconds: Self.retryBackoff.delay(attempt: attempt, random: Double.random(in: 0..<1)))
+            attempt += 1
+        }
+    }
+
+    private func sendOnce(
+        _ method: String, _ key: String, query: String?, headers: [String], upload: UploadBody?,
+        payloadSHA256: String, headOnly: Bool, body: [UInt8]?, sink: HTTPResponseSink?,
+        stallTimeout: Double, totalTimeout: Double?
     ) async throws -> Answer {
         var h = headers + ["x-amz-content-sha256: \(payloadSHA256)"]
         if let t = config.sessionToken { h.append("x-amz-security-token: \(t)") }
         var r = HTTPRequest(
-            url: url(key, query: query), method: method, headers: h, body: body, connectTimeout: 30, stallTimeout: 60,
+            url: url(key, query: query), method: method, headers: h, body: body, connectTimeout: 30, stallTimeout: stallTimeout,
             // A bounded exchange, but for uploads and streamed GETs, whose length has no limit.
-            totalTimeout: upload == nil && sink == nil ? 300 : nil, caFile: config.caFile)
+            totalTimeout: totalTimeout ?? (upload == nil && sink == nil ? 300 : nil), caFile: config.caFile)
         r.allowHTTP2 = false
         r.upload = upload
         r.headOnly = headOnly
@@ -186,24 +297,28 @@ public struct S3Client: Sendable {
     func failure(_ a: Answer, _ what: String) -> S3Error {
         let text = String(decoding: a.body.prefix(4096), as: UTF8.self)
         func tag(_ n: String) -> String? {
-            guard let s = text.range(of: "<\(n)>"), let e = text.range(of: "</\(n)>", range: s.upperBound..<text.endIndex) else { return nil }
+            guard let s = text.range(of: "<\(n)>"), let e = text.range(of: "</\(n)>", range: s.upperBound..<text.endIndex) else {
+                return nil
+            }
             return TerminalText.safe(String(text[s.upperBound..<e.lowerBound]))
         }
         let code = tag("Code")
         let message = tag("Message") ?? "no message"
         switch (a.status, code) {
-        case (404, "NoSuchBucket"), (404, nil) where what == "bucket":
+        case (404, "NoSuchBucket"),
+            (404, nil) where what == "bucket":
             return .noSuchBucket("the bucket \(location.bucket) does not exist at \(config.endpoint); create it or check the address")
         case (403, _), (401, _):
             return .credentials(
-                "S3 refused the credentials (HTTP \(a.status)\(code.map { " \($0)" } ?? "")): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION (\(config.region))")
+                "S3 refused the credentials (HTTP \(a.status)\(code.map { " \($0)" } ?? "")): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION (\(config.region))"
+            )
         default:
             return .http(status: a.status, code: code, message: "\(what): \(message)")
         }
     }
 
     /// PUT an object with its SHA-256 (hex) as payload hash, `x-amz-checksum-sha256` and
-    /// `x-amz-meta-sha256`; then HEAD checks what was stored. Returns the stored object's facts.
+    /// `x-amz-meta-sha256`; then `prove` checks what was stored. Returns the stored object's facts.
     @discardableResult
     public func put(_ key: String, _ body: UploadBody, sha256Hex: String, contentType: String) async throws -> S3ObjectInfo {
         let a = try await send(
@@ -215,19 +330,77 @@ public struct S3Client: Sendable {
             upload: body, payloadSHA256: sha256Hex)
         guard (200..<300).contains(a.status) else { throw failure(a, "PUT \(key)") }
         guard let info = try await head(key) else { throw S3Error.mismatch("\(key) is not there after its upload") }
-        try Self.check(info, size: body.length, sha256Hex: sha256Hex, key: key)
+        try await prove(key, info, size: body.length, sha256Hex: sha256Hex, md5Hex: { try await Self.md5Hex(of: body) })
         return info
     }
 
-    /// The checks after an upload: size, and the checksum the store reports (when it keeps one).
-    static func check(_ info: S3ObjectInfo, size: Int64, sha256Hex: String, key: String) throws {
+    /// How the store showed that it holds the bytes meant.
+    public enum Proof: String, Sendable, Equatable {
+        /// Its own `x-amz-checksum-sha256`, computed when it stored them.
+        case checksum
+        /// A single-part ETag that is the MD5 of the bytes.
+        case md5ETag = "md5_etag"
+        /// The multipart ETag, recomputed from the parts sent.
+        case multipartETag = "multipart_etag"
+        /// The object read back and hashed.
+        case readBack = "read_back"
+    }
+
+    /// Whether `info` (a HEAD just made) proves that the object holds exactly the bytes whose
+    /// SHA-256 is `sha256Hex`: by what the store computed (its checksum; an ETag that is the
+    /// MD5 of the bytes), else by reading the object back. User metadata (`x-amz-meta-*`) is
+    /// set by whoever writes the object and is never proof. Throws `mismatch` when the store
+    /// holds other bytes.
+    @discardableResult
+    public func prove(
+        _ key: String, _ info: S3ObjectInfo, size: Int64, sha256Hex: String, md5Hex: () async throws -> String
+    ) async throws -> Proof {
         guard info.size == size else { throw S3Error.mismatch("\(key): the store holds \(info.size) bytes, \(size) were sent") }
-        if let c = info.checksumSHA256, c != base64(hex: sha256Hex) {
-            throw S3Error.mismatch("\(key): the store's SHA-256 differs from the file's")
+        if let c = info.checksumSHA256 {
+            guard c == Self.base64(hex: sha256Hex) else { throw S3Error.mismatch("\(key): the store's SHA-256 differs from the file's") }
+            return .checksum
         }
-        if info.checksumSHA256 == nil, let m = info.metaSHA256, m != sha256Hex {
-            throw S3Error.mismatch("\(key): the stored object carries another SHA-256")
+        if let e = info.plainETag, !e.contains("-"), e == (try await md5Hex()) { return .md5ETag }
+        let got = try await readBack(key, size: size, partSize: nil)
+        guard got.sha256 == sha256Hex else { throw S3Error.mismatch("\(key): read back, the object's SHA-256 differs from the file's") }
+        return .readBack
+    }
+
+    /// The MD5 (hex) of an upload's body; a file's is read on the blocking queue.
+    static func md5Hex(of body: UploadBody) async throws -> String {
+        switch body {
+        case .bytes(let b): return Hex.string(Array(Insecure.MD5.hash(data: b)))
+        case let .file(path, offset, length):
+            return try await BlockingIO.run { try Self.md5Hex(file: path, offset: offset, length: length) }
         }
+    }
+
+    static func md5Hex(file path: String, offset: Int64, length: Int64) throws -> String {
+        let fd = try AtomicFile.openRegular(path)
+        defer { close(fd) }
+        var md5 = Insecure.MD5()
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        var at = offset
+        let end = offset + length
+        while at < end {
+            let want = Int(min(Int64(buf.count), end - at))
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(at)) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw S3Error.mismatch("\(path) ended before the \(length) bytes uploaded") }
+            md5.update(data: buf[0..<n])
+            at += Int64(n)
+        }
+        return Hex.string(Array(md5.finalize()))
+    }
+
+    /// Reads the object back: its SHA-256 and, with `partSize`, its multipart ETag as this many
+    /// bytes a part would give. Refuses a body longer than `size`.
+    func readBack(_ key: String, size: Int64, partSize: Int?) async throws -> ReadBackSink.Digest {
+        let sink = ReadBackSink(limit: size, partSize: partSize)
+        let status = try await get(key, into: sink)
+        guard (200..<300).contains(status) else { throw S3Error.mismatch("\(key): cannot read it back (HTTP \(status))") }
+        guard let d = sink.digest, d.bytes == size else { throw S3Error.mismatch("\(key): read back, the object is not \(size) bytes") }
+        return d
     }
 
     /// HEAD: nil when there is no such key.
@@ -235,7 +408,9 @@ public struct S3Client: Sendable {
         let a = try await send("HEAD", key, headers: ["x-amz-checksum-mode: ENABLED"], headOnly: true)
         if a.status == 404 {
             // HEAD has no body to say which: ask the bucket itself.
-            if try await !bucketExists() { throw failure(Answer(status: 404, head: nil, body: Array("<Code>NoSuchBucket</Code>".utf8)), "bucket") }
+            if try await !bucketExists() {
+                throw failure(Answer(status: 404, head: nil, body: Array("<Code>NoSuchBucket</Code>".utf8)), "bucket")
+            }
             return nil
         }
         guard (200..<300).contains(a.status), let h = a.head else { throw failure(a, "HEAD \(key)") }
@@ -357,15 +532,20 @@ extension S3Client {
         return etag
     }
 
+    /// S3 may take minutes to assemble a big object, sending a space every few seconds to keep
+    /// the connection: no stall check then (a space each 5 s is under any byte rate), only a
+    /// 15-minute bound on the whole exchange.
     public func completeMultipartUpload(_ key: String, uploadID: String, parts: [Part]) async throws {
         let xml =
             "<CompleteMultipartUpload>"
-            + parts.sorted { $0.number < $1.number }.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(Self.xmlEscape($0.etag))</ETag></Part>" }
+            + parts.sorted { $0.number < $1.number }.map {
+                "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(Self.xmlEscape($0.etag))</ETag></Part>"
+            }
             .joined() + "</CompleteMultipartUpload>"
         let body = Array(xml.utf8)
         let a = try await send(
             "POST", key, query: "uploadId=\(Self.encode(uploadID))", headers: ["Content-Type: application/xml"],
-            payloadSHA256: sha256Hex(body), body: body)
+            payloadSHA256: sha256Hex(body), body: body, stallTimeout: 900, totalTimeout: 900)
         // S3 may answer 200 with an <Error> body when the completion failed late.
         guard (200..<300).contains(a.status), !String(decoding: a.body, as: UTF8.self).contains("<Error>") else {
             throw failure(a, "complete the multipart upload of \(key)")
@@ -377,41 +557,107 @@ extension S3Client {
         guard (200..<300).contains(a.status) || a.status == 404 else { throw failure(a, "abort the multipart upload of \(key)") }
     }
 
+    /// S3 allows 10 000 parts per upload, listed 1 000 a page: more pages than this, or a part
+    /// number past 10 000, is a listing that does not end.
+    static let maxPartNumber = 10_000
+    static let maxPartPages = 100
+    /// ListMultipartUploads gives up to 1 000 uploads a page; 1 000 pages is a million
+    /// unfinished uploads under one prefix, far past any real bucket.
+    static let maxUploadPages = 1_000
+
     /// The parts an unfinished upload already holds (to resume without sending them again).
+    /// Every page is read; the marker must move forward and stay within S3's part numbers.
     public func listParts(_ key: String, uploadID: String) async throws -> [Part] {
         var parts: [Part] = []
         var marker = 0
-        while true {
+        for _ in 0..<Self.maxPartPages {
             let q = (marker > 0 ? "part-number-marker=\(marker)&" : "") + "uploadId=\(Self.encode(uploadID))"
             let sink = BufferSink(limit: 8 << 20)
             let a = try await send("GET", key, query: q, sink: sink)
-            guard (200..<300).contains(a.status) else { throw failure(Answer(status: a.status, head: a.head, body: sink.bytes), "list the parts of \(key)") }
+            guard (200..<300).contains(a.status) else {
+                throw failure(Answer(status: a.status, head: a.head, body: sink.bytes), "list the parts of \(key)")
+            }
             let text = String(decoding: sink.bytes, as: UTF8.self)
             for block in Self.xmlValues("Part", in: text) {
-                guard let n = Self.xmlValues("PartNumber", in: block).first.flatMap({ Int($0) }),
-                    let etag = Self.xmlValues("ETag", in: block).first,
-                    let size = Self.xmlValues("Size", in: block).first.flatMap({ Int64($0) })
+                guard let n = Self.xmlValues("PartNumber", in: block).first.flatMap({ Int($0) }), (1...Self.maxPartNumber).contains(n),
+                    let etag = Self.xmlValues("ETag", in: block).first, etag.utf8.count <= 128,
+                    let size = Self.xmlValues("Size", in: block).first.flatMap({ Int64($0) }), size >= 0
                 else { continue }
                 parts.append(Part(number: n, etag: etag, size: size))
             }
-            guard Self.xmlValues("IsTruncated", in: text).first == "true",
-                let next = Self.xmlValues("NextPartNumberMarker", in: text).first.flatMap({ Int($0) }), next > marker
-            else { return parts }
+            guard Self.xmlValues("IsTruncated", in: text).first == "true" else { return parts }
+            guard let next = Self.xmlValues("NextPartNumberMarker", in: text).first.flatMap({ Int($0) }), next > marker,
+                next < Self.maxPartNumber
+            else {
+                throw S3Error.mismatch(
+                    "the store's list of the parts of \(key) says it goes on but its marker does not move forward; stopping")
+            }
             marker = next
+        }
+        throw S3Error.mismatch("the store's list of the parts of \(key) did not end after \(Self.maxPartPages) pages; stopping")
+    }
+
+    /// Unfinished multipart uploads under `prefix` (whole key prefix), every page of them.
+    /// A listed key that does not start with `prefix`, or that a URL could not carry as it is
+    /// (a `.` or `..` segment, an empty segment, a control character), is not ours to touch
+    /// and is left out; the markers (key, then upload id) must move forward page by page.
+    public func listMultipartUploads(prefix: String) async throws -> [PendingUpload] {
+        var out: [PendingUpload] = []
+        var marker: (key: String, id: String)?
+        for _ in 0..<Self.maxUploadPages {
+            let sink = BufferSink(limit: 16 << 20)
+            var q = ""
+            if let marker { q += "key-marker=\(Self.encode(marker.key))&" }
+            q += "prefix=\(Self.encode(prefix))"
+            if let marker, !marker.id.isEmpty { q += "&upload-id-marker=\(Self.encode(marker.id))" }
+            q += "&uploads="
+            let a = try await sendOnceOrRetry("GET", query: q, sink: sink)
+            guard (200..<300).contains(a.status) else {
+                throw failure(Answer(status: a.status, head: a.head, body: sink.bytes), "list multipart uploads")
+            }
+            let text = String(decoding: sink.bytes, as: UTF8.self)
+            for block in Self.xmlValues("Upload", in: text) {
+                guard let key = Self.xmlValues("Key", in: block).first, let id = Self.xmlValues("UploadId", in: block).first,
+                    Self.isSafeListedKey(key, under: prefix), !id.isEmpty, id.utf8.count <= 1024
+                else { continue }
+                let initiated = Self.xmlValues("Initiated", in: block).first.flatMap {
+                    DateFormats.shared.parseISO(String($0.prefix(19)) + "Z")
+                }
+                out.append(PendingUpload(key: key, uploadID: id, initiated: initiated))
+            }
+            guard Self.xmlValues("IsTruncated", in: text).first == "true" else { return out }
+            let next = (
+                key: Self.xmlValues("NextKeyMarker", in: text).first ?? "", id: Self.xmlValues("NextUploadIdMarker", in: text).first ?? ""
+            )
+            // Forward means a later key, or the same key and another upload id.
+            let forward =
+                marker.map { next.key > $0.key || (next.key == $0.key && !next.id.isEmpty && next.id != $0.id) } ?? !next.key.isEmpty
+            guard forward else {
+                throw S3Error.mismatch(
+                    "the store's list of unfinished uploads says it goes on but its marker does not move forward; stopping")
+            }
+            marker = next
+        }
+        throw S3Error.mismatch("the store's list of unfinished uploads did not end after \(Self.maxUploadPages) pages; stopping")
+    }
+
+    /// A streamed GET is not retried by `send` (its sink may hold part of a body); a listing
+    /// page is whole or nothing, so it is asked again with a fresh sink.
+    private func sendOnceOrRetry(_ method: String, query: String, sink: BufferSink) async throws -> Answer {
+        var attempt = 0
+        while true {
+            let a = try await send(method, "", query: query, sink: sink)
+            guard a.status == 408 || a.status == 429 || a.status >= 500, attempt < Self.retries else { return a }
+            try await sleep(seconds: Self.retryBackoff.delay(attempt: attempt, random: Double.random(in: 0..<1)))
+            attempt += 1
         }
     }
 
-    /// Unfinished multipart uploads under `prefix` (whole key prefix).
-    public func listMultipartUploads(prefix: String) async throws -> [PendingUpload] {
-        let sink = BufferSink(limit: 16 << 20)
-        let q = "prefix=\(Self.encode(prefix))&uploads="
-        let a = try await send("GET", "", query: q, sink: sink)
-        guard (200..<300).contains(a.status) else { throw failure(Answer(status: a.status, head: a.head, body: sink.bytes), "list multipart uploads") }
-        let text = String(decoding: sink.bytes, as: UTF8.self)
-        return Self.xmlValues("Upload", in: text).compactMap { block in
-            guard let key = Self.xmlValues("Key", in: block).first, let id = Self.xmlValues("UploadId", in: block).first else { return nil }
-            let initiated = Self.xmlValues("Initiated", in: block).first.flatMap { DateFormats.shared.parseISO(String($0.prefix(19)) + "Z") }
-            return PendingUpload(key: key, uploadID: id, initiated: initiated)
-        }
+    /// Whether a key from a listing may be named in a request: under `prefix` (a store that
+    /// lists others is not obeyed), no control character, at most S3's 1 024 bytes. Its dot
+    /// segments are encoded by `url`, so `pfx/../victim` stays that key, in this bucket.
+    static func isSafeListedKey(_ key: String, under prefix: String) -> Bool {
+        key.hasPrefix(prefix) && !key.isEmpty && key.utf8.count <= 1024
+            && key.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }
     }
 }

@@ -4,9 +4,12 @@ import LumenfallCurl
 /// `-o s3://bucket/prefix/`: after an id is saved in the work folder (video, previews,
 /// sidecar, durable), its files go up as objects and the local copies go. Each upload carries
 /// the SHA-256 computed while downloading (`x-amz-checksum-sha256`, `x-amz-meta-sha256`) and is
-/// checked by HEAD afterwards; an object already there with the same size and SHA-256 is not
-/// sent again. The sidecar goes last, with a `storage` member (each object's URL, ETag and
-/// checksum): its presence is what marks the id stored, so a rerun asks S3 one HEAD per id.
+/// proved afterwards (`S3Client.prove`: the store's checksum, an ETag that is the bytes' MD5, or
+/// a read-back); an object already there is not sent again only when the same proof holds
+/// (its `x-amz-meta-sha256` is set by whoever wrote it and proves nothing). Local copies are
+/// deleted only after every object is proved. The sidecar goes last, with a `storage` member
+/// (each object's URL, ETag, checksum and proof): a rerun takes the id as stored when that
+/// sidecar names a plain file of this id and the video object's HEAD agrees with it.
 public struct S3Destination: Sendable {
     public let client: S3Client
     /// A claim older than this may be taken over (its worker died or gave up).
@@ -72,10 +75,35 @@ public struct S3Destination: Sendable {
         guard (200..<300).contains(status) else {
             throw client.failure(S3Client.Answer(status: status, head: nil, body: sink.bytes), "GET \(id).json")
         }
-        guard !sink.overflowed, let contents = Sidecar.read(sink.bytes) else {
-            throw S3Error.mismatch("\(location.key("\(id).json")) is not a lumenfall-fetch sidecar")
-        }
-        return contents.download.file
+        // A sidecar object is input from outside like any other: anyone who can write the
+        // prefix can plant one. Its file name must be one of this id's, and the video object
+        // must be there with the size and SHA-256 it names (by the store's checksum when it
+        // keeps one, else the ETag recorded when we proved the upload); otherwise the id is
+        // not stored and is fetched again.
+        guard !sink.overflowed, let contents = Sidecar.read(sink.bytes), let file = Self.ownFileName(contents.download.file, id: id)
+        else { return nil }
+        guard let info = try await client.head(location.key(file)), info.size == contents.download.bytes else { return nil }
+        if let c = info.checksumSHA256 { return c == S3Client.base64(hex: contents.download.sha256) ? file : nil }
+        let recorded = Self.recordedETag(sink.bytes, file: file)
+        return recorded != nil && recorded == info.plainETag ? file : nil
+    }
+
+    /// `name` when it is a plain file name of this id (`<id>.<ext>`, no folder, no control
+    /// character), else nil.
+    static func ownFileName(_ name: String, id: String) -> String? {
+        guard name.hasPrefix(id + "."), name.utf8.count <= 255, !name.contains("/"), !name.contains("\\"),
+            name.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
+        else { return nil }
+        return name
+    }
+
+    /// The ETag the sidecar's `storage` member recorded for `file`, quotes removed.
+    static func recordedETag(_ sidecar: [UInt8], file: String) -> String? {
+        guard let obj = (try? JSONSerialization.jsonObject(with: Data(sidecar))) as? [String: Any],
+            let storage = obj["storage"] as? [String: Any], let entry = storage[file] as? [String: Any],
+            let etag = entry["etag"] as? String, etag.utf8.count <= 128
+        else { return nil }
+        return etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
     }
 
     public struct Stored: Sendable {
@@ -98,23 +126,35 @@ public struct S3Destination: Sendable {
         var uploaded: Int64 = 0
         for f in files {
             let key = location.key(f.name)
+            let body = UploadBody.file(path: "\(directory)/\(f.name)", offset: 0, length: f.bytes)
             var info = try await client.head(key)
-            if let i = info, i.size == f.bytes, i.metaSHA256 == f.sha || i.checksumSHA256 == S3Client.base64(hex: f.sha) {
-                // Already there, the same bytes: not sent again.
+            if let i = info, i.size == f.bytes, await Self.alreadyHolds(i, sha256Hex: f.sha, body: body) {
+                // Already there, proved the same bytes by what the store computed: not sent again.
             } else {
-                info = try await client.put(key, .file(path: "\(directory)/\(f.name)", offset: 0, length: f.bytes), sha256Hex: f.sha, contentType: f.type)
+                info = try await client.put(key, body, sha256Hex: f.sha, contentType: f.type)
                 uploaded += f.bytes
             }
-            storage[f.name] = [
-                "url": "s3://\(location.bucket)/\(key)", "etag": info?.etag ?? NSNull(), "sha256": f.sha,
-                "checksum_sha256": info?.checksumSHA256 ?? NSNull(),
-            ] as [String: Any]
+            storage[f.name] =
+                [
+                    "url": "s3://\(location.bucket)/\(key)", "etag": info?.etag ?? NSNull(), "sha256": f.sha,
+                    "checksum_sha256": info?.checksumSHA256 ?? NSNull(),
+                ] as [String: Any]
         }
         let sidecar = Self.withStorage(item.sidecar, storage)
-        try await client.put(location.key(item.sidecarFile), .bytes(sidecar), sha256Hex: sha256Hex(sidecar), contentType: "application/json")
+        try await client.put(
+            location.key(item.sidecarFile), .bytes(sidecar), sha256Hex: sha256Hex(sidecar), contentType: "application/json")
         for f in files { unlink("\(directory)/\(f.name)") }
         unlink("\(directory)/\(item.sidecarFile)")
         return Stored(videoURL: "s3://\(location.bucket)/\(location.key(item.videoFile))", uploadedBytes: uploaded + Int64(sidecar.count))
+    }
+
+    /// An object found before the upload is kept only on the store's own word: its checksum,
+    /// or a single-part ETag equal to the local file's MD5. Anything else is sent again (a
+    /// read-back would cost as much as the upload).
+    static func alreadyHolds(_ i: S3ObjectInfo, sha256Hex: String, body: UploadBody) async -> Bool {
+        if let c = i.checksumSHA256 { return c == S3Client.base64(hex: sha256Hex) }
+        guard let e = i.plainETag, !e.contains("-") else { return false }
+        return (try? await S3Client.md5Hex(of: body)) == e
     }
 
     static func type(_ name: String) -> String {
@@ -136,7 +176,8 @@ public struct S3Destination: Sendable {
     /// checksum_sha256 for each object. The rest of the bytes (the video object as it came)
     /// are untouched.
     static func withStorage(_ sidecar: [UInt8], _ storage: [String: Any]) -> [UInt8] {
-        let json = (try? JSONSerialization.data(withJSONObject: storage, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]))
+        let json =
+            (try? JSONSerialization.data(withJSONObject: storage, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]))
             .map { String(decoding: $0, as: UTF8.self).replacingOccurrences(of: "\n", with: "\n  ") } ?? "{}"
         let text = String(decoding: sidecar, as: UTF8.self)
         guard let schemaLine = text.range(of: "\n  \"schema\": \"\(Sidecar.schema)\",\n") else { return sidecar }

@@ -1,6 +1,6 @@
-import LumenfallArchive
 import Crypto
 import Foundation
+import LumenfallArchive
 
 /// A byte stream written on an ordinary thread (libarchive's write callback) going up as one
 /// S3 multipart upload: parts of `partSize` bytes, at most `inFlight` uploading at once while
@@ -85,7 +85,9 @@ public final class S3MultipartStream: @unchecked Sendable {
         let md5 = Array(Insecure.MD5.hash(data: part))
         md5s.append(md5)
         total += Int64(part.count)
-        if let old = existing[n], old.size == Int64(part.count), old.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == hex(md5) {
+        if let old = existing[n], old.size == Int64(part.count),
+            old.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == Hex.string(md5)
+        {
             lock.withLock { done[n] = old }
             reused += 1
             return
@@ -119,28 +121,41 @@ public final class S3MultipartStream: @unchecked Sendable {
         if let e = lock.withLock({ failure }) { throw e }
         let parts = lock.withLock { done.values.sorted { $0.number < $1.number } }
         guard parts.map(\.number) == Array(1...number) else { throw S3Error.mismatch("\(key): parts missing after the upload") }
-        let expected = "\(hex(Array(Insecure.MD5.hash(data: md5s.flatMap { $0 }))))-\(number)"
-        let (client, key, uploadID, total) = (client, key, uploadID, total)
+        let expected = "\(Hex.string(Array(Insecure.MD5.hash(data: md5s.flatMap { $0 }))))-\(number)"
+        let (client, key, uploadID, total, partSize) = (client, key, uploadID, total, partSize)
         let info = try Self.blocking {
             try await client.completeMultipartUpload(key, uploadID: uploadID, parts: parts)
             return try await client.head(key)
         }
-        guard let info, info.size == total else { throw S3Error.mismatch("\(key): the store holds another size than the \(total) bytes sent") }
-        let etag = (info.etag ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        // A store that computes ETags otherwise (SSE-KMS) gives no proof either way.
-        if etag.contains("-"), etag != expected {
-            throw S3Error.mismatch("\(key): the stored object's ETag \(etag) is not the \(expected) of the bytes sent")
+        guard let info, info.size == total else {
+            throw S3Error.mismatch("\(key): the store holds another size than the \(total) bytes sent")
         }
+        let etag = info.plainETag ?? ""
+        if etag == expected {
+            proof = .multipartETag
+            return (total, etag)
+        }
+        // Any other ETag (none, dash-less, another scheme such as SSE-KMS's, or a wrong one)
+        // proves nothing: the object is read back and its parts' MD5s recomputed. Until that
+        // holds, nobody may delete the originals on the strength of this upload.
+        let back = try Self.blocking { try await client.readBack(key, size: total, partSize: partSize) }
+        guard back.multipartETag == expected else {
+            throw S3Error.mismatch(
+                "\(key): read back, the stored object is not the \(total) bytes sent (its parts hash to \(back.multipartETag ?? "-"), not \(expected))"
+            )
+        }
+        proof = .readBack
         return (total, etag)
     }
+
+    /// How `finish` knew the store holds the bytes sent.
+    public private(set) var proof: S3Client.Proof?
 
     /// Gives the upload up: its parts are deleted in the store.
     public func abort() {
         let (client, key, uploadID) = (client, key, uploadID)
         _ = try? Self.blocking { try await client.abortMultipartUpload(key, uploadID: uploadID) }
     }
-
-    private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
 
     /// Runs async work from a plain thread and waits for it.
     static func blocking<T: Sendable>(_ op: @escaping @Sendable () async throws -> T) throws -> T {
@@ -195,7 +210,9 @@ extension Archiver {
         let createdAt = items.map(\.completedAt).max() ?? 0
         let type = compression == .none ? "application/x-tar" : "application/octet-stream"
         for (i, group) in groups.enumerated() {
-            guard case .success(let (_, key)) = S3Location.parseObject(finals[i]) else { throw Failure("\(finals[i]) is not an s3:// object") }
+            guard case .success(let (_, key)) = S3Location.parseObject(finals[i]) else {
+                throw Failure("\(finals[i]) is not an s3:// object")
+            }
             let stream: S3MultipartStream
             do {
                 stream = try S3MultipartStream.begin(client: client, key: key, contentType: type, partSize: partSize, inFlight: inFlight)
@@ -206,7 +223,9 @@ extension Archiver {
                 let tar = try TarWriter(compression: compression, sink: { try stream.write($0) })
                 try writeMembers(tar, group, part: i + 1, parts: groups.count, createdAt: createdAt)
                 let (bytes, etag) = try stream.finish()
-                say("\(finals[i]): \(bytes) bytes in \(stream.reused + stream.sent) parts (\(stream.reused) already in the store, \(stream.sent) sent), ETag \(etag)")
+                say(
+                    "\(finals[i]): \(bytes) bytes in \(stream.reused + stream.sent) parts (\(stream.reused) already in the store, \(stream.sent) sent), ETag \(etag), proved by \(stream.proof == .readBack ? "reading it back" : "its multipart ETag")"
+                )
             } catch {
                 stream.abort()
                 throw error as? Failure ?? Failure("\(error)")
