@@ -16,6 +16,18 @@ public final class TarReader {
 
     private let a: OpaquePointer
 
+    /// Reads from an open descriptor (a pipe, or a file the caller checked), which stays the
+    /// caller's to close.
+    public init(fd: Int32) throws {
+        guard let a = archive_read_new() else { throw ArchiveError("archive_read_new", "out of memory") }
+        self.a = a
+        try check(archive_read_support_format_tar(a), "enable tar")
+        try check(archive_read_support_filter_gzip(a), "enable gzip")
+        try check(archive_read_support_filter_zstd(a), "enable zstd")
+        try check(archive_read_support_filter_xz(a), "enable xz")
+        try check(archive_read_open_fd(a, fd, 1 << 20), "open the archive")
+    }
+
     public init(path: String) throws {
         guard let a = archive_read_new() else { throw ArchiveError("archive_read_new", "out of memory") }
         // Every stored property is set from here on, so a throw below still runs deinit,

@@ -353,8 +353,14 @@ final class Transfer: @unchecked Sendable {
     private func openUpload(_ u: UploadBody) throws {
         uploadSent = 0
         guard case let .file(path, _, _) = u else { return }
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        // O_NONBLOCK: a FIFO in the file's place must not hold the loop thread in open().
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else { throw CurlError(CURLE_READ_ERROR, detail: "cannot read \(path): \(String(cString: strerror(errno)))") }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw CurlError(CURLE_READ_ERROR, detail: "\(path) is not a regular file")
+        }
         uploadFD = fd
     }
 

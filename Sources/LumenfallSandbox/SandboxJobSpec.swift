@@ -81,6 +81,10 @@ public struct SandboxFaults: Codable, Sendable {
     /// answers: a preview must resume with a Range request like the video.
     public var previewDropAfterBytes: Int?
     public var previewDropTimes = 1
+    /// A preview request answers 302 to this address (file:///etc/passwd, ...).
+    public var previewRedirectTo: String?
+    /// A preview answer's Content-Length claims this many bytes (the body is the image).
+    public var previewClaimedLength: Int64?
     /// Answer every media request with the whole file (200), as some CDNs do.
     public var ignoreRange = false
     /// Answer the first `mediaErrorTimes` media requests with this status (429, 503...).
@@ -130,6 +134,8 @@ public struct SandboxFaults: Codable, Sendable {
         dropTimes = try c.decodeIfPresent(Int.self, forKey: .dropTimes) ?? d.dropTimes
         previewDropAfterBytes = try c.decodeIfPresent(Int.self, forKey: .previewDropAfterBytes)
         previewDropTimes = try c.decodeIfPresent(Int.self, forKey: .previewDropTimes) ?? d.previewDropTimes
+        previewRedirectTo = try c.decodeIfPresent(String.self, forKey: .previewRedirectTo)
+        previewClaimedLength = try c.decodeIfPresent(Int64.self, forKey: .previewClaimedLength)
         ignoreRange = try c.decodeIfPresent(Bool.self, forKey: .ignoreRange) ?? d.ignoreRange
         mediaErrorStatus = try c.decodeIfPresent(Int.self, forKey: .mediaErrorStatus)
         mediaErrorTimes = try c.decodeIfPresent(Int.self, forKey: .mediaErrorTimes) ?? d.mediaErrorTimes

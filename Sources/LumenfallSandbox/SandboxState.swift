@@ -235,7 +235,8 @@ final class SandboxState: @unchecked Sendable {
             return .full(status: 200, headers: [("Content-Type", "text/plain")], body: Array(manifestLocked().utf8))
         }
         if parts == ["sandbox", "stats"] {
-            return json(200, ["faults": faultsInjected, "jobs": jobs.count, "connections": connections, "webhook_deliveries": webhookLog.count])
+            return json(
+                200, ["faults": faultsInjected, "jobs": jobs.count, "connections": connections, "webhook_deliveries": webhookLog.count])
         }
         if parts == ["sandbox", "jobs"], method == "POST" { return createMany(query, body: body) }
         if parts.first == "media" { return media(parts: Array(parts.dropFirst()), query: query, header: header) }
@@ -540,6 +541,9 @@ final class SandboxState: @unchecked Sendable {
     /// A thumbnail (lossless WebP) or spritesheet (PNG grid), with ranges and a strong ETag
     /// like the video, and `faults.previewDropAfterBytes` to cut one short.
     private func servePreview(_ job: Job, _ variant: String, header: (String) -> String?) -> SandboxResponse {
+        if let to = job.spec.faults.previewRedirectTo {
+            return .full(status: 302, headers: [("Location", to), ("Content-Length", "0")], body: [])
+        }
         let (type, bytes) = Self.previewImage(jobID: job.id, variant: variant)
         let tag = "\"\(job.id)-\(variant)-\(bytes.count)\""
         var headers: [(String, String)] = [("Content-Type", type), ("ETag", tag), ("Accept-Ranges", "bytes")]
@@ -553,7 +557,7 @@ final class SandboxState: @unchecked Sendable {
             status = 206
             headers.append(("Content-Range", "bytes \(first)-\(bytes.count - 1)/\(bytes.count)"))
         }
-        headers.append(("Content-Length", "\(bytes.count - start)"))
+        headers.append(("Content-Length", job.spec.faults.previewClaimedLength.map { "\($0)" } ?? "\(bytes.count - start)"))
         var body = Array(bytes[start...])
         if let n = job.spec.faults.previewDropAfterBytes, job.previewDropsDone < job.spec.faults.previewDropTimes, n < body.count {
             jobs[job.id]?.previewDropsDone += 1

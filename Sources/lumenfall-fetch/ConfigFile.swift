@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LumenfallCore
 import TOMLKit
 
 /// Defaults from a TOML file, as curl has `.curlrc` and yt-dlp its config:
@@ -65,11 +66,11 @@ enum ConfigFile {
 
     /// The arguments the file's `[command]` table stands for.
     static func arguments(from file: String, for command: String, home: String) throws(CLIError) -> [String] {
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw CLIError(code: 2, "cannot read the config file \(file): \(error.localizedDescription)")
+        // Read as any input: bounded, never blocking on a FIFO, a regular file only.
+        guard let bytes = AtomicFile.readSmall(file, limit: 1 << 20, followLinks: true),
+            let text = String(validating: bytes, as: UTF8.self)
+        else {
+            throw CLIError(code: 2, "cannot read the config file \(file): it must be a readable regular file of UTF-8 text under 1 MiB")
         }
         let root: TOMLTable
         do {

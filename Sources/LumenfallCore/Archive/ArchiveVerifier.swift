@@ -30,12 +30,30 @@ public enum ArchiveVerifier {
         return !name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).contains("..")
     }
 
+    /// The largest member read when only the checksum list (no manifest) names it: 64 GiB,
+    /// far past any video, and a bound on the work a header's claim can cause.
+    public static let maxUnlistedSize: Int64 = 64 << 30
+
+    /// An archive named by a person: a regular file (a link to one is followed, as they named
+    /// it). A FIFO or a device is refused at once rather than waited on in open().
     public static func verify(path: String) -> Report {
+        let fd: Int32
+        do { fd = try AtomicFile.openRegular(path, followLinks: true) } catch {
+            var report = Report(path: path)
+            report.problems.append(Problem(kind: .unreadable, member: path, detail: "\(error)"))
+            return report
+        }
+        defer { close(fd) }
+        return verify(fd: fd, name: path)
+    }
+
+    /// The archive read from `fd` (a file, or the pipe `verify s3://` feeds).
+    public static func verify(fd: Int32, name path: String) -> Report {
         var report = Report(path: path)
         func problem(_ k: Problem.Kind, _ m: String, _ d: String) { report.problems.append(Problem(kind: k, member: m, detail: d)) }
 
         let reader: TarReader
-        do { reader = try TarReader(path: path) } catch {
+        do { reader = try TarReader(fd: fd) } catch {
             problem(.unreadable, path, "\(error)")
             return report
         }
@@ -84,6 +102,23 @@ public enum ArchiveVerifier {
                 if index < 2 {
                     problem(.corrupt, entry.name, "\(Manifest.memberName) and \(Manifest.sumsName) must come first")
                 }
+                // A header's size is a claim (a PAX sparse map can announce a petabyte of zeros
+                // in 10 KiB): it is checked against the manifest before a byte is hashed, and a
+                // member nothing lists is not read at all.
+                let expected = fromManifest?[entry.name]
+                let listed = fromSums?[entry.name]
+                if expected == nil && listed == nil {
+                    problem(.extra, entry.name, "not listed in \(Manifest.memberName) or \(Manifest.sumsName)")
+                    continue
+                }
+                if let (b, _) = expected, b != entry.size {
+                    problem(.corrupt, entry.name, "its header says \(entry.size) bytes, the manifest says \(b); not read")
+                    continue
+                }
+                if expected == nil, entry.size > maxUnlistedSize {
+                    problem(.corrupt, entry.name, "its header claims \(entry.size) bytes and no manifest gives its size; not read")
+                    continue
+                }
                 var hasher = SHA256()
                 var size: Int64 = 0
                 while true {
@@ -94,11 +129,7 @@ public enum ArchiveVerifier {
                 }
                 report.bytes += size
                 let digest = hasher.finalize().hex
-                let expected = fromManifest?[entry.name]
-                let listed = fromSums?[entry.name]
-                if expected == nil && listed == nil {
-                    problem(.extra, entry.name, "not listed in \(Manifest.memberName) or \(Manifest.sumsName)")
-                } else if let (b, s) = expected, b != size || s != digest {
+                if let (b, s) = expected, b != size || s != digest {
                     problem(
                         .corrupt, entry.name,
                         b != size ? "\(size) bytes, the manifest says \(b)" : "sha256 \(digest) differs from the manifest's \(s)")

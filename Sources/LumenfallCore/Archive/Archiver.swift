@@ -200,8 +200,9 @@ public struct Archiver: Sendable {
     /// downloaded).
     private func addFile(_ tar: TarWriter, name: String, bytes expected: Int64, sha256: String, mtime: Int64) throws {
         let path = "\(directory)/\(name)"
-        let rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard rfd >= 0 else { throw AtomicFile.errnoText("cannot read", path) }
+        // Opened as input from outside: a FIFO put in the video's place after the scan must
+        // not hold the archive in open() for ever.
+        let rfd = try AtomicFile.openRegular(path)
         defer { close(rfd) }
         try tar.beginFile(name: name, size: expected, mtime: mtime)
         // The file is read once: each 1 MiB chunk goes to libarchive on this thread while its

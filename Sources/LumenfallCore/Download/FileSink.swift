@@ -75,8 +75,7 @@ final class FileSink: HTTPResponseSink {
     /// hole. A hole starts on a block boundary, and the block before it may end in zeros that
     /// were never received, so a whole MiB before it is given up too.
     static func safeLengthWithoutState(_ path: String, size: Int64) -> Int64? {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return nil }
+        guard let fd = try? AtomicFile.openRegular(path) else { return nil }
         defer { close(fd) }
         let seekHole: Int32 = 4  // SEEK_HOLE (Linux), not exported to Swift by Glibc
         let hole = Int64(lseek(fd, 0, seekHole))
@@ -120,12 +119,20 @@ final class FileSink: HTTPResponseSink {
         return .setAside(file: (aside as NSString).lastPathComponent, reason: why)
     }
 
+    /// A preview is a still image or a 4x4 grid of them: 64 MiB is far past any real one, and
+    /// a bound on what a server's Content-Length (or an endless body) can make us write.
+    static let maxPreviewBytes: Int64 = 64 << 20
+
     func didReceiveHead(_ h: HTTPResponseHead) -> SinkVerdict {
         if expectsImage, let why = Self.previewRefusal(h) {
             notOffered = why
             return .abort
         }
         let head = MediaHead(h)
+        if expectsImage, let claimed = head.contentLength, claimed > Self.maxPreviewBytes {
+            notOffered = "the answer claims \(claimed) bytes, more than a preview's \(Self.maxPreviewBytes >> 20) MiB"
+            return .abort
+        }
         let d = ResumeDecision.decide(head, localSize: localSize, known: known)
         decision = d
         switch d {
@@ -180,6 +187,10 @@ final class FileSink: HTTPResponseSink {
 
     func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict {
         guard case .write = decision else { return .proceed }
+        if expectsImage, localSize + Int64(bytes.count) > Self.maxPreviewBytes {
+            notOffered = "the answer went past \(Self.maxPreviewBytes >> 20) MiB, more than any preview"
+            return .abort
+        }
         // --limit-rate: over budget, the transfer pauses (libcurl stops reading the socket) and
         // asks again once the bucket has refilled.
         if let limiter, let control, let wait = limiter.take(bytes.count) {
@@ -275,9 +286,10 @@ final class FileSink: HTTPResponseSink {
             throw DownloadError.failed("\(f.name) has \(size) bytes, the server announced \(total)")
         }
         guard writer.hashed == size else { throw DownloadError.disk("\(f.partPath) changed on disk while downloading") }
-        let wfd = Glibc.open(f.partPath, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
-        guard wfd >= 0, fsync(wfd) == 0 else {
-            if wfd >= 0 { close(wfd) }
+        let wfd: Int32
+        do { wfd = try AtomicFile.openRegular(f.partPath, flags: O_RDWR) } catch { throw DownloadError.disk("\(error)") }
+        guard fsync(wfd) == 0 else {
+            close(wfd)
             throw DownloadError.disk("cannot sync \(f.partPath): \(String(cString: strerror(errno)))")
         }
         close(wfd)

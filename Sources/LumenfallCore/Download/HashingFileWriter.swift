@@ -76,8 +76,7 @@ final class HashingFileWriter: @unchecked Sendable {
     /// Hashes an existing prefix of a file: a `.part` left by an earlier run of the tool.
     func hashExisting(_ path: String, upTo size: Int64) throws {
         resetHash()
-        let rfd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard rfd >= 0 else { throw AtomicFile.errnoText("cannot read", path) }
+        let rfd = try AtomicFile.openRegular(path)
         defer { Glibc.close(rfd) }
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 64)
         defer { buf.deallocate() }

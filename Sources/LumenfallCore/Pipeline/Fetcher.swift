@@ -398,6 +398,22 @@ public struct Fetcher: Sendable {
                 } catch DownloadError.notOffered(let why) {
                     assets[name] = .missing("the server has no \(name) for this video (\(why))")
                     emit(.assetUnavailable(id: id, name: name, reason: why))
+                } catch let e as DownloadError {
+                    // A preview that cannot be had for good (a redirect to file:// or another
+                    // refused place, an answer no retry changes) is a note: failing the id
+                    // would leave the paid-for video without its sidecar on every rerun.
+                    // Link expiry and --max-time still fail the id, to be tried again.
+                    switch e {
+                    case .failed(let why):
+                        assets[name] = .missing("the \(name) could not be fetched (\(why))")
+                        emit(.assetUnavailable(id: id, name: name, reason: why))
+                    case .denied(let status, let host):
+                        let why = "\(host) answered HTTP \(status)"
+                        assets[name] = .missing("the \(name) could not be fetched (\(why))")
+                        emit(.assetUnavailable(id: id, name: name, reason: why))
+                    default:
+                        throw e
+                    }
                 }
             }
             let sidecar = Sidecar.render(video: video, facts: facts, assets: assets, redacting: config.api.key)
@@ -436,11 +452,17 @@ public struct Fetcher: Sendable {
             _ = try await destination.store(id, directory: config.outputDirectory)
             await destination.release(id)
         } catch is CancellationError {
-            return Finished(outcome: .failed(FetchFailure(kind: .stopped, message: "interrupted; the files stay in the work folder and go up on the next run")))
+            return Finished(
+                outcome: .failed(
+                    FetchFailure(kind: .stopped, message: "interrupted; the files stay in the work folder and go up on the next run")))
         } catch {
             return Finished(
                 outcome: .failed(
-                    FetchFailure(kind: .storage, message: "upload to \(destination.location) failed: \(error); the files stay in \(config.outputDirectory) and go up on the next run")))
+                    FetchFailure(
+                        kind: .storage,
+                        message:
+                            "upload to \(destination.location) failed: \(error); the files stay in \(config.outputDirectory) and go up on the next run"
+                    )))
         }
         let c = cost ?? item.cost
         let cur = currency ?? item.currency

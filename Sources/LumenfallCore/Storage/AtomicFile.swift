@@ -34,8 +34,9 @@ public enum AtomicFile {
     /// a link, and with O_NONBLOCK so a FIFO or a device put there cannot block the open;
     /// then `fstat` must show a regular file (else the descriptor is closed and this throws),
     /// and the descriptor goes back to blocking reads.
-    public static func openRegular(_ path: String) throws -> Int32 {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+    /// `followLinks`: only for a path a person named on the command line (`verify a.tar`).
+    public static func openRegular(_ path: String, flags: Int32 = O_RDONLY, followLinks: Bool = false) throws -> Int32 {
+        let fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
         guard fd >= 0 else {
             if errno == ELOOP { throw Failure(description: "\(path) is a symbolic link; lumenfall-fetch never reads through one") }
             throw errnoText("cannot open", path)
@@ -149,8 +150,8 @@ public enum AtomicFile {
 
     /// A small file of ours read whole: never through a link, never a FIFO or device (which
     /// could block or never end), never more than `limit` bytes. nil when any of that fails.
-    public static func readSmall(_ path: String, limit: Int) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+    public static func readSmall(_ path: String, limit: Int, followLinks: Bool = false) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()

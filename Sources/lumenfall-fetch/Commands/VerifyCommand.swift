@@ -43,7 +43,9 @@ struct VerifyCommand: ParsableCommand {
     /// written to disk and memory stays at the pipe and one read buffer.
     static func verifyS3(_ target: String, endpoint: S3EndpointOption) throws -> ArchiveVerifier.Report {
         let client = try S3ArchiveOptions.client(for: target, endpoint: endpoint)
-        guard case .success(let (_, key)) = S3Location.parseObject(target) else { throw CLIError(code: 64, "\(target) is not an s3:// object") }
+        guard case .success(let (_, key)) = S3Location.parseObject(target) else {
+            throw CLIError(code: 64, "\(target) is not an s3:// object")
+        }
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw CLIError(code: Exit.setup, "cannot make a pipe: \(String(cString: strerror(errno)))") }
         signal(SIGPIPE, SIG_IGN)  // the verifier may stop reading first; the writer then gets EPIPE
@@ -56,7 +58,7 @@ struct VerifyCommand: ParsableCommand {
             close(writeEnd)
             fetched.signal()
         }
-        var report = ArchiveVerifier.verify(path: "/dev/fd/\(readEnd)")
+        var report = ArchiveVerifier.verify(fd: readEnd, name: target)
         close(readEnd)
         fetched.wait()
         report.path = target

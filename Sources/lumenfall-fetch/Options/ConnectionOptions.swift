@@ -66,8 +66,13 @@ struct ConnectionOptions: ParsableArguments {
 
     private func loadKeyUnchecked() throws(CLIError) -> APIKey {
         if let path = apiKeyFile {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw CLIError(code: Exit.apiKey, "cannot read the API key file \(path); check the path and its permissions")
+            // Bounded, never blocking (a FIFO or /dev/zero named by mistake), a regular file only.
+            guard let bytes = AtomicFile.readSmall(path, limit: 64 << 10, followLinks: true),
+                let text = String(validating: bytes, as: UTF8.self)
+            else {
+                throw CLIError(
+                    code: Exit.apiKey, "cannot read the API key file \(path): it must be a readable regular file of UTF-8 text under 64 KiB"
+                )
             }
             guard let key = APIKey(text) else {
                 throw CLIError(code: Exit.apiKey, "the API key file \(path) is empty or holds more than one line")
