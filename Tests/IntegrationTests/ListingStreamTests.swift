@@ -41,4 +41,18 @@ import Testing
             for id in ids { try expectSaved(server, id, dir: dir) }
         }
     }
+
+    /// Issue 17: a listing read without an item limit (watch's sweep) against a server whose
+    /// `has_more` never ends with fresh cursors stops at the page bound with an error.
+    @Test func anEndlessListWithoutALimitStopsAtThePageBound() async throws {
+        try await withSandbox(listMode: .endless) { server in
+            var cursor = ListCursor(api: APIClient(baseURL: server.baseURL, key: APIKey(server.apiKey)!), since: nil, pageSize: 5)
+            cursor.maxPages = 20
+            var pages = 0
+            await #expect(throws: APIError.self) {
+                while try await cursor.nextPage() != nil { pages += 1 }
+            }
+            #expect(pages == 20)
+        }
+    }
 }

@@ -25,10 +25,11 @@ final class MotoServer: @unchecked Sendable {
         let out = Pipe()
         process.standardOutput = out
         // MOTO_LOG=PATH keeps moto's request log, for debugging a test.
-        process.standardError = ProcessInfo.processInfo.environment["MOTO_LOG"].flatMap { path -> FileHandle? in
-            FileManager.default.createFile(atPath: path, contents: nil)
-            return FileHandle(forWritingAtPath: path)
-        } ?? FileHandle.nullDevice
+        process.standardError =
+            ProcessInfo.processInfo.environment["MOTO_LOG"].flatMap { path -> FileHandle? in
+                FileManager.default.createFile(atPath: path, contents: nil)
+                return FileHandle(forWritingAtPath: path)
+            } ?? FileHandle.nullDevice
         process.standardInput = input
         try process.run()
         // The harness prints one JSON line when the server is up (moto prints a line of its own first).
@@ -113,7 +114,8 @@ func withMoto(_ body: (MotoServer) async throws -> Void) async throws {
             let sha = sha256Hex(bytes)
             let key = "video_abc.mp4"
             #expect(try await s3.head(key) == nil)
-            let info = try await s3.put(key, .file(path: path, offset: 0, length: Int64(bytes.count)), sha256Hex: sha, contentType: "video/mp4")
+            let info = try await s3.put(
+                key, .file(path: path, offset: 0, length: Int64(bytes.count)), sha256Hex: sha, contentType: "video/mp4")
             #expect(info.size == Int64(bytes.count))
             #expect(info.metaSHA256 == sha)
             let back = Collect()
@@ -190,7 +192,7 @@ func withMoto(_ body: (MotoServer) async throws -> Void) async throws {
     }
 
     @Test func addressesAndSettingsAreChecked() throws {
-        #expect(try S3Location.parse("s3://my-bucket/a/b").get() .description == "s3://my-bucket/a/b/")
+        #expect(try S3Location.parse("s3://my-bucket/a/b").get().description == "s3://my-bucket/a/b/")
         #expect(try S3Location.parse("s3://my-bucket").get().prefix == "")
         for bad in ["s3://AB/x", "s3://a/x", "http://bucket/x", "s3://bucket/../x", "s3://bucket/a//b", "s3://bucket/\u{1B}x"] {
             guard case .failure = S3Location.parse(bad) else {
@@ -214,5 +216,14 @@ func withMoto(_ body: (MotoServer) async throws -> Void) async throws {
         let s3 = S3Client(config: aws, location: try S3Location.parse("s3://my-bucket/p/").get())
         #expect(s3.url("p/a b.mp4") == "https://my-bucket.s3.eu-west-1.amazonaws.com/p/a%20b.mp4")
         #expect(S3Client.encode("a/b") == "a%2Fb")
+        // Issue 17: a password in the endpoint is refused and never echoed.
+        for endpoint in ["http://user:hunter2pass@127.0.0.1:9000", "https://user:hunter2pass@s3.example.com", "https://user:hunter2pass@/"]
+        {
+            guard case .failure(let e) = S3Config.fromEnvironment(keys.merging(["AWS_ENDPOINT_URL": endpoint]) { $1 }) else {
+                Issue.record("\(endpoint) was accepted")
+                continue
+            }
+            #expect(!"\(e)".contains("hunter2pass"), "\(e)")
+        }
     }
 }

@@ -11,6 +11,11 @@ public struct ListCursor: Sendable {
     private var after: String?
     private var seenCursors = Set<String>()
     private var finished = false
+    private var pages = 0
+    /// A listing longer than this many pages (10 million videos at 100 a page) is a server
+    /// whose `has_more` never ends with fresh cursors: stopped with an error, not followed for
+    /// ever (the sweep of `watch` lists with no item limit).
+    public var maxPages = 100_000
 
     public init(api: APIClient, since: Date?, pageSize: Int = 100) {
         self.api = api
@@ -21,6 +26,10 @@ public struct ListCursor: Sendable {
     /// The next page's videos (possibly empty), or nil once the listing is over.
     public mutating func nextPage(limit: Int? = nil) async throws -> [VideoObject]? {
         if finished { return nil }
+        guard pages < maxPages else {
+            throw APIError.malformed("the list did not end after \(maxPages) pages; stopping the listing")
+        }
+        pages += 1
         let page = try await api.list(after: after, limit: max(1, min(pageSize, limit ?? pageSize)))
         var out: [VideoObject] = []
         for v in page.videos {

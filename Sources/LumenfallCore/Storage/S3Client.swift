@@ -79,12 +79,20 @@ public struct S3Config: Sendable, CustomStringConvertible {
         let custom = override ?? value("AWS_ENDPOINT_URL_S3") ?? value("AWS_ENDPOINT_URL")
         var endpoint = custom ?? "https://s3.\(region).amazonaws.com"
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
+        // Only the redacted form is ever echoed: an endpoint may carry a password.
+        let shown = URLPolicy.redacted(endpoint)
         guard let u = URLComponents(string: endpoint), u.scheme == "https" || u.scheme == "http", u.host != nil else {
-            return .failure(.usage("the S3 endpoint \(endpoint) is not an http(s) URL"))
+            return .failure(.usage("the S3 endpoint \(shown) is not an http(s) URL"))
+        }
+        guard u.user == nil, u.password == nil, u.query == nil, u.fragment == nil else {
+            return .failure(
+                .usage(
+                    "the S3 endpoint \(shown) carries a user name, password, query or fragment; give only scheme://host[:port], with the credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                ))
         }
         if u.scheme == "http", !URLPolicy.isLoopback(u.host ?? "") {
             return .failure(
-                .usage("the S3 endpoint \(endpoint) is plain http: credentials would cross the network in the clear; use https"))
+                .usage("the S3 endpoint \(shown) is plain http: credentials would cross the network in the clear; use https"))
         }
         return .success(
             S3Config(
