@@ -123,9 +123,19 @@ public final class WatchJournal: @unchecked Sendable {
     private func append(_ line: String, sync: Bool) throws {
         let bytes = Array(line.utf8)
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count else { throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard n == bytes.count else {
+            let why = n < 0 ? String(cString: strerror(errno)) : "only \(n) of \(bytes.count) bytes went in (disk full?)"
+            // A torn line would run into the next one: cut the file back to where it was.
+            _ = ftruncate(fd, off_t(bytesWritten))
+            throw Failure(description: "cannot write \(path): \(why)")
+        }
         bytesWritten += n
-        if sync, fdatasync(fd) != 0 { throw Failure(description: "cannot sync \(path): \(String(cString: strerror(errno)))") }
+        if sync, fdatasync(fd) != 0 {
+            let why = String(cString: strerror(errno))
+            _ = ftruncate(fd, off_t(bytesWritten - n))
+            bytesWritten -= n
+            throw Failure(description: "cannot sync \(path): \(why)")
+        }
     }
 
     /// The journal reduced to what matters now: the pending ids and the mark (temp, fsync, rename).

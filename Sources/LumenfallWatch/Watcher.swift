@@ -59,11 +59,28 @@ public final class Watcher: @unchecked Sendable {
 
     /// One `POST /webhooks/lumenfall`: checked, deduped, journaled, queued; answered at once.
     public func deliver(headers: [(String, String)], body: [UInt8], now: Date = Date()) -> Answer {
+        switch check(headers: headers, body: body, now: now) {
+        case .answer(let a): return a
+        case .verified(let messageID): return record(messageID: messageID, body: body)
+        }
+    }
+
+    public enum Checked: Sendable {
+        /// Refused: the answer to send.
+        case answer(Answer)
+        /// Signed by us: `record` it (on the serial queue).
+        case verified(messageID: String?)
+    }
+
+    /// The signature check, which costs an HMAC over the body: pure, so it runs on any thread,
+    /// off the serial queue where deliveries are journaled. An unsigned flood then costs CPU,
+    /// not the place in line of a valid webhook behind it.
+    public func check(headers: [(String, String)], body: [UInt8], now: Date = Date()) -> Checked {
         func header(_ n: String) -> String? { headers.last { $0.0.lowercased() == n }?.1 }
         metrics.count("webhooks_received")
         guard let verifier = settings.verifier else {
             metrics.reject("no_secret")
-            return Answer(status: 503, body: #"{"error":"this receiver has no webhook secret configured"}"#)
+            return .answer(Answer(status: 503, body: #"{"error":"this receiver has no webhook secret configured"}"#))
         }
         let messageID = header("webhook-id")
         let verdict = verifier.verify(
@@ -72,13 +89,73 @@ public final class Watcher: @unchecked Sendable {
             metrics.reject(verdict.reason)
             var fields = [("reason", verdict.reason), ("webhook_id", TerminalText.safe(String((messageID ?? "-").prefix(80))))]
             if case .stale(let age) = verdict { fields.append(("age_seconds", "\(age)")) }
-            log(.warning, "webhook rejected", fields)
-            return Answer(status: 401, body: #"{"error":"\#(verdict.reason)"}"#)
+            logRejected(fields, now: now)
+            return .answer(Answer(status: 401, body: #"{"error":"\#(verdict.reason)"}"#))
         }
-        if let m = messageID, !lock.withLock({ deliveries.insert(m) }) {
+        return .verified(messageID: messageID)
+    }
+
+    /// At most `rejectedLogBurst` "webhook rejected" lines per `rejectedLogWindow` seconds; the
+    /// rest are counted and said in one line when the window turns (2 000 unsigned requests
+    /// wrote 2 000 lines). The metric counts every one.
+    static let rejectedLogBurst = 10
+    static let rejectedLogWindow: TimeInterval = 60
+    private var rejectedWindowStart = Date.distantPast
+    private var rejectedInWindow = 0
+    private var rejectedUnlogged = 0
+
+    private func logRejected(_ fields: [(String, String)], now: Date) {
+        let (say, dropped): (Bool, Int) = lock.withLock {
+            if now.timeIntervalSince(rejectedWindowStart) >= Self.rejectedLogWindow {
+                let dropped = rejectedUnlogged
+                rejectedWindowStart = now
+                rejectedInWindow = 0
+                rejectedUnlogged = 0
+                rejectedInWindow += 1
+                return (true, dropped)
+            }
+            rejectedInWindow += 1
+            if rejectedInWindow <= Self.rejectedLogBurst { return (true, 0) }
+            rejectedUnlogged += 1
+            return (false, 0)
+        }
+        if dropped > 0 {
+            log(
+                .warning, "more webhooks were rejected and not logged",
+                [("count", "\(dropped)"), ("window_seconds", "\(Int(Self.rejectedLogWindow))")])
+        }
+        if say { log(.warning, "webhook rejected", fields) }
+    }
+
+    /// A connection refused at the cap: logged at most once a minute, with the count since.
+    private var refusedConnections = 0
+    private var refusedLoggedAt = Date.distantPast
+
+    public func noteRefusedConnection(now: Date = Date()) {
+        let say: Int? = lock.withLock {
+            refusedConnections += 1
+            guard now.timeIntervalSince(refusedLoggedAt) >= 60 else { return nil }
+            refusedLoggedAt = now
+            defer { refusedConnections = 0 }
+            return refusedConnections
+        }
+        if let n = say { log(.warning, "connections refused: the listener is at its connection limit", [("count", "\(n)")]) }
+    }
+
+    /// A verified delivery: deduped, journaled, queued. Runs on the serial delivery queue, so
+    /// the webhook-id is remembered only once its journal line is on disk: a sender's retry
+    /// after our 503 is journaled, not answered "duplicate" and lost.
+    public func record(messageID: String?, body: [UInt8]) -> Answer {
+        if let m = messageID, lock.withLock({ deliveries.contains(m) }) {
             metrics.count("webhooks_duplicate")
             return Answer(status: 200, body: #"{"status":"duplicate"}"#)
         }
+        let answer = interpret(body, messageID: messageID)
+        if answer.status < 300, let m = messageID { lock.withLock { _ = deliveries.insert(m) } }
+        return answer
+    }
+
+    private func interpret(_ body: [UInt8], messageID: String?) -> Answer {
         guard let obj = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
             let type = obj["type"] as? String
         else {
@@ -173,7 +250,9 @@ public final class Watcher: @unchecked Sendable {
             metrics.count("sweeps_failed")
             let listless = (error as? APIError).map { if case .http(404, _, _, _) = $0 { true } else { false } } ?? false
             if !listless || !lock.withLock({ listUnavailableLogged }) {
-                log(.warning, listless ? "the server cannot list videos; webhooks alone will find them" : "sweep failed", [("error", TerminalText.safe("\(error)"))])
+                log(
+                    .warning, listless ? "the server cannot list videos; webhooks alone will find them" : "sweep failed",
+                    [("error", TerminalText.safe("\(error)"))])
                 if listless { lock.withLock { listUnavailableLogged = true } }
             }
             return nil

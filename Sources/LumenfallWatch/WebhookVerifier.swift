@@ -59,28 +59,49 @@ public struct WebhookVerifier: Sendable {
         }
     }
 
+    /// A `webhook-signature` header longer than this, or with more entries, is refused before
+    /// any HMAC: a sender signs with one entry per secret it rotates through, a handful at most.
+    public static let maxSignatureBytes = 4096
+    public static let maxSignatureEntries = 16
+    /// Standard Webhooks ids are short (`msg_` + 27 characters); a long one is not a delivery.
+    public static let maxIDBytes = 256
+
     public func verify(id: String?, timestamp: String?, signature: String?, body: [UInt8], now: Date = Date()) -> Verdict {
         guard let id, !id.isEmpty, let timestamp, !timestamp.isEmpty, let signature, !signature.isEmpty else {
             return .missingHeaders
         }
+        guard id.utf8.count <= Self.maxIDBytes, signature.utf8.count <= Self.maxSignatureBytes else { return .badSignature }
         guard timestamp.utf8.count <= 12, timestamp.allSatisfy(\.isASCII), let ts = Int64(timestamp), ts > 0 else {
             return .badTimestamp
         }
         let age = now.timeIntervalSince1970 - Double(ts)
         if abs(age) > tolerance { return .stale(Int(age.rounded())) }
-        var signed = Array("\(id).\(timestamp).".utf8)
-        signed += body
-        for entry in signature.split(separator: " ") {
+        let entries = signature.split(separator: " ")
+        guard entries.count <= Self.maxSignatureEntries else { return .badSignature }
+        let offered: [Data] = entries.compactMap { entry in
             let parts = entry.split(separator: ",", maxSplits: 1)
             guard parts.count == 2, parts[0] == "v1", let mac = Data(base64Encoded: String(parts[1])), mac.count == 32 else {
-                continue  // another scheme (v1a, v2) or garbage: not ours to judge
+                return nil  // another scheme (v1a, v2) or garbage: not ours to judge
             }
-            for secret in secrets {
-                // swift-crypto compares in constant time.
-                if HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: signed, using: secret.key) { return .valid }
-            }
+            return mac
+        }
+        guard !offered.isEmpty else { return .badSignature }
+        var signed = Array("\(id).\(timestamp).".utf8)
+        signed += body
+        // One HMAC per secret, whatever the number of entries: the body is hashed at most
+        // `secrets.count` times, then each entry is compared in constant time.
+        for secret in secrets {
+            let expected = Data(HMAC<SHA256>.authenticationCode(for: signed, using: secret.key))
+            for mac in offered where Self.constantTimeEqual(mac, expected) { return .valid }
         }
         return .badSignature
+    }
+
+    static func constantTimeEqual(_ a: Data, _ b: Data) -> Bool {
+        guard a.count == b.count else { return false }
+        var diff: UInt8 = 0
+        for (x, y) in zip(a, b) { diff |= x ^ y }
+        return diff == 0
     }
 
     /// `v1,<base64>` for a delivery: what a sender puts in `webhook-signature`.

@@ -10,7 +10,10 @@ struct LumenfallFetch: AsyncParsableCommand {
         commandName: "lumenfall-fetch",
         abstract: "Save AI-generated videos from a Lumenfall (or OpenAI) Videos API before their links expire.",
         version: "\(lumenfallFetchVersion) (\(libcurlVersion); \(libarchiveVersion))",
-        subcommands: [FetchCommand.self, ListCommand.self, ArchiveCommand.self, VerifyCommand.self, GalleryCommand.self, WatchCommand.self, S3Command.self],
+        subcommands: [
+            FetchCommand.self, ListCommand.self, ArchiveCommand.self, VerifyCommand.self, GalleryCommand.self, WatchCommand.self,
+            S3Command.self,
+        ],
         defaultSubcommand: FetchCommand.self)
 
     /// Errors become exit codes here and only here: a CLIError prints its message (made safe for
@@ -27,7 +30,7 @@ struct LumenfallFetch: AsyncParsableCommand {
             }
         } catch let e as CLIError {
             if !e.message.isEmpty {
-                FileHandle.standardError.write(Data("lumenfall-fetch: error: \(TerminalText.safe(e.message))\n".utf8))
+                Console.err("lumenfall-fetch: error: \(TerminalText.safe(e.message))\n")
             }
             Foundation.exit(e.code)
         } catch {

@@ -25,7 +25,9 @@ import Testing
     }
 
     @Test func theReferenceVectorSignsAndVerifies() {
-        #expect(WebhookVerifier.sign(secret: WebhookSecret(Self.secret)!, id: Self.id, timestamp: Self.timestamp, body: Self.body) == Self.expected)
+        #expect(
+            WebhookVerifier.sign(secret: WebhookSecret(Self.secret)!, id: Self.id, timestamp: Self.timestamp, body: Self.body)
+                == Self.expected)
         #expect(check() == .valid)
         // The prefix is optional, as in the reference libraries.
         #expect(check(verifier: WebhookVerifier(secrets: [WebhookSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")!])) == .valid)
@@ -40,11 +42,15 @@ import Testing
         #expect(check(sig: "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=") == .badSignature, "another scheme is not v1")
         #expect(check(sig: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE") == .badSignature, "truncated")
         #expect(check(sig: "v1,") == .badSignature)
-        #expect(check(verifier: WebhookVerifier(secrets: [WebhookSecret("whsec_" + Data("other".utf8).base64EncodedString())!])) == .badSignature)
+        #expect(
+            check(verifier: WebhookVerifier(secrets: [WebhookSecret("whsec_" + Data("other".utf8).base64EncodedString())!]))
+                == .badSignature)
     }
 
     @Test func oneGoodSignatureAmongSeveralIsEnough() {
-        let sigs = ["v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=", "v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=", Self.expected, "garbage"]
+        let sigs = [
+            "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=", "v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=", Self.expected, "garbage",
+        ]
         #expect(check(sig: sigs.joined(separator: " ")) == .valid)
     }
 
@@ -114,5 +120,33 @@ import Testing
         let size = try #require(try FileManager.default.attributesOfItem(atPath: "\(dir)/.lumenfall-watch/journal")[.size] as? Int)
         #expect(size < (64 << 10) + 4096, "\(size)")
         #expect(try WatchJournal(directory: dir).pending == ["video_7"])
+    }
+}
+
+/// Issue 17: the signature header's size is bounded before any HMAC.
+@Suite struct WebhookSignatureBoundsTests {
+    let v = WebhookVerifier(secrets: [WebhookSecret(WebhookVerifierTests.secret)!])
+    let at = WebhookVerifierTests.at
+
+    @Test func aValidEntryAmongAFewIsFound() {
+        let sig = "v1,AAAA v1,\(String(repeating: "A", count: 43))= \(WebhookVerifierTests.expected)"
+        #expect(
+            v.verify(
+                id: WebhookVerifierTests.id, timestamp: "\(WebhookVerifierTests.timestamp)", signature: sig,
+                body: WebhookVerifierTests.body, now: at) == .valid)
+    }
+
+    @Test func tooManyEntriesOrTooLongAHeaderIsRefusedUnread() {
+        let fake = "v1,\(String(repeating: "A", count: 43))="
+        let many = Array(repeating: fake, count: WebhookVerifier.maxSignatureEntries) + [WebhookVerifierTests.expected]
+        #expect(
+            v.verify(
+                id: WebhookVerifierTests.id, timestamp: "\(WebhookVerifierTests.timestamp)", signature: many.joined(separator: " "),
+                body: WebhookVerifierTests.body, now: at) == .badSignature)
+        let long = String(repeating: " ", count: WebhookVerifier.maxSignatureBytes) + WebhookVerifierTests.expected
+        #expect(
+            v.verify(
+                id: WebhookVerifierTests.id, timestamp: "\(WebhookVerifierTests.timestamp)", signature: long,
+                body: WebhookVerifierTests.body, now: at) == .badSignature)
     }
 }

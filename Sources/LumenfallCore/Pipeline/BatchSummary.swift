@@ -161,6 +161,9 @@ public struct RecentIDs: Sendable {
 
     public init(limit: Int) { self.limit = max(1, limit) }
 
+    /// Whether `id` is among the last `limit` distinct ids, without recording it.
+    public func contains(_ id: String) -> Bool { seen.contains(Digest(id)) }
+
     /// False when `id` was seen among the last `limit` distinct ids.
     public mutating func insert(_ id: String) -> Bool {
         let d = Digest(id)

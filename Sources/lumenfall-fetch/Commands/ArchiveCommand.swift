@@ -26,7 +26,10 @@ struct ArchiveCommand: AsyncParsableCommand {
 
     @OptionGroup var endpoint: S3EndpointOption
 
-    @Flag(help: "Also write DIR/index.html (see the gallery subcommand). Each archive part carries a gallery page of its own videos with this flag, or whenever DIR/index.html exists.")
+    @Flag(
+        help:
+            "Also write DIR/index.html (see the gallery subcommand). Each archive part carries a gallery page of its own videos with this flag, or whenever DIR/index.html exists."
+    )
     var gallery = false
 
     func validate() throws {
@@ -35,7 +38,7 @@ struct ArchiveCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let say: @Sendable (String) -> Void = { s in FileHandle.standardError.write(Data("lumenfall-fetch: \(TerminalText.safe(s))\n".utf8)) }
+        let say: @Sendable (String) -> Void = { s in Console.err("lumenfall-fetch: \(TerminalText.safe(s))\n") }
         // Deleting files a running fetch is writing would lose them: take the folder's lock.
         let lock = archive.removeAfterArchive ? try lockFolder(directory) : nil
         defer { withExtendedLifetime(lock) {} }
@@ -56,7 +59,9 @@ struct ArchiveCommand: AsyncParsableCommand {
                 // Streamed into multipart uploads; each part's ETag is checked against the bytes
                 // sent, which is the check --remove-after-archive waits for.
                 let result = try await runS3Archiver(archiver, items: scanned.items, options: s3, endpoint: endpoint, say: say)
-                say("archived \(result.items.count) video\(result.items.count == 1 ? "" : "s") (\(formatBytes(result.bytes))) into \(output)")
+                say(
+                    "archived \(result.items.count) video\(result.items.count == 1 ? "" : "s") (\(formatBytes(result.bytes))) into \(output)"
+                )
                 for p in result.parts { print(p) }
                 if archive.removeAfterArchive { Archiver.removeLoose(result.items, directory: directory) }
             } else {
@@ -86,8 +91,7 @@ func runArchiver(
     let trap = SignalTrap()
     trap.install { sig in
         let stopped = commit.abort()
-        FileHandle.standardError.write(
-            Data("lumenfall-fetch: interrupted; \(stopped ? "no archive was written" : "the archive was already complete")\n".utf8))
+        Console.err("lumenfall-fetch: interrupted; \(stopped ? "no archive was written" : "the archive was already complete")\n")
         exit(Exit.forSignal(sig))
     }
     defer { withExtendedLifetime(trap) {} }

@@ -19,7 +19,7 @@ struct GalleryCommand: ParsableCommand {
     var directory: String
 
     func run() throws {
-        let say = { (s: String) in FileHandle.standardError.write(Data("lumenfall-fetch: \(TerminalText.safe(s))\n".utf8)) }
+        let say = { (s: String) in Console.err("lumenfall-fetch: \(TerminalText.safe(s))\n") }
         let path = try writeGallery(directory, say: say)
         print(path)
     }

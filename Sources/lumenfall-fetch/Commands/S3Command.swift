@@ -63,11 +63,12 @@ struct S3CleanupCommand: AsyncParsableCommand {
                 print("aborted  \(name) (started \(started))")
             } catch {
                 failed += 1
-                FileHandle.standardError.write(Data("lumenfall-fetch: cannot abort \(name): \(TerminalText.safe("\(error)"))\n".utf8))
+                Console.err("lumenfall-fetch: cannot abort \(name): \(TerminalText.safe("\(error)"))\n")
             }
         }
-        FileHandle.standardError.write(
-            Data("lumenfall-fetch: \(pending.count) unfinished upload\(pending.count == 1 ? "" : "s") under \(location); \(dryRun ? "none" : "\(aborted)") aborted\n".utf8))
+        Console.err(
+            "lumenfall-fetch: \(pending.count) unfinished upload\(pending.count == 1 ? "" : "s") under \(location); \(dryRun ? "none" : "\(aborted)") aborted\n"
+        )
         if failed > 0 { throw CLIError.silent(Exit.someFailed) }
     }
 }

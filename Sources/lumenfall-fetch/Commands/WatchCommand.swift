@@ -28,10 +28,15 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(help: "Write DIR/index.html again after each saved video (see the gallery subcommand).")
     var gallery = false
 
-    @Option(help: ArgumentHelp("Address and port to listen on (loopback by default: put a TLS proxy in front, or give --tls-cert).", valueName: "ADDR:PORT"))
+    @Option(
+        help: ArgumentHelp(
+            "Address and port to listen on (loopback by default: put a TLS proxy in front, or give --tls-cert).", valueName: "ADDR:PORT"))
     var listen = "127.0.0.1:8787"
 
-    @Option(help: ArgumentHelp("Read the webhook secret(s) from this file instead of $LUMENFALL_WEBHOOK_SECRET; several (rotation) separated by spaces or lines.", valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "Read the webhook secret(s) from this file instead of $LUMENFALL_WEBHOOK_SECRET; several (rotation) separated by spaces or lines.",
+            valueName: "PATH"))
     var webhookSecretFile: String?
 
     @Option(help: ArgumentHelp("Serve https with this certificate chain (PEM); needs --tls-key.", valueName: "PATH"))
@@ -40,9 +45,10 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The private key (PEM) for --tls-cert.", valueName: "PATH"))
     var tlsKey: String?
 
-    @Option(help: ArgumentHelp("How often to list recent videos and fetch completed ones not saved yet: 30s, 10m, 1h, or off.", valueName: "INTERVAL"))
+    @Option(
+        help: ArgumentHelp(
+            "How often to list recent videos and fetch completed ones not saved yet: 30s, 10m, 1h, or off.", valueName: "INTERVAL"))
     var sweep: Interval = Interval(600)
-
 
     @Option(help: ArgumentHelp("Each sweep looks this far before the last one's high-water mark.", valueName: "INTERVAL"))
     var sweepMargin: Interval = Interval(600)
@@ -50,7 +56,10 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The first sweep in DIR (no high-water mark yet) looks this far back.", valueName: "INTERVAL"))
     var firstSweep: Interval = Interval(86_400)
 
-    @Option(help: ArgumentHelp("Bundle each period's saved videos into ARCHIVE_DIR/<period>.tar.zst once the period is over: 1h, 1d, 7d (UTC-aligned).", valueName: "INTERVAL"))
+    @Option(
+        help: ArgumentHelp(
+            "Bundle each period's saved videos into ARCHIVE_DIR/<period>.tar.zst once the period is over: 1h, 1d, 7d (UTC-aligned).",
+            valueName: "INTERVAL"))
     var archiveEvery: Interval?
 
     @Option(help: ArgumentHelp("Where --archive-every writes its archives (created if missing).", valueName: "DIR"))
@@ -62,8 +71,16 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Log lines on stderr as text or json (one object a line).", valueName: "FORMAT"))
     var logFormat: LogFormat = .text
 
-    @Option(help: ArgumentHelp("Write the address actually listened on (ADDR:PORT) to this file once listening: for scripts and port 0.", valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "Write the address actually listened on (ADDR:PORT) to this file once listening: for scripts and port 0.", valueName: "PATH"))
     var addressFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Connections open at once; more are closed as they come (default: half the open-file limit, raised to its hard limit, at most 4096).",
+            valueName: "N"))
+    var maxConnections: Int?
 
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(title: "Polling") var polling: PollingOptions
@@ -73,10 +90,15 @@ struct WatchCommand: AsyncParsableCommand {
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if let n = maxConnections, !(1...100_000).contains(n) { throw ValidationError("--max-connections must be 1-100000") }
         if (archiveEvery?.seconds != nil) != (archiveDir != nil) { throw ValidationError("--archive-every and --archive-dir go together") }
-        if removeAfterArchive && archiveDir == nil { throw ValidationError("--remove-after-archive goes with --archive-every and --archive-dir") }
+        if removeAfterArchive && archiveDir == nil {
+            throw ValidationError("--remove-after-archive goes with --archive-every and --archive-dir")
+        }
         if let p = archiveEvery?.seconds, p < 60 { throw ValidationError("--archive-every: at least 60s") }
-        guard Self.hostPort(listen) != nil else { throw ValidationError("--listen \(listen): give ADDR:PORT, e.g. 0.0.0.0:8443 or 127.0.0.1:8787") }
+        guard Self.hostPort(listen) != nil else {
+            throw ValidationError("--listen \(listen): give ADDR:PORT, e.g. 0.0.0.0:8443 or 127.0.0.1:8787")
+        }
     }
 
     static func hostPort(_ s: String) -> (String, Int)? {
@@ -112,7 +134,8 @@ struct WatchCommand: AsyncParsableCommand {
             secrets = s
         } else if let env = ProcessInfo.processInfo.environment["LUMENFALL_WEBHOOK_SECRET"], !env.isEmpty {
             guard let s = WebhookSecret.list(env) else {
-                throw CLIError(code: Exit.setup, "LUMENFALL_WEBHOOK_SECRET holds no usable webhook secret (expected whsec_ followed by base64)")
+                throw CLIError(
+                    code: Exit.setup, "LUMENFALL_WEBHOOK_SECRET holds no usable webhook secret (expected whsec_ followed by base64)")
             }
             secrets = s
         } else {
@@ -152,17 +175,27 @@ struct WatchCommand: AsyncParsableCommand {
         config.dedupLimit = 0
 
         let (host, port) = Self.hostPort(listen)!
+        // A service's stderr reader may go away (systemd ignores SIGPIPE for it anyway): a
+        // log line must never end the process. Console drops what it cannot write.
+        signal(SIGPIPE, SIG_IGN)
         let server: WatchServer
         do {
+            var limits = WatchServer.Limits()
+            limits.maxConnections = maxConnections
             server = try await WatchServer.start(
                 host: host, port: port, tls: tlsCert.flatMap { c in tlsKey.map { WatchServer.TLS(certificateFile: c, keyFile: $0) } },
-                watcher: watcher)
+                watcher: watcher, limits: limits)
         } catch {
             throw CLIError(code: Exit.setup, "cannot listen on \(listen): \(error)")
         }
         let address = "\(host):\(server.port)"
-        log.info("listening", [("address", address), ("tls", tlsCert == nil ? "no" : "yes"), ("webhooks", secrets == nil ? "off" : "on"),
-                               ("sweep", sweep.seconds.map { String(format: "%gs", $0) } ?? "off")])
+        log.info(
+            "listening",
+            [
+                ("address", address), ("tls", tlsCert == nil ? "no" : "yes"), ("webhooks", secrets == nil ? "off" : "on"),
+                ("sweep", sweep.seconds.map { String(format: "%gs", $0) } ?? "off"),
+                ("max_connections", "\(server.maxConnections)"),
+            ])
         if let addressFile { try? AtomicFile.write(Array((address + "\n").utf8), to: addressFile) }
         let replayed = watcher.replay()
         if replayed > 0 { log.info("resuming ids accepted before the last stop", [("count", "\(replayed)")]) }
@@ -182,7 +215,8 @@ struct WatchCommand: AsyncParsableCommand {
             } catch {
                 throw CLIError(code: Exit.setup, "cannot create the archive folder \(archiveDir): \(error.localizedDescription)")
             }
-            let rotation = ArchiveRotation(folder: dir, archiveDirectory: archiveDir, period: period, removeAfterArchive: removeAfterArchive)
+            let rotation = ArchiveRotation(
+                folder: dir, archiveDirectory: archiveDir, period: period, removeAfterArchive: removeAfterArchive)
             rotating = Task {
                 while !Task.isCancelled {
                     // Archiving reads whole files: off the cooperative pool.
@@ -283,7 +317,7 @@ struct WatchLog: Sendable {
             for (k, v) in fields { text += " \(k)=\(v.contains(" ") ? Self.quote(v) : v)" }
             text = TerminalText.safe(redact(text))
         }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        Console.err((text + "\n"))
     }
 
     static func quote(_ s: String) -> String {

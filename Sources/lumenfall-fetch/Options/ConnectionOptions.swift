@@ -56,10 +56,9 @@ struct ConnectionOptions: ParsableArguments {
     func loadKey() throws(CLIError) -> APIKey {
         let key = try loadKeyUnchecked()
         if key.looksTooShort {
-            FileHandle.standardError.write(
-                Data(
-                    "lumenfall-fetch: warning: the API key is shorter than \(APIKey.minRedactedLength) characters and looks wrong; it is not redacted from output\n"
-                        .utf8))
+            Console.err(
+                "lumenfall-fetch: warning: the API key is shorter than \(APIKey.minRedactedLength) characters and looks wrong; it is not redacted from output\n"
+            )
         }
         return key
     }
@@ -79,8 +78,7 @@ struct ConnectionOptions: ParsableArguments {
             }
             var st = stat()
             if stat(path, &st) == 0, st.st_mode & 0o077 != 0 {
-                FileHandle.standardError.write(
-                    Data("lumenfall-fetch: warning: the API key file \(path) can be read by other users; chmod 600 it\n".utf8))
+                Console.err("lumenfall-fetch: warning: the API key file \(path) can be read by other users; chmod 600 it\n")
             }
             return key
         }

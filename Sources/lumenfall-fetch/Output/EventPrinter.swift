@@ -57,7 +57,7 @@ final class EventPrinter: Sendable {
             return
         }
         lock.lock()
-        FileHandle.standardError.write(Data("\(text)\n".utf8))
+        Console.err("\(text)\n")
         lock.unlock()
     }
 
@@ -129,7 +129,8 @@ final class EventPrinter: Sendable {
             case .restarting(let reason):
                 return "\(id): \(reason)"
             case let .stateSetAside(file, reason):
-                return "\(id): warning: the resume record was not used (\(reason)); set aside as \(file), the partial file resumes without it"
+                return
+                    "\(id): warning: the resume record was not used (\(reason)); set aside as \(file), the partial file resumes without it"
             case .segmented(let n):
                 return "\(id): \(n) connection\(n == 1 ? "" : "s") at once, each on its own range"
             case let .progress(bytes, total):

@@ -141,7 +141,7 @@ final class JSONEvents: Sendable {
         all += fields
         let line = TerminalText.safeJSON(key.redact(Self.encode(JSONObject(all))))
         // One write per line: lines from concurrent ids never interleave.
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        Console.out((line + "\n"))
     }
 
     static func now() -> String {

@@ -270,7 +270,7 @@ final class LiveDisplay: @unchecked Sendable {
 
     private func write(_ s: String) {
         guard !s.isEmpty else { return }
-        FileHandle.standardError.write(Data(s.utf8))
+        Console.err(s)
     }
 
     // MARK: - Text helpers

@@ -1,0 +1,244 @@
+import Foundation
+import LumenfallCore
+import LumenfallSandbox
+import NIOCore
+import Testing
+
+@testable import LumenfallWatch
+
+/// `watch`'s listener against hostile clients (issue 17, finding 8): slow heads, too many
+/// connections, pipelining without reading, oversized and malformed requests. The server runs
+/// in this process with short limits; the clients are raw sockets.
+@Suite(.removesTempDirs, .serialized) struct WatchServerLimitsTests {
+    static let secret = WatchTests.secret
+
+    func withServer(
+        _ change: (inout WatchServer.Limits) -> Void = { _ in }, _ body: (WatchServer, Watcher) async throws -> Void
+    ) async throws {
+        try await withSandbox { sandbox in
+            var settings = Watcher.Settings(directory: makeTempDir())
+            settings.verifier = WebhookVerifier(secrets: [WebhookSecret(Self.secret)!])
+            settings.sweepInterval = nil
+            let watcher = try Watcher(
+                settings: settings, api: APIClient(baseURL: sandbox.baseURL, key: APIKey(sandbox.apiKey)!), log: { _, _, _ in })
+            var limits = WatchServer.Limits()
+            change(&limits)
+            let server = try await WatchServer.start(host: "127.0.0.1", port: 0, tls: nil, watcher: watcher, limits: limits)
+            do {
+                try await body(server, watcher)
+            } catch {
+                await server.stop()
+                throw error
+            }
+            await server.stop()
+        }
+    }
+
+    @Test func aHeadSentOneByteAtATimeIsCutAtItsDeadline() async throws {
+        try await withServer({ $0.headTimeout = .seconds(1) }) { server, _ in
+            let c = try RawClient(port: server.port)
+            let head = Array("POST /webhooks/lumenfall HTTP/1.1\r\nHost: x\r\nX-Pad: \(String(repeating: "a", count: 200))\r\n\r\n".utf8)
+            let started = Date()
+            var sent = 0
+            // One byte each 100 ms: the 30 s idle check of old restarted on every byte.
+            while sent < head.count, c.send(Array(head[sent..<sent + 1])) {
+                sent += 1
+                if c.closedByPeer(waiting: 0.1) { break }
+            }
+            #expect(c.closedByPeer(waiting: 10), "the slow head must be cut")
+            #expect(sent < head.count, "cut before the head was whole")
+            #expect(Date().timeIntervalSince(started) < 8)
+        }
+    }
+
+    @Test func connectionsOverTheCapAreClosedAndTheListenerStaysUp() async throws {
+        try await withServer({ $0.maxConnections = 4 }) { server, _ in
+            var held = try (0..<4).map { _ in try RawClient(port: server.port) }
+            // All four are open (each answers), then a fifth is closed at once.
+            for c in held { #expect(c.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200")) }
+            let fifth = try RawClient(port: server.port)
+            #expect(fifth.closedByPeer(waiting: 10))
+            held.removeLast().close()
+            // The freed place is taken again once the server has seen the close.
+            let deadline = Date().addingTimeInterval(10)
+            var answered = false
+            while !answered, Date() < deadline {
+                let c = try RawClient(port: server.port)
+                answered = c.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200")
+                c.close()
+            }
+            #expect(answered)
+            for c in held { c.close() }
+        }
+    }
+
+    /// 35 MB of pipelined `GET /metrics` from a client that never reads: the server stops
+    /// reading once its answers back up, so the client cannot get them all in; another
+    /// connection is answered meanwhile.
+    @Test func aPipeliningClientThatNeverReadsIsNotRead() async throws {
+        try await withServer { server, _ in
+            let c = try RawClient(port: server.port)
+            let one = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            let block = Array([[UInt8]](repeating: one, count: 1000).joined())
+            var written = 0
+            while written < 35_000_000, c.sendWhenWritable(block, waiting: 3) { written += block.count }
+            #expect(written < 20_000_000, "the server read \(written) bytes of requests whose answers nobody reads")
+            let other = try RawClient(port: server.port)
+            #expect(other.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200"))
+            other.close()
+            c.close()
+        }
+    }
+
+    @Test func aHugeContentLengthIsRefusedFromItsHead() async throws {
+        try await withServer { server, _ in
+            let c = try RawClient(port: server.port)
+            let answer = c.exchange("POST /webhooks/lumenfall HTTP/1.1\r\nHost: x\r\nContent-Length: 2147483648\r\n\r\n")
+            #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer)")
+            #expect(c.closedByPeer(waiting: 10))
+            // A chunked body that grows past 1 MiB is cut as it passes the limit.
+            let d = try RawClient(port: server.port)
+            #expect(d.send(Array("POST /webhooks/lumenfall HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)))
+            let chunk = Array("10000\r\n".utf8) + [UInt8](repeating: 0x61, count: 0x10000) + Array("\r\n".utf8)
+            // 2 MiB and never the last chunk: the answer must not wait for an end that never comes.
+            var sent = 0
+            while sent < 32, d.sendWhenWritable(chunk, waiting: 3) { sent += 1 }
+            #expect(d.readAll(waiting: 10).hasPrefix("HTTP/1.1 413"))
+            #expect(d.closedByPeer(waiting: 10))
+        }
+    }
+
+    @Test(arguments: [
+        ("GET /healthz HTTP/1.1\r\n\r\n", "HTTP/1.1 400"),
+        ("GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400"),
+        ("POST /webhooks/lumenfall HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "HTTP/1.1 501"),
+        ("GET http://example.test/healthz HTTP/1.1\r\nHost: example.test\r\n\r\n", "HTTP/1.1 200"),
+    ])
+    func rfc9112RulesForTheHead(request: String, status: String) async throws {
+        try await withServer { server, _ in
+            let c = try RawClient(port: server.port)
+            let answer = c.exchange(request)
+            #expect(answer.hasPrefix(status), "\(answer)")
+            c.close()
+        }
+    }
+
+    @Test(arguments: ["GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "GET /healthz HTTP/1.0\r\n\r\n"])
+    func connectionCloseAndHTTP10EndTheConnection(request: String) async throws {
+        try await withServer { server, _ in
+            let c = try RawClient(port: server.port)
+            #expect(c.send(Array(request.utf8)))
+            let all = c.readAll(waiting: 10)
+            #expect(all.contains(" 200 ") && all.lowercased().contains("connection: close"), "\(all)")
+            #expect(c.closedByPeer(waiting: 1))
+        }
+    }
+}
+
+/// A blocking TCP client on loopback with bounded waits.
+final class RawClient {
+    let fd: Int32
+    private var closed = false
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard ok == 0 else {
+            Foundation.close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
+    }
+
+    deinit { close() }
+
+    func close() {
+        if !closed { Foundation.close(fd) }
+        closed = true
+    }
+
+    func send(_ bytes: [UInt8]) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress! + done, $0.count - done, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            done += n
+        }
+        return true
+    }
+
+    /// Sends `bytes` only as far as the socket takes them within `waiting` seconds each wait:
+    /// false when the peer stopped taking bytes (or closed).
+    func sendWhenWritable(_ bytes: [UInt8], waiting: Double) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            guard poll(&p, 1, Int32(waiting * 1000)) == 1, p.revents & Int16(POLLOUT) != 0 else { return false }
+            let n = bytes.withUnsafeBytes {
+                Foundation.send(fd, $0.baseAddress! + done, $0.count - done, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if n < 0, errno == EAGAIN { continue }
+            if n <= 0 { return false }
+            done += n
+        }
+        return true
+    }
+
+    func hasData(waiting: Double) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, Int32(waiting * 1000)) == 1
+    }
+
+    /// True when the peer closes (a read gives 0 or an error) within `waiting` seconds; data
+    /// that comes first is read and dropped.
+    func closedByPeer(waiting: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(waiting)
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 || waiting == 0 else { return false }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, Int32(max(0, left) * 1000)) == 1 else { return false }
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { return true }
+        }
+    }
+
+    /// What arrives until the peer closes or goes quiet for `waiting` seconds.
+    func readAll(waiting: Double) -> String {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while hasData(waiting: waiting) {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Sends a request and reads its answer's head and body (by Content-Length).
+    func exchange(_ request: String) -> String {
+        guard send(Array(request.utf8)) else { return "" }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while hasData(waiting: 10) {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            out += buf[0..<n]
+            let text = String(decoding: out, as: UTF8.self)
+            if let end = text.range(of: "\r\n\r\n") {
+                let head = text[..<end.lowerBound].lowercased()
+                let length =
+                    head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? 0
+                if text.utf8.count - text.utf8.distance(from: text.startIndex, to: end.upperBound) >= length { return text }
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
