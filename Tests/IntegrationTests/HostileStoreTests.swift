@@ -245,7 +245,7 @@ import Testing
                 let id = server.createJob(spec(bytes: 100_000))
                 let s3 = try moto.client(prefix: "")
                 let planted = #"""
-                    {"schema":"lumenfall-fetch.sidecar/1","download":{"file":"../../../../etc/passwd","bytes":1,"sha256":"00",\#
+                    {"schema":"lumenfall-fetch.sidecar/1","download":{"file":"../../../../etc/passwd","bytes":1,"sha256":"\#(String(repeating: "a", count: 64))",\#
                     "content_type":null,"media_host":"h","source":"s","downloaded_at":"2026-01-01T00:00:00Z","tool":"lumenfall-fetch",\#
                     "tool_version":"1"},"video":{"id":"\#(id)","object":"video","status":"completed","created_at":1780000000,\#
                     "model":"sora-2","prompt":"p"}}

@@ -62,7 +62,7 @@ public struct ArchiveItem: Sendable, Equatable {
             throw .notASidecar("\(path) is not a lumenfall-fetch sidecar")
         }
         let file = sidecar.download.file
-        guard file.hasPrefix("\(id)."), !file.contains("/"), VideoID.problem(with: file) == nil else {
+        guard Sidecar.isOwnFile(file, of: id) else {
             throw .notASidecar("\(path) names an unexpected file '\(file)'")
         }
         guard AtomicFile.size(of: "\(directory)/\(file)") == sidecar.download.bytes else {

@@ -80,21 +80,14 @@ public struct S3Destination: Sendable {
         // must be there with the size and SHA-256 it names (by the store's checksum when it
         // keeps one, else the ETag recorded when we proved the upload); otherwise the id is
         // not stored and is fetched again.
-        guard !sink.overflowed, let contents = Sidecar.read(sink.bytes), let file = Self.ownFileName(contents.download.file, id: id)
-        else { return nil }
+        guard !sink.overflowed, let contents = Sidecar.read(sink.bytes), Sidecar.isOwnFile(contents.download.file, of: id) else {
+            return nil
+        }
+        let file = contents.download.file
         guard let info = try await client.head(location.key(file)), info.size == contents.download.bytes else { return nil }
         if let c = info.checksumSHA256 { return c == S3Client.base64(hex: contents.download.sha256) ? file : nil }
         let recorded = Self.recordedETag(sink.bytes, file: file)
         return recorded != nil && recorded == info.plainETag ? file : nil
-    }
-
-    /// `name` when it is a plain file name of this id (`<id>.<ext>`, no folder, no control
-    /// character), else nil.
-    static func ownFileName(_ name: String, id: String) -> String? {
-        guard name.hasPrefix(id + "."), name.utf8.count <= 255, !name.contains("/"), !name.contains("\\"),
-            name.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
-        else { return nil }
-        return name
     }
 
     /// The ETag the sidecar's `storage` member recorded for `file`, quotes removed.

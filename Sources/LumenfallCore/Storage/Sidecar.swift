@@ -71,11 +71,22 @@ public enum Sidecar {
 
         /// Saved facts that name a plain file of ours (`<id>.<something>`), else nil.
         public func savedFile(of id: String) -> (name: String, bytes: Int64, sha256: String)? {
-            guard let file, let bytes, let sha256, bytes >= 0, file.hasPrefix("\(id)."), !file.contains("/"),
-                VideoID.problem(with: file) == nil
+            guard let file, let bytes, let sha256, bytes >= 0, Sidecar.isOwnFile(file, of: id), Sidecar.isSHA256Hex(sha256)
             else { return nil }
             return (file, bytes, sha256)
         }
+    }
+
+    /// Whether a file name read from a sidecar is one of this id's (`<id>.<something>` in the
+    /// same folder, in the characters an id may use): anything else is not acted on.
+    public static func isOwnFile(_ name: String, of id: String) -> Bool {
+        name.hasPrefix("\(id).") && !name.contains("/") && VideoID.problem(with: name) == nil
+    }
+
+    /// 64 lower-case hex digits: the only SHA-256 we write, and the only one we send on (it
+    /// goes into S3 headers).
+    public static func isSHA256Hex(_ s: String) -> Bool {
+        s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
     /// A sidecar as read back: its download facts, its assets and the video object it embeds.
@@ -122,7 +133,7 @@ public enum Sidecar {
             var assets: [String: Asset]?
         }
         guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(bytes)),
-            envelope.schema == schema,
+            envelope.schema == schema, isSHA256Hex(envelope.download.sha256),
             let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
             let videoObject = obj["video"] as? [String: Any],
             let video = try? VideoObject(object: videoObject, raw: [])
