@@ -16,12 +16,14 @@ public final class WatchServer: Sendable {
     public let maxConnections: Int
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
+    let gate: ConnectionGate
 
-    private init(group: MultiThreadedEventLoopGroup, channel: Channel, port: Int, maxConnections: Int) {
+    private init(group: MultiThreadedEventLoopGroup, channel: Channel, port: Int, gate: ConnectionGate) {
         self.group = group
         self.channel = channel
         self.port = port
-        self.maxConnections = maxConnections
+        self.gate = gate
+        maxConnections = gate.cap
     }
 
     public struct TLS: Sendable {
@@ -84,13 +86,24 @@ public final class WatchServer: Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                guard gate.enter() else {
-                    // Over the cap: closed at once, before any byte is read or any TLS work.
+                switch gate.enter(channel) {
+                case .admitted:
+                    break
+                case .admittedEvicting(let oldest):
+                    // At the cap, the connection that has waited longest without a whole
+                    // request head goes: a flood of idle or slow connections cannot keep out
+                    // a sender that sends its request at once.
+                    watcher.metrics.reject("connection_limit")
+                    watcher.noteRefusedConnection()
+                    oldest.close(promise: nil)
+                case .refused:
+                    // Every connection is mid-request: the new one is closed at once, before
+                    // any byte is read or any TLS work.
                     watcher.metrics.reject("connection_limit")
                     watcher.noteRefusedConnection()
                     return channel.close()
                 }
-                channel.closeFuture.whenComplete { _ in gate.leave() }
+                channel.closeFuture.whenComplete { _ in gate.leave(channel) }
                 return channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
                     if let sslContext { try ops.addHandler(NIOSSLServerHandler(context: sslContext)) }
@@ -98,7 +111,7 @@ public final class WatchServer: Sendable {
                     // requests and never reads its answers stops being read, so the answers
                     // waiting for it stay within the channel's write buffer.
                     try ops.addHandler(BackPressureHandler())
-                    let clock = RequestClock(limits: limits, maxBody: maxBody)
+                    let clock = RequestClock(limits: limits, maxBody: maxBody, gate: gate)
                     try ops.addHandler(clock)
                     try ops.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                     try ops.addHandler(WatchHTTPHandler(watcher: watcher, work: work, clock: clock))
@@ -108,7 +121,7 @@ public final class WatchServer: Sendable {
             .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 32 << 10, high: 64 << 10))
         do {
             let channel = try await bootstrap.bind(host: host, port: port).get()
-            return WatchServer(group: group, channel: channel, port: channel.localAddress?.port ?? port, maxConnections: cap)
+            return WatchServer(group: group, channel: channel, port: channel.localAddress?.port ?? port, gate: gate)
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -122,23 +135,59 @@ public final class WatchServer: Sendable {
     }
 }
 
-/// Counts open connections against the cap. `@unchecked Sendable` is sound: `open` is only
-/// touched under `lock`.
+/// Counts open connections against the cap, and knows which of them wait without a whole
+/// request head (idle between requests, or a head still coming) and since when: at the cap the
+/// oldest of those is closed for a newcomer. `@unchecked Sendable` is sound: the counts and
+/// the table are only touched under `lock`; `Channel` is thread-safe.
 final class ConnectionGate: @unchecked Sendable {
+    enum Entry {
+        case admitted
+        case admittedEvicting(Channel)
+        case refused
+    }
     private let lock = NSLock()
     private var open = 0
+    /// Connections without a whole head, and since when (uptime ns).
+    private var waiting: [ObjectIdentifier: (channel: Channel, since: UInt64)] = [:]
     let cap: Int
     init(cap: Int) { self.cap = cap }
 
-    func enter() -> Bool {
+    func enter(_ channel: Channel) -> Entry {
         lock.withLock {
-            guard open < cap else { return false }
-            open += 1
-            return true
+            if open < cap {
+                open += 1
+                return .admitted
+            }
+            // A scan of at most `cap` entries, only at the cap.
+            guard let oldest = waiting.min(by: { $0.value.since < $1.value.since }) else { return .refused }
+            waiting[oldest.key] = nil
+            open += 1  // the evicted one leaves (and counts down) when its close completes
+            return .admittedEvicting(oldest.value.channel)
         }
     }
 
-    func leave() { lock.withLock { open -= 1 } }
+    /// How many connections wait without a whole request head (for tests).
+    var waitingCount: Int { lock.withLock { waiting.count } }
+
+    func leave(_ channel: Channel) {
+        lock.withLock {
+            open -= 1
+            waiting[ObjectIdentifier(channel)] = nil
+        }
+    }
+
+    /// The connection waits for a head (true) or is inside a request or its answer (false).
+    func setWaiting(_ channel: Channel, _ isWaiting: Bool) {
+        lock.withLock {
+            if isWaiting {
+                if waiting[ObjectIdentifier(channel)] == nil {
+                    waiting[ObjectIdentifier(channel)] = (channel, DispatchTime.now().uptimeNanoseconds)
+                }
+            } else {
+                waiting[ObjectIdentifier(channel)] = nil
+            }
+        }
+    }
 }
 
 /// The deadlines of one connection, on its raw bytes (before the HTTP decoder, so the first
@@ -153,14 +202,17 @@ final class RequestClock: ChannelInboundHandler, @unchecked Sendable {
     private var phase = Phase.idle
     private var timer: Scheduled<Void>?
     private weak var context: ChannelHandlerContext?
+    private let gate: ConnectionGate
 
-    init(limits: WatchServer.Limits, maxBody: Int) {
+    init(limits: WatchServer.Limits, maxBody: Int, gate: ConnectionGate) {
         self.limits = limits
         self.maxBody = maxBody
+        self.gate = gate
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        gate.setWaiting(context.channel, true)
         arm(limits.idleTimeout)
     }
 
@@ -181,6 +233,7 @@ final class RequestClock: ChannelInboundHandler, @unchecked Sendable {
     /// at the minimum rate.
     func headReceived(contentLength: Int?) {
         phase = .body
+        if let channel = context?.channel { gate.setWaiting(channel, false) }
         let bytes = min(contentLength ?? maxBody, maxBody)
         arm(limits.bodyGrace + .milliseconds(Int64(bytes) * 1000 / Int64(max(1, limits.minBodyRate))))
     }
@@ -195,6 +248,7 @@ final class RequestClock: ChannelInboundHandler, @unchecked Sendable {
     func answerWritten() {
         guard phase == .answering else { return }
         phase = .idle
+        if let channel = context?.channel { gate.setWaiting(channel, true) }
         arm(limits.idleTimeout)
     }
 

@@ -51,24 +51,26 @@ import Testing
         }
     }
 
-    @Test func connectionsOverTheCapAreClosedAndTheListenerStaysUp() async throws {
+    /// At the cap, a newcomer takes the place of the connection that has waited longest
+    /// without a whole request head; when every connection is inside a request, it is closed.
+    @Test func atTheCapTheOldestIdleConnectionMakesRoom() async throws {
         try await withServer({ $0.maxConnections = 4 }) { server, _ in
-            var held = try (0..<4).map { _ in try RawClient(port: server.port) }
-            // All four are open (each answers), then a fifth is closed at once.
+            let held = try (0..<4).map { _ in try RawClient(port: server.port) }
             for c in held { #expect(c.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200")) }
             let fifth = try RawClient(port: server.port)
-            #expect(fifth.closedByPeer(waiting: 10))
-            held.removeLast().close()
-            // The freed place is taken again once the server has seen the close.
+            #expect(fifth.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200"), "the newcomer is served")
+            #expect(held[0].closedByPeer(waiting: 10), "the longest idle connection made room")
+            #expect(!held[3].closedByPeer(waiting: 0.2))
+            // Now every connection is inside a request (a head whose body has not come): no
+            // room can be made, and a newcomer is closed at once.
+            let busy = [held[1], held[2], held[3], fifth]
+            for c in busy { #expect(c.send(Array("POST /webhooks/lumenfall HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab".utf8))) }
             let deadline = Date().addingTimeInterval(10)
-            var answered = false
-            while !answered, Date() < deadline {
-                let c = try RawClient(port: server.port)
-                answered = c.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200")
-                c.close()
-            }
-            #expect(answered)
-            for c in held { c.close() }
+            while server.gate.waitingCount > 0, Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
+            #expect(server.gate.waitingCount == 0, "the four heads are parsed")
+            let sixth = try RawClient(port: server.port)
+            #expect(sixth.closedByPeer(waiting: 10))
+            for c in busy { #expect(!c.closedByPeer(waiting: 0.1), "a connection inside a request is not evicted") }
         }
     }
 
