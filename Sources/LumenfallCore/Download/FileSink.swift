@@ -102,7 +102,8 @@ final class FileSink: HTTPResponseSink {
     /// the `.part` goes on without a validator (a Range request without If-Range, as for a
     /// `.part` whose state was never written) and the file is there for a person to look at.
     static func readState(of f: MediaFile) -> SavedState {
-        guard AtomicFile.exists(f.statePath) else { return .none }
+        // A link is somebody else's: not read, not moved; writing the state refuses it by name.
+        guard AtomicFile.exists(f.statePath), !AtomicFile.isSymlink(f.statePath) else { return .none }
         let why: String
         if let bytes = AtomicFile.readSmall(f.statePath, limit: 1 << 20) {
             if let v = try? JSONDecoder().decode(ResumeValidator.self, from: Data(bytes)) {

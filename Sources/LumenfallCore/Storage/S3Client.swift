@@ -175,7 +175,8 @@ final class ReadBackSink: HTTPResponseSink {
         inPart = 0
     }
 
-    var digest: Digest? {
+    /// Once the GET is over: the digest, or nil when the answer was not a whole 2xx body.
+    func finish() -> Digest? {
         guard !failed, (200..<300).contains(status) else { return nil }
         var etag: String?
         if partSize != nil {
@@ -407,7 +408,7 @@ public struct S3Client: Sendable {
         let sink = ReadBackSink(limit: size, partSize: partSize)
         let status = try await get(key, into: sink)
         guard (200..<300).contains(status) else { throw S3Error.mismatch("\(key): cannot read it back (HTTP \(status))") }
-        guard let d = sink.digest, d.bytes == size else { throw S3Error.mismatch("\(key): read back, the object is not \(size) bytes") }
+        guard let d = sink.finish(), d.bytes == size else { throw S3Error.mismatch("\(key): read back, the object is not \(size) bytes") }
         return d
     }
 
