@@ -16,19 +16,10 @@ public final class TarReader {
 
     private let a: OpaquePointer
 
-    /// Reads from an open descriptor (a pipe, or a file the caller checked), which stays the
+    /// Reads from an open descriptor (a pipe, or a file the caller opened and checked to be
+    /// regular: no path is opened here, so a FIFO can never block this open), which stays the
     /// caller's to close.
     public init(fd: Int32) throws {
-        guard let a = archive_read_new() else { throw ArchiveError("archive_read_new", "out of memory") }
-        self.a = a
-        try check(archive_read_support_format_tar(a), "enable tar")
-        try check(archive_read_support_filter_gzip(a), "enable gzip")
-        try check(archive_read_support_filter_zstd(a), "enable zstd")
-        try check(archive_read_support_filter_xz(a), "enable xz")
-        try check(archive_read_open_fd(a, fd, 1 << 20), "open the archive")
-    }
-
-    public init(path: String) throws {
         guard let a = archive_read_new() else { throw ArchiveError("archive_read_new", "out of memory") }
         // Every stored property is set from here on, so a throw below still runs deinit,
         // which frees the handle: freeing it here too would free it twice.
@@ -37,7 +28,7 @@ public final class TarReader {
         try check(archive_read_support_filter_gzip(a), "enable gzip")
         try check(archive_read_support_filter_zstd(a), "enable zstd")
         try check(archive_read_support_filter_xz(a), "enable xz")
-        try check(archive_read_open_filename(a, path, 1 << 20), "open \(path)")
+        try check(archive_read_open_fd(a, fd, 1 << 20), "open the archive")
     }
 
     deinit { archive_read_free(a) }

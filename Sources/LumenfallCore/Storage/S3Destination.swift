@@ -8,7 +8,7 @@ import LumenfallCurl
 /// a read-back); an object already there is not sent again only when the same proof holds
 /// (its `x-amz-meta-sha256` is set by whoever wrote it and proves nothing). Local copies are
 /// deleted only after every object is proved. The sidecar goes last, with a `storage` member
-/// (each object's URL, ETag, checksum and proof): a rerun takes the id as stored when that
+/// (each object's URL, ETag and checksum): a rerun takes the id as stored when that
 /// sidecar names a plain file of this id and the video object's HEAD agrees with it.
 public struct S3Destination: Sendable {
     public let client: S3Client

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import LumenfallArchive
+import LumenfallCore
 import Testing
 
 @discardableResult
@@ -19,7 +20,9 @@ func run(_ tool: String, _ args: [String], in dir: String? = nil) throws -> (Int
 }
 
 func memberNames(_ path: String) throws -> [String] {
-    let reader = try TarReader(path: path)
+    let fd = try AtomicFile.openRegular(path, followLinks: true)
+    defer { close(fd) }
+    let reader = try TarReader(fd: fd)
     var names: [String] = []
     let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
     defer { buf.deallocate() }
