@@ -45,7 +45,18 @@ public final class WatchJournal: @unchecked Sendable {
             throw Failure(description: "\(folder) is a symbolic link; lumenfall-fetch never writes through one")
         }
         path = "\(folder)/journal"
-        var existing = AtomicFile.readSmall(path, limit: 256 << 20) ?? []
+        // A journal that is there but cannot be read whole (over 256 MiB, a FIFO, a link) is
+        // not taken for an empty one: the ids it holds would be lost without a word.
+        var existing: [UInt8] = []
+        if AtomicFile.exists(path) {
+            guard let bytes = AtomicFile.readSmall(path, limit: 256 << 20) else {
+                throw Failure(
+                    description:
+                        "cannot read the journal \(path): it is not a regular file under 256 MiB; move it aside (its '+ id' lines are ids accepted and not yet saved) and start again"
+                )
+            }
+            existing = bytes
+        }
         // A crash mid-append leaves a last line without its newline. It was never answered
         // 2xx (the answer waits for the fdatasync after the whole line), so it is dropped, and
         // cut off the file so the next line does not run into it.

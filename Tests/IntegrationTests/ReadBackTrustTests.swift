@@ -44,6 +44,26 @@ import Testing
         }
     }
 
+    /// The finding as reported: the planted record beside a preview's `.part`, after the video
+    /// was saved (`--with thumbnail` on a rerun).
+    @Test func aPlantedPreviewStateCannotInjectEither() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let id = server.createJob(spec(bytes: 30_000))
+            #expect(await fetch(server, [id], dir: dir).allSucceeded)
+            let preview = try #require(server.preview(for: id, variant: "thumbnail"))
+            try Data(preview.prefix(10)).write(to: URL(fileURLWithPath: "\(dir)/\(id).thumbnail.webp.part"))
+            let etag = "\"w1\"\r\nContent-Length: 0\r\n\r\nDELETE /openai/v1/videos/\(id) HTTP/1.1\r\nHost: x\r\nX-Pad: x"
+            try JSONSerialization.data(withJSONObject: ["etag": etag, "contentType": "image/webp"])
+                .write(to: URL(fileURLWithPath: "\(dir)/\(id).thumbnail.webp.part.state"))
+            let report = await fetch(server, [id], dir: dir) { $0.previews = ["thumbnail"] }
+            #expect(report.allSucceeded)
+            #expect(fileBytes("\(dir)/\(id).thumbnail.webp") == preview)
+            #expect(!server.requests().contains { $0.method == "DELETE" })
+            #expect(FileManager.default.fileExists(atPath: "\(dir)/\(id).thumbnail.webp.part.state.rejected"))
+        }
+    }
+
     /// A state whose numbers cannot describe one file (a total past 1 PiB, a plan with ranges
     /// that do not meet) is set aside the same way.
     @Test func aStateWithImpossibleNumbersIsSetAside() async throws {

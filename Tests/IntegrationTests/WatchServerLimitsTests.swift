@@ -34,6 +34,28 @@ import Testing
         }
     }
 
+    /// 200 unsigned deliveries write at most 10 "webhook rejected" lines a minute; the metric
+    /// counts all 200.
+    @Test func rejectedDeliveriesAreLoggedAtABoundedRate() async throws {
+        try await withSandbox { sandbox in
+            let lines = LockedLines()
+            var settings = Watcher.Settings(directory: makeTempDir())
+            settings.verifier = WebhookVerifier(secrets: [WebhookSecret(Self.secret)!])
+            let watcher = try Watcher(
+                settings: settings, api: APIClient(baseURL: sandbox.baseURL, key: APIKey(sandbox.apiKey)!),
+                log: { _, message, _ in lines.add(message) })
+            for i in 0..<200 {
+                let answer = watcher.deliver(
+                    headers: [("webhook-id", "msg_\(i)"), ("webhook-timestamp", "1"), ("webhook-signature", "v1,x")], body: [])
+                #expect(answer.status == 401)
+            }
+            #expect(lines.all.filter { $0 == "webhook rejected" }.count == Watcher.rejectedLogBurst)
+            #expect(
+                watcher.metrics.rejections("bad_signature") + watcher.metrics.rejections("bad_timestamp")
+                    + watcher.metrics.rejections("stale_timestamp") == 200, "every rejection is counted")
+        }
+    }
+
     @Test func aHeadSentOneByteAtATimeIsCutAtItsDeadline() async throws {
         try await withServer({ $0.headTimeout = .seconds(1) }) { server, _ in
             let c = try RawClient(port: server.port)
@@ -135,6 +157,14 @@ import Testing
             #expect(c.closedByPeer(waiting: 1))
         }
     }
+}
+
+/// Log lines collected from any thread. `@unchecked Sendable` is sound: `lines` only under `lock`.
+final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func add(_ s: String) { lock.withLock { lines.append(s) } }
+    var all: [String] { lock.withLock { lines } }
 }
 
 /// A blocking TCP client on loopback with bounded waits.

@@ -84,6 +84,21 @@ import Testing
         return d
     }
 
+    /// Issue 17: a journal that is there but cannot be read whole is an error that says what
+    /// to do, never taken for an empty journal (its pending ids would be lost).
+    @Test func aJournalThatCannotBeReadStopsTheStart() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: "\(dir)/\(WatchJournal.folderName)", withIntermediateDirectories: true)
+        #expect(mkfifo("\(dir)/\(WatchJournal.folderName)/journal", 0o600) == 0)
+        do {
+            _ = try WatchJournal(directory: dir)
+            Issue.record("a FIFO was taken for a journal")
+        } catch let e as WatchJournal.Failure {
+            #expect(e.description.contains("move it aside"), "\(e)")
+        }
+    }
+
     @Test func acceptedAndUnfinishedIdsSurviveAReopen() throws {
         let dir = tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
