@@ -113,7 +113,9 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["LumenfallCore", "LumenfallSandbox", "LumenfallCurl", "LumenfallWatch"]
+            dependencies: ["LumenfallCore", "LumenfallSandbox", "LumenfallCurl", "LumenfallWatch"],
+            // The help snapshots are read by path (#filePath), not bundled.
+            exclude: ["Snapshots"]
         ),
     ]
 )

@@ -188,7 +188,8 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             // "Connection: close" from the state: close once written (with a Content-Length
             // larger than the body, that is a transfer cut short).
             if hh["Connection"].contains(where: { $0.lowercased() == "close" }) {
-                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
             } else {
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }

@@ -17,10 +17,17 @@ import TOMLKit
 /// option that takes one value, the last one given counts). Unknown keys, a key in the wrong
 /// type, and the API key itself are errors that name the key and the file.
 enum ConfigFile {
-    static let subcommands: [String: ParsableCommand.Type] = [
-        "fetch": FetchCommand.self, "list": ListCommand.self, "archive": ArchiveCommand.self, "verify": VerifyCommand.self,
-        "gallery": GalleryCommand.self, "watch": WatchCommand.self,
-    ]
+    /// A table per subcommand that takes options (a group such as `s3` has none of its own).
+    static let subcommands: [String: ParsableCommand.Type] = Dictionary(
+        uniqueKeysWithValues: LumenfallFetch.commands.compactMap { type in
+            type.configuration.subcommands.isEmpty ? type.configuration.commandName.map { ($0, type) } : nil
+        })
+
+    /// "[fetch], [list], ... or [watch]", in the order the commands are listed.
+    static var tableNames: String {
+        let names = LumenfallFetch.commands.compactMap { $0.configuration.commandName }.filter { subcommands[$0] != nil }.map { "[\($0)]" }
+        return names.dropLast().joined(separator: ", ") + " or " + (names.last ?? "")
+    }
 
     /// The file to read: `--config PATH`, none with `--no-config`, else the usual place if a
     /// file is there.
@@ -83,7 +90,7 @@ enum ConfigFile {
         for key in root.keys.sorted() {
             guard subcommands[key] != nil, root[key]?.table != nil else {
                 throw CLIError(
-                    code: 2, "unknown key '\(key)' in \(file): options go under [fetch], [list], [archive] or [verify]")
+                    code: 2, "unknown key '\(key)' in \(file): options go under \(tableNames)")
             }
         }
         guard let table = root[command]?.table, let type = subcommands[command] else { return [] }

@@ -18,6 +18,14 @@ enum HelpEpilogue {
                 )
             case "verify": (verifyExamples, [("0", "every archive checks out"), ("1", "a problem was found"), usageCode])
             case "gallery": (galleryExamples, [("0", "written"), ("2", "the folder cannot be read or written"), usageCode])
+            case "s3", "s3 cleanup":
+                (
+                    s3Examples,
+                    [
+                        ("0", "listed (and aborted what was asked)"), ("1", "an upload could not be aborted (each is named above)"),
+                        ("2", "the bucket cannot be listed (credentials, endpoint, a missing bucket)"), usageCode,
+                    ]
+                )
             case "watch":
                 (
                     watchExamples,
@@ -94,6 +102,11 @@ enum HelpEpilogue {
         ("Write videos/index.html, then open it", "lumenfall-fetch gallery videos && xdg-open videos/index.html"),
         ("Fetch with thumbnails and refresh the page in one go", "lumenfall-fetch -i ids.txt -o videos --with thumbnail --gallery"),
         ("Share the folder on the LAN with any static server", "lumenfall-fetch gallery videos && python3 -m http.server -d videos"),
+    ]
+    static let s3Examples = [
+        ("See what unfinished archive uploads a prefix holds, abort none", "lumenfall-fetch s3 cleanup s3://bucket/archives/ --dry-run"),
+        ("Abort those started more than a week ago", "lumenfall-fetch s3 cleanup s3://bucket/archives/ --older-than 7d"),
+        ("Against MinIO or another S3-compatible store", "lumenfall-fetch s3 cleanup s3://bucket/ --s3-endpoint https://minio.example.com"),
     ]
     static let verifyExamples = [
         ("Check one archive against its manifest", "lumenfall-fetch verify videos.tar.zst"),

@@ -10,11 +10,15 @@ struct LumenfallFetch: AsyncParsableCommand {
         commandName: "lumenfall-fetch",
         abstract: "Save AI-generated videos from a Lumenfall (or OpenAI) Videos API before their links expire.",
         version: "\(lumenfallFetchVersion) (\(libcurlVersion); \(libarchiveVersion))",
-        subcommands: [
-            FetchCommand.self, ListCommand.self, ArchiveCommand.self, VerifyCommand.self, GalleryCommand.self, WatchCommand.self,
-            S3Command.self,
-        ],
+        subcommands: commands,
         defaultSubcommand: FetchCommand.self)
+
+    /// Every subcommand, once: the parser, the config file's tables and the help epilogues read
+    /// this list. A new subcommand is a file in Commands/ and a line here.
+    static let commands: [ParsableCommand.Type] = [
+        FetchCommand.self, ListCommand.self, ArchiveCommand.self, VerifyCommand.self, GalleryCommand.self, WatchCommand.self,
+        S3Command.self,
+    ]
 
     /// Errors become exit codes here and only here: a CLIError prints its message (made safe for
     /// a terminal) and exits with its code; everything else (usage errors: 64) is
@@ -46,15 +50,16 @@ struct LumenfallFetch: AsyncParsableCommand {
         }
     }
 
-    /// The subcommand a help screen describes, from its USAGE line ("" for the root); nil
-    /// when the message is not a help screen (`--version`).
+    /// The subcommand a help screen describes, from its USAGE line ("" for the root, "s3
+    /// cleanup" for a nested one); nil when the message is not a help screen (`--version`).
     static func helpSubject(_ message: String) -> String? {
         guard let usage = message.split(separator: "\n").first(where: { $0.hasPrefix("USAGE: lumenfall-fetch") }) else {
             return nil
         }
-        let words = usage.split(separator: " ")
-        guard words.count > 2, let first = words[2].first, first.isLetter else { return "" }
-        return String(words[2])
+        let words = usage.split(separator: " ").map(String.init)
+        func isName(_ i: Int) -> Bool { words.count > i && words[i].first?.isLetter == true }
+        guard isName(2) else { return "" }
+        return isName(3) ? "\(words[2]) \(words[3])" : words[2]
     }
 }
 

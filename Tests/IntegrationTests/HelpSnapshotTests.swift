@@ -7,11 +7,14 @@ import Testing
 @Suite struct HelpSnapshotTests {
     static let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
 
-    @Test(arguments: ["", "fetch", "list", "archive", "verify", "gallery", "watch"])
+    static let commands = ["", "fetch", "list", "archive", "verify", "gallery", "watch", "s3", "s3 cleanup"]
+
+    @Test(arguments: commands)
     func helpMatchesItsSnapshot(command: String) async throws {
-        let r = try await runCLI((command.isEmpty ? [] : [command]) + ["--help"], env: ["COLUMNS": "80"])
+        let words = command.split(separator: " ").map(String.init)
+        let r = try await runCLI(words + ["--help"], env: ["COLUMNS": "80"])
         #expect(r.status == 0)
-        let file = Self.snapshots.appendingPathComponent("help-\(command.isEmpty ? "root" : command).txt")
+        let file = Self.snapshots.appendingPathComponent("help-\(command.isEmpty ? "root" : words.joined(separator: "-")).txt")
         if ProcessInfo.processInfo.environment["UPDATE_SNAPSHOTS"] != nil {
             try r.stdout.write(to: file, atomically: true, encoding: .utf8)
         }
@@ -24,6 +27,15 @@ import Testing
             #expect((3...6).contains(count), "\(count) examples")
             #expect(r.stdout.contains("EXIT CODES:\n  0 "))
         }
+    }
+
+    /// The list above is the binary's: every subcommand its root help names has a snapshot.
+    @Test func everySubcommandHasASnapshot() async throws {
+        let r = try await runCLI(["--help"], env: ["COLUMNS": "200"])
+        let section = r.stdout.components(separatedBy: "SUBCOMMANDS:\n").last?.components(separatedBy: "\n\n").first ?? ""
+        let names = section.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(names.count >= 7, "\(names)")
+        for name in names { #expect(Self.commands.contains(name), "no snapshot for \(name)") }
     }
 
     @Test func versionNamesTheLibraries() async throws {

@@ -51,7 +51,7 @@ import Testing
             let dir = makeTempDir()
             let id = server.createJob(spec(bytes: 30_000))
             #expect(await fetch(server, [id], dir: dir).allSucceeded)
-            let preview = try #require(server.preview(for: id, variant: "thumbnail"))
+            let preview = server.preview(for: id, variant: "thumbnail")
             try Data(preview.prefix(10)).write(to: URL(fileURLWithPath: "\(dir)/\(id).thumbnail.webp.part"))
             let etag = "\"w1\"\r\nContent-Length: 0\r\n\r\nDELETE /openai/v1/videos/\(id) HTTP/1.1\r\nHost: x\r\nX-Pad: x"
             try JSONSerialization.data(withJSONObject: ["etag": etag, "contentType": "image/webp"])

@@ -27,7 +27,7 @@ final class MotoServer: @unchecked Sendable {
         // MOTO_LOG=PATH keeps moto's request log, for debugging a test.
         process.standardError =
             ProcessInfo.processInfo.environment["MOTO_LOG"].flatMap { path -> FileHandle? in
-                FileManager.default.createFile(atPath: path, contents: nil)
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
                 return FileHandle(forWritingAtPath: path)
             } ?? FileHandle.nullDevice
         process.standardInput = input

@@ -138,7 +138,7 @@ public struct Fetcher: Sendable {
                 for _ in 0..<max(1, config.jobs) {
                     group.addTask {
                         while let e = await queue.pop() {
-                            let finished = await report(e.id, await downloadAndSave(e.id, video: e.video, context))
+                            let finished = report(e.id, await downloadAndSave(e.id, video: e.video, context))
                             let stop = ledger.finish(e.index, e.id, finished)
                             await inFlight.release()
                             // A rejected key stops the run: the group cancels every other id.

@@ -314,8 +314,11 @@ public struct S3Client: Sendable {
         let code = tag("Code")
         let message = tag("Message") ?? "no message"
         switch (a.status, code) {
-        case (404, "NoSuchBucket"),
-            (404, nil) where what == "bucket":
+        // Two cases, not one with a `where` (which would bind to the second pattern only): S3's
+        // code says so on any request; a bodiless 404 says so only for the bucket's own HEAD.
+        case (404, "NoSuchBucket"):
+            return .noSuchBucket("the bucket \(location.bucket) does not exist at \(config.endpoint); create it or check the address")
+        case (404, nil) where what == "bucket":
             return .noSuchBucket("the bucket \(location.bucket) does not exist at \(config.endpoint); create it or check the address")
         case (403, _), (401, _):
             return .credentials(

@@ -39,15 +39,23 @@ struct FetchCommand: AsyncParsableCommand {
 
     @OptionGroup var preview: PreviewOptions
 
-    @Option(help: ArgumentHelp("Take only the ids in shard K of N (by a hash of the id), so N machines split one backlog: 1/3, 2/3, 3/3.", valueName: "K/N"))
+    @Option(
+        help: ArgumentHelp(
+            "Take only the ids in shard K of N (by a hash of the id), so N machines split one backlog: 1/3, 2/3, 3/3.", valueName: "K/N"))
     var shard: Shard?
 
-    @Option(help: ArgumentHelp("With -o s3://...: where videos wait before their upload (default: $XDG_CACHE_HOME/lumenfall-fetch/s3/BUCKET/PREFIX).", valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "With -o s3://...: where videos wait before their upload (default: $XDG_CACHE_HOME/lumenfall-fetch/s3/BUCKET/PREFIX).",
+            valueName: "DIR"))
     var workDir: String?
 
     @OptionGroup var endpoint: S3EndpointOption
 
-    @Option(help: ArgumentHelp("With -o s3://...: each id is claimed (PREFIX/.claims/<id>) so overlapping workers never fetch it twice; a claim older than this may be taken over.", valueName: "INTERVAL"))
+    @Option(
+        help: ArgumentHelp(
+            "With -o s3://...: each id is claimed (PREFIX/.claims/<id>) so overlapping workers never fetch it twice; a claim older than this may be taken over.",
+            valueName: "INTERVAL"))
     var claimTTL: Interval = Interval(3600)
 
     struct Shard: ExpressibleByArgument, Sendable {
@@ -55,7 +63,9 @@ struct FetchCommand: AsyncParsableCommand {
         let count: Int
         init?(argument: String) {
             let parts = argument.split(separator: "/")
-            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), (1...10_000).contains(n), (1...n).contains(k) else { return nil }
+            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), (1...10_000).contains(n), (1...n).contains(k) else {
+                return nil
+            }
             index = k
             count = n
         }
@@ -77,7 +87,10 @@ struct FetchCommand: AsyncParsableCommand {
     @OptionGroup(title: "Archive") var archiveOptions: ArchiveOptions
     @OptionGroup(title: "S3") var s3Archive: S3ArchiveOptions
 
-    @Flag(help: "After the batch, write DIR/index.html, a static page of every saved video (see the gallery subcommand); with --archive, the archive carries one too.")
+    @Flag(
+        help:
+            "After the batch, write DIR/index.html, a static page of every saved video (see the gallery subcommand); with --archive, the archive carries one too."
+    )
     var gallery = false
 
     func validate() throws {
@@ -85,10 +98,13 @@ struct FetchCommand: AsyncParsableCommand {
             if case .failure(let e) = S3Location.parse(out.output) { throw ValidationError("-o \(out.output): \(e)") }
             if gallery { throw ValidationError("--gallery needs a local folder: with -o s3:// the files leave the machine") }
             if archive != nil {
-                throw ValidationError("--archive with -o s3:// is not supported yet: archive the folder first (fetch -o DIR --archive), or upload with -o s3:// alone")
+                throw ValidationError(
+                    "--archive with -o s3:// is not supported yet: archive the folder first (fetch -o DIR --archive), or upload with -o s3:// alone"
+                )
             }
         } else if workDir != nil || (endpoint.s3Endpoint != nil && !(archive ?? "").hasPrefix("s3://")) {
-            throw ValidationError("--work-dir and --s3-endpoint go with -o s3://bucket/prefix/ (--s3-endpoint also with --archive s3://...)")
+            throw ValidationError(
+                "--work-dir and --s3-endpoint go with -o s3://bucket/prefix/ (--s3-endpoint also with --archive s3://...)")
         }
         if claimTTL.seconds == nil || (claimTTL.seconds ?? 0) < 60 {
             throw ValidationError("--claim-ttl: at least 60s (a claim must outlive a download)")
@@ -99,7 +115,9 @@ struct FetchCommand: AsyncParsableCommand {
         if let m = maxItems, m < 1 { throw ValidationError("--max-items must be at least 1") }
         if input.filter({ $0 == "-" }).count > 1 { throw ValidationError("--input - (stdin) can be given only once") }
         if let a = archive, let why = Archiver.checkName(a) { throw ValidationError("--archive \(a): \(why)") }
-        if let a = archive, a.hasPrefix("s3://"), case .failure(let e) = S3Location.parseObject(a) { throw ValidationError("--archive \(a): \(e)") }
+        if let a = archive, a.hasPrefix("s3://"), case .failure(let e) = S3Location.parseObject(a) {
+            throw ValidationError("--archive \(a): \(e)")
+        }
         if archive == nil && (archiveOptions.maxSize != nil || archiveOptions.removeAfterArchive) {
             throw ValidationError("--max-size and --remove-after-archive go with --archive PATH")
         }
@@ -125,7 +143,8 @@ struct FetchCommand: AsyncParsableCommand {
             let client = S3Client(config: config, location: location)
             do {
                 guard try await client.bucketExists() else {
-                    throw CLIError(code: Exit.setup, "the bucket \(location.bucket) does not exist at \(config.endpoint); create it or check -o")
+                    throw CLIError(
+                        code: Exit.setup, "the bucket \(location.bucket) does not exist at \(config.endpoint); create it or check -o")
                 }
             } catch let e as CLIError {
                 throw e
@@ -259,7 +278,9 @@ struct FetchCommand: AsyncParsableCommand {
                 let result: Archiver.Result
                 if path.hasPrefix("s3://") {
                     result = try await runS3Archiver(archiver, items: items, options: s3Archive, endpoint: endpoint) { printer.line($0) }
-                    printer.line("archived \(result.items.count) video\(result.items.count == 1 ? "" : "s") (\(formatBytes(result.bytes))) into \(path)")
+                    printer.line(
+                        "archived \(result.items.count) video\(result.items.count == 1 ? "" : "s") (\(formatBytes(result.bytes))) into \(path)"
+                    )
                     if !out.json { for p in result.parts { print(p) } }
                     if archiveOptions.removeAfterArchive { Archiver.removeLoose(result.items, directory: dir) }
                 } else {
@@ -279,7 +300,6 @@ struct FetchCommand: AsyncParsableCommand {
         }
         if !report.allSucceeded { throw CLIError.silent(Exit.someFailed) }
     }
-
 
     /// `$XDG_CACHE_HOME/lumenfall-fetch/s3/<bucket>/<prefix>` (else `~/.cache/...`), the prefix's
     /// slashes as underscores.

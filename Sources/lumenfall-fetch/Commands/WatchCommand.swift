@@ -30,8 +30,10 @@ struct WatchCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Address and port to listen on (loopback by default: put a TLS proxy in front, or give --tls-cert).", valueName: "ADDR:PORT"))
-    var listen = "127.0.0.1:8787"
+            "Address and port to listen on (loopback by default: put a TLS proxy in front, or give --tls-cert). (default: 127.0.0.1:8787)",
+            valueName: "ADDR:PORT"),
+        transform: ListenAddress.parse)
+    var listen = ListenAddress(host: "127.0.0.1", port: 8787)
 
     @Option(
         help: ArgumentHelp(
@@ -96,16 +98,6 @@ struct WatchCommand: AsyncParsableCommand {
             throw ValidationError("--remove-after-archive goes with --archive-every and --archive-dir")
         }
         if let p = archiveEvery?.seconds, p < 60 { throw ValidationError("--archive-every: at least 60s") }
-        guard Self.hostPort(listen) != nil else {
-            throw ValidationError("--listen \(listen): give ADDR:PORT, e.g. 0.0.0.0:8443 or 127.0.0.1:8787")
-        }
-    }
-
-    static func hostPort(_ s: String) -> (String, Int)? {
-        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port) else { return nil }
-        var host = String(s[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.isEmpty ? nil : (host, port)
     }
 
     func run() async throws {
@@ -174,7 +166,7 @@ struct WatchCommand: AsyncParsableCommand {
         config.keepSavedIDs = false
         config.dedupLimit = 0
 
-        let (host, port) = Self.hostPort(listen)!
+        let (host, port) = (listen.host, listen.port)
         // A service's stderr reader may go away (systemd ignores SIGPIPE for it anyway): a
         // log line must never end the process. Console drops what it cannot write.
         signal(SIGPIPE, SIG_IGN)

@@ -46,7 +46,10 @@ struct S3ArchiveOptions: ParsableArguments {
 
 /// Writes an archive to S3 on a thread of its own (the upload's blocking waits must stay off
 /// Swift's cooperative pool), printing what went up.
-func runS3Archiver(_ archiver: Archiver, items: [ArchiveItem], options: S3ArchiveOptions, endpoint: S3EndpointOption, say: @escaping @Sendable (String) -> Void) async throws -> Archiver.Result {
+func runS3Archiver(
+    _ archiver: Archiver, items: [ArchiveItem], options: S3ArchiveOptions, endpoint: S3EndpointOption,
+    say: @escaping @Sendable (String) -> Void
+) async throws -> Archiver.Result {
     let client = try S3ArchiveOptions.client(for: archiver.path, endpoint: endpoint)
     let (partSize, inFlight) = (Int(options.partSize.bytes), options.partsInFlight)
     return try await withCheckedThrowingContinuation { c in
