@@ -58,18 +58,23 @@ import Testing
 
     @Test func aHeadSentOneByteAtATimeIsCutAtItsDeadline() async throws {
         try await withServer({ $0.headTimeout = .seconds(1) }) { server, _ in
-            let c = try RawClient(port: server.port)
-            let head = Array("POST /webhooks/lumenfall HTTP/1.1\r\nHost: x\r\nX-Pad: \(String(repeating: "a", count: 200))\r\n\r\n".utf8)
-            let started = Date()
-            var sent = 0
-            // One byte each 100 ms: the 30 s idle check of old restarted on every byte.
-            while sent < head.count, c.send(Array(head[sent..<sent + 1])) {
-                sent += 1
-                if c.closedByPeer(waiting: 0.1) { break }
+            let port = server.port
+            let (cut, sent, total, seconds) = try await offPool {
+                let c = try RawClient(port: port)
+                let head = Array(
+                    "POST /webhooks/lumenfall HTTP/1.1\r\nHost: x\r\nX-Pad: \(String(repeating: "a", count: 200))\r\n\r\n".utf8)
+                let started = Date()
+                var sent = 0
+                // One byte each 100 ms: the 30 s idle check of old restarted on every byte.
+                while sent < head.count, c.send(Array(head[sent..<sent + 1])) {
+                    sent += 1
+                    if c.closedByPeer(waiting: 0.1) { return (true, sent, head.count, Date().timeIntervalSince(started)) }
+                }
+                return (c.closedByPeer(waiting: 10), sent, head.count, Date().timeIntervalSince(started))
             }
-            #expect(c.closedByPeer(waiting: 10), "the slow head must be cut")
-            #expect(sent < head.count, "cut before the head was whole")
-            #expect(Date().timeIntervalSince(started) < 8)
+            #expect(cut, "the slow head must be cut")
+            #expect(sent < total, "cut before the head was whole")
+            #expect(seconds < 8)
         }
     }
 
@@ -77,22 +82,42 @@ import Testing
     /// without a whole request head; when every connection is inside a request, it is closed.
     @Test func atTheCapTheOldestIdleConnectionMakesRoom() async throws {
         try await withServer({ $0.maxConnections = 4 }) { server, _ in
-            let held = try (0..<4).map { _ in try RawClient(port: server.port) }
-            for c in held { #expect(c.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200")) }
-            let fifth = try RawClient(port: server.port)
-            #expect(fifth.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200"), "the newcomer is served")
-            #expect(held[0].closedByPeer(waiting: 10), "the longest idle connection made room")
-            #expect(!held[3].closedByPeer(waiting: 0.2))
+            let port = server.port
+            // Four connections fill the cap; each is answered, then waits idle.
+            let held = UncheckedBox(try await offPool { try (0..<4).map { _ in try RawClient(port: port) } })
+            let first = try await offPool {
+                held.value.map { $0.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200") }
+            }
+            #expect(first == [true, true, true, true])
+            let fifthAndAnswers = try await offPool { () -> (RawClient, Bool, Bool, Bool) in
+                let fifth = try RawClient(port: port)
+                let served = fifth.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200")
+                return (fifth, served, held.value[0].closedByPeer(waiting: 10), held.value[3].closedByPeer(waiting: 0.2))
+            }
+            let clients = UncheckedBox(held.value + [fifthAndAnswers.0])
+            let made = (fifthAndAnswers.1, fifthAndAnswers.2, fifthAndAnswers.3)
+            #expect(made.0, "the newcomer is served")
+            #expect(made.1, "the longest idle connection made room")
+            #expect(!made.2)
             // Now every connection is inside a request (a head whose body has not come): no
             // room can be made, and a newcomer is closed at once.
-            let busy = [held[1], held[2], held[3], fifth]
-            for c in busy { #expect(c.send(Array("POST /webhooks/lumenfall HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab".utf8))) }
+            let sentAll = try await offPool {
+                clients.value[1...].allSatisfy {
+                    $0.send(Array("POST /webhooks/lumenfall HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab".utf8))
+                }
+            }
+            #expect(sentAll)
             let deadline = Date().addingTimeInterval(10)
             while server.gate.waitingCount > 0, Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
             #expect(server.gate.waitingCount == 0, "the four heads are parsed")
-            let sixth = try RawClient(port: server.port)
-            #expect(sixth.closedByPeer(waiting: 10))
-            for c in busy { #expect(!c.closedByPeer(waiting: 0.1), "a connection inside a request is not evicted") }
+            let last = try await offPool { () -> (Bool, Bool) in
+                let sixth = try RawClient(port: port)
+                let refused = sixth.closedByPeer(waiting: 10)
+                let evicted = clients.value[1...].contains { $0.closedByPeer(waiting: 0.1) }
+                return (refused, evicted)
+            }
+            #expect(last.0, "a newcomer is closed when no connection can make room")
+            #expect(!last.1, "a connection inside a request is not evicted")
         }
     }
 
@@ -101,34 +126,41 @@ import Testing
     /// connection is answered meanwhile.
     @Test func aPipeliningClientThatNeverReadsIsNotRead() async throws {
         try await withServer { server, _ in
-            let c = try RawClient(port: server.port)
-            let one = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
-            let block = Array([[UInt8]](repeating: one, count: 1000).joined())
-            var written = 0
-            while written < 35_000_000, c.sendWhenWritable(block, waiting: 3) { written += block.count }
+            let port = server.port
+            let (written, answered) = try await offPool { () -> (Int, Bool) in
+                let c = try RawClient(port: port)
+                let one = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+                let block = Array([[UInt8]](repeating: one, count: 1000).joined())
+                var written = 0
+                while written < 35_000_000, c.sendWhenWritable(block, waiting: 3) { written += block.count }
+                let other = try RawClient(port: port)
+                return (written, other.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200"))
+            }
             #expect(written < 20_000_000, "the server read \(written) bytes of requests whose answers nobody reads")
-            let other = try RawClient(port: server.port)
-            #expect(other.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200"))
-            other.close()
-            c.close()
+            #expect(answered)
         }
     }
 
     @Test func aHugeContentLengthIsRefusedFromItsHead() async throws {
         try await withServer { server, _ in
-            let c = try RawClient(port: server.port)
-            let answer = c.exchange("POST /webhooks/lumenfall HTTP/1.1\r\nHost: x\r\nContent-Length: 2147483648\r\n\r\n")
+            let port = server.port
+            let (answer, closed, chunkedAnswer, chunkedClosed) = try await offPool { () -> (String, Bool, String, Bool) in
+                let c = try RawClient(port: port)
+                let answer = c.exchange("POST /webhooks/lumenfall HTTP/1.1\r\nHost: x\r\nContent-Length: 2147483648\r\n\r\n")
+                let closed = c.closedByPeer(waiting: 10)
+                // A chunked body that grows past 1 MiB is cut as it passes the limit: 2 MiB and
+                // never the last chunk, so the answer must not wait for an end that never comes.
+                let d = try RawClient(port: port)
+                _ = d.send(Array("POST /webhooks/lumenfall HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
+                let chunk = Array("10000\r\n".utf8) + [UInt8](repeating: 0x61, count: 0x10000) + Array("\r\n".utf8)
+                var sent = 0
+                while sent < 32, d.sendWhenWritable(chunk, waiting: 3) { sent += 1 }
+                return (answer, closed, d.readAll(waiting: 10), d.closedByPeer(waiting: 10))
+            }
             #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer)")
-            #expect(c.closedByPeer(waiting: 10))
-            // A chunked body that grows past 1 MiB is cut as it passes the limit.
-            let d = try RawClient(port: server.port)
-            #expect(d.send(Array("POST /webhooks/lumenfall HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)))
-            let chunk = Array("10000\r\n".utf8) + [UInt8](repeating: 0x61, count: 0x10000) + Array("\r\n".utf8)
-            // 2 MiB and never the last chunk: the answer must not wait for an end that never comes.
-            var sent = 0
-            while sent < 32, d.sendWhenWritable(chunk, waiting: 3) { sent += 1 }
-            #expect(d.readAll(waiting: 10).hasPrefix("HTTP/1.1 413"))
-            #expect(d.closedByPeer(waiting: 10))
+            #expect(closed)
+            #expect(chunkedAnswer.hasPrefix("HTTP/1.1 413"), "\(chunkedAnswer)")
+            #expect(chunkedClosed)
         }
     }
 
@@ -140,21 +172,23 @@ import Testing
     ])
     func rfc9112RulesForTheHead(request: String, status: String) async throws {
         try await withServer { server, _ in
-            let c = try RawClient(port: server.port)
-            let answer = c.exchange(request)
+            let port = server.port
+            let answer = try await offPool { try RawClient(port: port).exchange(request) }
             #expect(answer.hasPrefix(status), "\(answer)")
-            c.close()
         }
     }
 
     @Test(arguments: ["GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "GET /healthz HTTP/1.0\r\n\r\n"])
     func connectionCloseAndHTTP10EndTheConnection(request: String) async throws {
         try await withServer { server, _ in
-            let c = try RawClient(port: server.port)
-            #expect(c.send(Array(request.utf8)))
-            let all = c.readAll(waiting: 10)
+            let port = server.port
+            let (all, closed) = try await offPool { () -> (String, Bool) in
+                let c = try RawClient(port: port)
+                _ = c.send(Array(request.utf8))
+                return (c.readAll(waiting: 10), c.closedByPeer(waiting: 1))
+            }
             #expect(all.contains(" 200 ") && all.lowercased().contains("connection: close"), "\(all)")
-            #expect(c.closedByPeer(waiting: 1))
+            #expect(closed)
         }
     }
 }
@@ -165,6 +199,23 @@ final class LockedLines: @unchecked Sendable {
     private var lines: [String] = []
     func add(_ s: String) { lock.withLock { lines.append(s) } }
     var all: [String] { lock.withLock { lines } }
+}
+
+/// Runs blocking socket work on a thread of its own, never on the cooperative pool (two such
+/// waits would take both threads of a 2-core machine from every other test).
+func offPool<T>(_ body: @escaping () throws -> T) async throws -> T {
+    let box = UncheckedBox(body)
+    let result = try await withCheckedThrowingContinuation { (c: CheckedContinuation<UncheckedBox<T>, Error>) in
+        Thread { c.resume(with: Result { UncheckedBox(try box.value()) }) }.start()
+    }
+    return result.value
+}
+
+/// Carries a value that is used by one thread at a time (handed to a thread, then back).
+/// `@unchecked Sendable` is sound for that hand-over: never two users at once.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// A blocking TCP client on loopback with bounded waits.
