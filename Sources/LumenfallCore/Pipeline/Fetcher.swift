@@ -84,14 +84,15 @@ public struct FetchConfiguration: Sendable {
     public var dedupLimit = 100_000
     /// `--with`: previews saved beside each video (`thumbnail`, `spritesheet`), in this order.
     public var previews: [String] = []
-    /// `-o s3://...`: each saved id is uploaded from `outputDirectory` (the work folder) and
-    /// removed there.
-    public var destination: S3Destination?
+    /// Where saved ids end up: the work folder itself (`LocalFolder`, the default), or a store
+    /// each id goes up to from `outputDirectory` (`S3Destination`).
+    public var destination: any Destination
     public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
     public init(outputDirectory: String, api: APIClient) {
         self.outputDirectory = outputDirectory
         self.api = api
+        destination = LocalFolder(path: outputDirectory)
     }
 }
 
@@ -322,35 +323,28 @@ public struct Fetcher: Sendable {
             await context.polls.release()
             return .finished(Finished(outcome: .failed(FetchFailure(kind: .invalidID, message: "invalid id: \(why); skipped"))))
         }
-        if let destination = config.destination {
-            // Saved in the work folder by an earlier run whose upload failed: upload it now.
-            if let done = try? ArchiveItem.load(directory: config.outputDirectory, id: id), done.hasSettled(config.previews) {
-                await context.polls.release()
-                return .finished(await upload(id, done, to: destination, context))
-            }
-            do {
-                if let file = try await destination.storedVideo(id) {
-                    await context.polls.release()
-                    return .finished(Finished(outcome: .alreadySaved(file: file), saved: nil))
-                }
-                // Several workers on one prefix: only the one holding the claim fetches.
-                if case .heldBy(let holder) = try await destination.claim(id) {
-                    await context.polls.release()
-                    return .finished(Finished(outcome: .elsewhere(holder: holder), saved: nil))
-                }
-            } catch {
-                await context.polls.release()
-                return .finished(Finished(outcome: .failed(FetchFailure(kind: .storage, message: "\(error)"))))
-            }
-        }
-        // Saved, with every preview asked for on disk or known to be missing on the server.
+        // Saved in the work folder, with every preview asked for on disk or known to be missing
+        // on the server: the destination takes it (a folder keeps it where it is: already
+        // saved; a store uploads what an earlier run saved and could not send).
         if let done = try? ArchiveItem.load(directory: config.outputDirectory, id: id), done.hasSettled(config.previews) {
             await context.polls.release()
             logger.debug("already saved", metadata: ["id": "\(id)", "stage": "check", "file": "\(done.videoFile)"])
-            return .finished(
-                Finished(
-                    outcome: .alreadySaved(file: done.videoFile),
-                    saved: SavedFacts(bytes: done.videoBytes, cost: done.cost, currency: done.currency)))
+            return .finished(await store(id, done, context))
+        }
+        let destination = config.destination
+        do {
+            if let file = try await destination.storedVideo(id) {
+                await context.polls.release()
+                return .finished(Finished(outcome: .alreadySaved(file: file), saved: nil))
+            }
+            // Several workers on one destination: only the one holding the claim fetches.
+            if case .heldBy(let holder) = try await destination.claim(id) {
+                await context.polls.release()
+                return .finished(Finished(outcome: .elsewhere(holder: holder), saved: nil))
+            }
+        } catch {
+            await context.polls.release()
+            return .finished(Finished(outcome: .failed(FetchFailure(kind: .storage, message: "\(error)"))))
         }
         let polled = await context.guarded { try await pollUntilCompleted(id) }
         await context.polls.release()
@@ -360,7 +354,7 @@ public struct Fetcher: Sendable {
             return .ready(video)
         } catch {
             // A claim taken for an id that will not be fetched here goes at once.
-            await config.destination?.release(id)
+            await config.destination.release(id)
             return .finished(Finished(outcome: .failed(failure(id, error))))
         }
     }
@@ -368,9 +362,9 @@ public struct Fetcher: Sendable {
     /// Downloads a completed id, writes its sidecar, waits for the folder's fsync.
     func downloadAndSave(_ id: String, video: VideoObject, _ context: RunContext) async -> Finished {
         let finished = await downloadAndSaveLocally(id, video: video, context)
-        // With -o s3://, a claim taken for this id goes whatever happened (stored, or failed
-        // here: another worker may try it, or this one on its next run).
-        if let d = config.destination, case .failed = finished.outcome { await d.release(id) }
+        // A claim taken for this id goes whatever happened (stored, or failed here: another
+        // worker may try it, or this one on its next run).
+        if case .failed = finished.outcome { await config.destination.release(id) }
         return finished
     }
 
@@ -427,30 +421,26 @@ public struct Fetcher: Sendable {
             // The renames (video, previews, sidecar) become durable with one folder fsync,
             // shared with every id that finished meanwhile; only then is the id saved.
             await context.folderSync.sync()
-            if let destination = config.destination {
-                guard let item = try? ArchiveItem.load(directory: dir, id: id) else {
-                    throw DownloadError.disk("\(id) is not whole in \(dir) after saving it")
-                }
-                return await upload(id, item, to: destination, context, cost: video.cost, currency: video.currency)
+            guard let item = try? ArchiveItem.load(directory: dir, id: id) else {
+                throw DownloadError.disk("\(id) is not whole in \(dir) after saving it")
             }
-            emit(.saved(id: id, file: facts.file, bytes: facts.bytes, sha256: facts.sha256, cost: video.cost, currency: video.currency))
-            return Finished(
-                outcome: .saved(file: facts.file, bytes: facts.bytes, sha256: facts.sha256),
-                saved: SavedFacts(bytes: facts.bytes, cost: video.cost, currency: video.currency))
+            return await store(id, item, context, fresh: true, cost: video.cost, currency: video.currency)
         } catch {
             return Finished(outcome: .failed(failure(id, error)))
         }
     }
 
-    /// Sends a saved id's files to the S3 destination; the id is saved once its sidecar
-    /// object is there. A failure leaves the files in the work folder for the next run.
-    func upload(
-        _ id: String, _ item: ArchiveItem, to destination: S3Destination, _ context: RunContext,
+    /// Hands a saved id to the destination. Saved now (`fresh`) or moved by the destination,
+    /// the id is reported saved; kept where an earlier run saved it, already saved. A failure
+    /// leaves the files in the work folder for the next run.
+    func store(
+        _ id: String, _ item: ArchiveItem, _ context: RunContext, fresh: Bool = false,
         cost: Double? = nil, currency: String? = nil
     ) async -> Finished {
+        let destination = config.destination
+        let result: StoreResult
         do {
-            _ = try await destination.store(id, directory: config.outputDirectory)
-            await destination.release(id)
+            result = try await destination.store(id, directory: config.outputDirectory)
         } catch is CancellationError {
             return Finished(
                 outcome: .failed(
@@ -461,11 +451,15 @@ public struct Fetcher: Sendable {
                     FetchFailure(
                         kind: .storage,
                         message:
-                            "upload to \(destination.location) failed: \(error); the files stay in \(config.outputDirectory) and go up on the next run"
+                            "storing in \(destination) failed: \(error); the files stay in \(config.outputDirectory) and go up on the next run"
                     )))
         }
         let c = cost ?? item.cost
         let cur = currency ?? item.currency
+        if result == .kept && !fresh {
+            return Finished(
+                outcome: .alreadySaved(file: item.videoFile), saved: SavedFacts(bytes: item.videoBytes, cost: c, currency: cur))
+        }
         emit(.saved(id: id, file: item.videoFile, bytes: item.videoBytes, sha256: item.videoSHA256, cost: c, currency: cur))
         return Finished(
             outcome: .saved(file: item.videoFile, bytes: item.videoBytes, sha256: item.videoSHA256),

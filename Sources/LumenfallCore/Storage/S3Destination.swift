@@ -10,7 +10,7 @@ import LumenfallCurl
 /// deleted only after every object is proved. The sidecar goes last, with a `storage` member
 /// (each object's URL, ETag and checksum): a rerun takes the id as stored when that
 /// sidecar names a plain file of this id and the video object's HEAD agrees with it.
-public struct S3Destination: Sendable {
+public struct S3Destination: Destination {
     public let client: S3Client
     /// A claim older than this may be taken over (its worker died or gave up).
     public var claimTTL: TimeInterval
@@ -29,15 +29,14 @@ public struct S3Destination: Sendable {
         var ids = Set<String>()
     }
 
-    public enum Claim: Sendable, Equatable {
-        case ours
-        case heldBy(String)
-    }
+    public var description: String { "\(location)" }
 
     /// Claims the id by creating `prefix/.claims/<id>` with `If-None-Match: *`: a 412 means another
     /// worker has it, unless its claim is older than `claimTTL`, in which case it is taken over
     /// (deleted, then created again: of two workers taking over at once, one wins the create).
-    public func claim(_ id: String, now: Date = Date()) async throws -> Claim {
+    public func claim(_ id: String) async throws -> DestinationClaim { try await claim(id, now: Date()) }
+
+    public func claim(_ id: String, now: Date) async throws -> DestinationClaim {
         let key = location.key(".claims/\(id)")
         let body = Array(#"{"worker":"\#(worker)","claimed_at":\#(Int64(now.timeIntervalSince1970))}"#.utf8)
         for attempt in 0..<2 {
@@ -99,14 +98,22 @@ public struct S3Destination: Sendable {
         return etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
     }
 
+    /// Uploads the id's saved files from `directory`, proves each, then removes them there;
+    /// the claim goes once the id is stored.
+    public func store(_ id: String, directory: String) async throws -> StoreResult {
+        _ = try await upload(id, directory: directory)
+        await release(id)
+        return .moved
+    }
+
     public struct Stored: Sendable {
         /// `s3://bucket/key` of the video.
         public var videoURL: String
         public var uploadedBytes: Int64
     }
 
-    /// Uploads the id's saved files from `directory`, then removes them there.
-    public func store(_ id: String, directory: String) async throws -> Stored {
+    /// The upload itself: the files go up, each proved, then leave `directory`.
+    public func upload(_ id: String, directory: String) async throws -> Stored {
         let item: ArchiveItem
         do {
             item = try ArchiveItem.load(directory: directory, id: id)

@@ -72,7 +72,10 @@ struct FetchCommand: AsyncParsableCommand {
     }
 
     /// `-o s3://bucket/prefix/`, when that is the output.
-    var s3Location: S3Location? { try? S3Location.parse(out.output).get() }
+    var s3Location: S3Location? {
+        if case .s3(let l) = out.output { return l }
+        return nil
+    }
 
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(title: "Polling") var polling: PollingOptions
@@ -94,8 +97,7 @@ struct FetchCommand: AsyncParsableCommand {
     var gallery = false
 
     func validate() throws {
-        if out.output.hasPrefix("s3://") {
-            if case .failure(let e) = S3Location.parse(out.output) { throw ValidationError("-o \(out.output): \(e)") }
+        if s3Location != nil {
             if gallery { throw ValidationError("--gallery needs a local folder: with -o s3:// the files leave the machine") }
             if archive != nil {
                 throw ValidationError(
@@ -136,9 +138,13 @@ struct FetchCommand: AsyncParsableCommand {
             }
         }
         // -o s3://: the files are saved in a work folder first, then go up.
-        var destination: S3Destination?
-        var dir = out.output
-        if let location = s3Location {
+        let destination: any Destination
+        let dir: String
+        switch out.output {
+        case .folder(let path):
+            dir = path
+            destination = LocalFolder(path: path)
+        case .s3(let location):
             let config = try endpoint.config()
             let client = S3Client(config: config, location: location)
             do {
@@ -184,10 +190,10 @@ struct FetchCommand: AsyncParsableCommand {
         let printer = EventPrinter(
             // With the live block on a terminal that is also stdout, the saved lines name the
             // files: paths there would land inside the block.
-            quiet: out.quiet || mode == .none, key: key, outputDirectory: destination.map { "\($0.location)" } ?? dir,
+            quiet: out.quiet || mode == .none, key: key, outputDirectory: destination.description,
             pathsOnStdout: !out.json && !(live != nil && isatty(STDOUT_FILENO) == 1), live: live,
             plainProgress: mode == .plain)
-        let events = out.json ? JSONEvents(key: key, outputDirectory: destination.map { "\($0.location)" } ?? dir) : nil
+        let events = out.json ? JSONEvents(key: key, outputDirectory: destination.description) : nil
         LoggingSystem.bootstrap { label in
             var h = RedactingLogHandler(label: label, printer: printer)
             h.logLevel = .debug

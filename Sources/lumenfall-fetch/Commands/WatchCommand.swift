@@ -17,8 +17,10 @@ struct WatchCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup(title: "Configuration") var configFile: ConfigOptions
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Output folder (created if missing).", valueName: "DIR"))
-    var output: String = "."
+    @Option(
+        name: [.customShort("o"), .long], help: ArgumentHelp("Output folder (created if missing). (default: .)", valueName: "DIR"),
+        transform: OutputTarget.parse)
+    var output: OutputTarget = .folder(".")
 
     @Flag(name: [.short, .long], help: "Log only warnings and errors.")
     var quiet = false
@@ -80,7 +82,7 @@ struct WatchCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Connections open at once; more are closed as they come (default: half the open-file limit, raised to its hard limit, at most 4096).",
+            "Connections open at once; at the cap the one idle longest makes room, and when all are inside a request a newcomer is closed (default: half the open-file limit, raised to its hard limit, at most 4096).",
             valueName: "N"))
     var maxConnections: Int?
 
@@ -92,6 +94,10 @@ struct WatchCommand: AsyncParsableCommand {
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        // (It used to make a local folder named "s3:" and leave its lock there.)
+        if case .s3 = output {
+            throw ValidationError("-o \(output): watch saves into a local folder; to send videos to S3, use fetch -o s3://... on their ids")
+        }
         if let n = maxConnections, !(1...100_000).contains(n) { throw ValidationError("--max-connections must be 1-100000") }
         if (archiveEvery?.seconds != nil) != (archiveDir != nil) { throw ValidationError("--archive-every and --archive-dir go together") }
         if removeAfterArchive && archiveDir == nil {
@@ -102,7 +108,7 @@ struct WatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let key = try connection.loadKey()
-        let dir = output
+        let dir = output.description
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {

@@ -2,8 +2,10 @@ import ArgumentParser
 
 /// Where the files go and how much is said on stderr.
 struct OutputOptions: ParsableArguments {
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Output folder (created if missing).", valueName: "DIR"))
-    var output: String = "."
+    @Option(
+        name: [.customShort("o"), .long], help: ArgumentHelp("Output folder (created if missing). (default: .)", valueName: "DIR"),
+        transform: OutputTarget.parse)
+    var output: OutputTarget = .folder(".")
 
     @Flag(name: [.short, .long], help: "Print only errors and the final summary.")
     var quiet = false
