@@ -4,8 +4,8 @@ import Foundation
 /// previews, sidecar, one folder fsync); a destination then takes them from there. The Fetcher
 /// calls these five and never asks which destination it has: a new backend (GCS, Azure Blob)
 /// is a type here that conforms, and a line in the command that builds it from `-o`.
-public protocol Destination: Sendable {
-    /// How people see the place: the folder, or `s3://bucket/prefix/`.
+public protocol Destination: Sendable, CustomStringConvertible {
+    /// How people see the place (in messages too): the folder, or `s3://bucket/prefix/`.
     var description: String { get }
     /// The id is already held, on the destination's own proof (not the work folder's): its
     /// video's file name, or nil.
