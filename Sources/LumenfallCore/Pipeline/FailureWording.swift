@@ -1,0 +1,66 @@
+import Foundation
+
+/// What a failure means for the user, in one place: the machines and the drivers carry typed
+/// reasons (`PollStop`, `DownloadError`); the sentences people read are made here.
+extension Fetcher {
+    /// What an error means for the user, naming the `.part` kept, if any.
+    func failure(_ id: String, _ error: Error) -> FetchFailure {
+        switch error {
+        case let f as FetchFailure:
+            return f
+        case let e as DownloadError:
+            let kept = MediaFile.existingPart(directory: config.outputDirectory, id: id).flatMap { AtomicFile.size(of: $0.partPath) } ?? 0
+            return Self.failure(e, kept: kept)
+        case is CancellationError:
+            return FetchFailure(kind: .stopped, message: "interrupted; partial files are kept and resume on the next run")
+        default:
+            return FetchFailure(kind: .download, message: "\(error)")
+        }
+    }
+
+    static func failure(_ s: PollStop) -> FetchFailure {
+        switch s {
+        case let .generationFailed(code, message):
+            let what = [code, message].compactMap { $0 }.joined(separator: ": ")
+            return FetchFailure(kind: .generationFailed, message: "generation failed: \(what.isEmpty ? "no reason given" : what)")
+        case .cancelled:
+            return FetchFailure(kind: .cancelled, message: "the job was cancelled on the server; nothing to download")
+        case .unknownStatus(let st):
+            return FetchFailure(kind: .unknownStatus, message: "unknown status '\(st)'; not treating it as success")
+        case .authenticationFailed(let m):
+            return FetchFailure(kind: .authentication, message: "the API rejected the key (HTTP 401\(m.map { ": \($0)" } ?? ""))")
+        case let .refused(status, code, message):
+            let what = [code, message].compactMap { $0 }.joined(separator: ": ")
+            return FetchFailure(kind: .refused, message: "the API refused the request (HTTP \(status)\(what.isEmpty ? "" : ": \(what)"))")
+        case .gaveUp(let why):
+            return FetchFailure(kind: .gaveUp, message: "gave up polling: \(why)")
+        case .timedOut(let limit):
+            return FetchFailure(
+                kind: .timedOut, message: "not completed after \(Checked.wholeSeconds(limit)) s (--max-wait); run again later")
+        }
+    }
+
+    /// `kept`: the bytes of the `.part` left on disk, so a message promises a resume only
+    /// when there is something to resume from.
+    static func failure(_ e: DownloadError, kept: Int64 = 0) -> FetchFailure {
+        let partial = kept > 0 ? "the partial file (\(kept) bytes) is kept, run again to resume" : "no partial file was kept"
+        switch e {
+        case .expired(let at):
+            return FetchFailure(kind: .expired, message: "output expired at \(utcString(at)); \(partial)")
+        case let .denied(status, host):
+            return FetchFailure(
+                kind: .download,
+                message: "the media host \(host) keeps refusing the download (HTTP \(status)) even with a fresh link; \(partial)")
+        case .failed(let why):
+            return FetchFailure(kind: .download, message: "download failed: \(why); \(partial)")
+        case .authenticationFailed:
+            return FetchFailure(kind: .authentication, message: "the API rejected the key (HTTP 401) on the content endpoint")
+        case .disk(let why):
+            return FetchFailure(kind: .disk, message: "disk error: \(why)")
+        case .timedOut(let limit):
+            return FetchFailure(kind: .timedOut, message: "not saved within --max-time \(String(format: "%g", limit)) s; \(partial)")
+        case .notOffered(let why):
+            return FetchFailure(kind: .download, message: "not offered by the server: \(why)")
+        }
+    }
+}
