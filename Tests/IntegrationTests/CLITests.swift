@@ -112,7 +112,11 @@ import Testing
                 try await Task.sleep(nanoseconds: 50_000_000)
             }
             #expect((AtomicFile.size(of: part) ?? 0) >= 2 << 20)
-            try await Task.sleep(nanoseconds: 1_000_000_000)  // let the last buffered MiB arrive
+            // Everything up to the stall is on disk before the signal (an event, not a sleep):
+            // the last buffered MiB arrives after the first two.
+            while (AtomicFile.size(of: part) ?? 0) < Int64(stallAt), Date() < deadline {
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
             let sent = Date()
             kill(p.process.processIdentifier, signal)
             let r = await p.result()

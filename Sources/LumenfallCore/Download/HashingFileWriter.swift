@@ -169,6 +169,8 @@ final class HashingFileWriter: @unchecked Sendable {
         }
     }
 
+    /// A block handed from the loop thread to the hash queue. `@unchecked Sendable` is sound:
+    /// the block is the queue's alone until it is given back to the free list.
     private struct Handoff: @unchecked Sendable {
         let block: UnsafeMutableRawBufferPointer
         let count: Int

@@ -12,6 +12,7 @@ public protocol IDSource: AnyObject, Sendable {
     func next() async throws -> String?
 }
 
+/// `@unchecked Sendable` is sound: pulled by the run loop alone (see above).
 public final class ArrayIDSource: IDSource, @unchecked Sendable {
     private var ids: [String]
     private var index = 0
