@@ -37,11 +37,11 @@ import Testing
                 let started = Date()
                 task.cancel()
                 let outcome = await task.result
-                // Within a wake-up of the loop thread; 5 s because that thread is shared with
-                // every other test's transfers, and on a loaded 2-core CI a write(2) of another
-                // download's block once held it for 3.9 s (the CLI's own promise is the 2 s
-                // watchdog, tested in CLITests).
-                #expect(Date().timeIntervalSince(started) < 5)
+                // Within a wake-up of the loop thread. That thread is shared with every other
+                // test's transfers, and on a loaded 2-core CI a write(2) of another download's
+                // block held it for 3.9 s, then 5.5: the bound catches a cancel that never
+                // lands, not the machine's load (the CLI's own promise is its 2 s watchdog).
+                #expect(Date().timeIntervalSince(started) < 30)
                 #expect(throws: CancellationError.self) { try outcome.get() }
             }
         }
