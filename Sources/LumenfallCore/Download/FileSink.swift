@@ -31,6 +31,13 @@ final class FileSink: HTTPResponseSink {
     static let eagerStateSize: Int64 = 4 << 20
     /// A validator not yet written beside the `.part`.
     private var statePending: ResumeValidator?
+    /// When this attempt's body began (uptime ns): a small file still coming after
+    /// `lateStateAfter` gets its state then, not only on the way out.
+    private var bodyStartedAt: UInt64 = 0
+    /// Half a second: most small files are whole by then; one that is not is slow or stalled,
+    /// and its validator must not depend on an exit path that a loaded machine (or the 1.8 s
+    /// watchdog after a signal) may cut short.
+    static let lateStateAfter: UInt64 = 500_000_000
 
     init(
         directory: String, id: String, limiter: RateLimiter? = nil, expectsImage: Bool = false,
@@ -149,6 +156,7 @@ final class FileSink: HTTPResponseSink {
                 // ends short (closeFile): most finish in well under a second, and a state
                 // written and deleted per file was a third of the folder's inode churn.
                 statePending = v
+                bodyStartedAt = DispatchTime.now().uptimeNanoseconds
                 if total.map({ $0 > Self.eagerStateSize }) ?? true { writePendingState() }
                 onWrite(offset, total)
                 return .proceed
@@ -211,6 +219,7 @@ final class FileSink: HTTPResponseSink {
             lastProgress = now
             onProgress(localSize, known?.total)
         }
+        if statePending != nil, now &- bodyStartedAt >= Self.lateStateAfter { writePendingState() }
         return .proceed
     }
 
