@@ -18,6 +18,33 @@ import Testing
             env: moto.env.merging(["LUMENFALL_API_KEY": server.apiKey, "XDG_CACHE_HOME": makeTempDir()].merging(env) { $1 }) { $1 })
     }
 
+    /// `-o s3://... --archive s3://...` (issue 18): each id goes up and is proved, the batch's
+    /// archive streams from the work folder into a multipart upload, then the work folder is
+    /// emptied; the archive verifies and holds every id.
+    @Test func idsAndTheirArchiveBothGoToTheBucket() async throws {
+        try await withMoto { moto in
+            try await withSandbox { server in
+                let ids = (0..<3).map { _ in server.createJob(spec(bytes: 300_000)) }
+                let work = makeTempDir()
+                let archive = "s3://\(moto.bucket)/both-archives/batch.tar"
+                let r = try await run(moto, server, ids + ["-o", "s3://\(moto.bucket)/both/", "--work-dir", work, "--archive", archive])
+                #expect(r.status == 0, "\(r.stderr)")
+                #expect(r.stderr.contains("archived 3 videos"), "\(r.stderr)")
+                for id in ids {
+                    let video = try #require(try await object(moto, "both/\(id).mp4"))
+                    #expect(sha256Hex(video) == server.content(for: id)!.sha256Hex())
+                }
+                let v = try await runCLI(["verify", archive], env: moto.env)
+                #expect(v.status == 0, "\(v.stdout)\(v.stderr)")
+                #expect(v.stdout.contains("OK (8 members"), "\(v.stdout)")  // 3 videos, 3 sidecars, manifest, sums
+                let left = try FileManager.default.contentsOfDirectory(atPath: work).filter {
+                    $0.hasSuffix(".mp4") || $0.hasSuffix(".json")
+                }
+                #expect(left.isEmpty, "the work folder keeps \(left)")
+            }
+        }
+    }
+
     @Test func videosPreviewsAndSidecarsGoUpVerifiedAndARerunSendsNothing() async throws {
         try await withMoto { moto in
             try await withSandbox { server in
@@ -100,19 +127,25 @@ import Testing
                 let target = "s3://\(moto.bucket)/shared/"
                 // Worker A has ids 0-4, worker B ids 1-5, in another order: 4 overlap.
                 let a = try CLIProcess(
-                    Array(ids[0...4]) + ["-o", target, "--work-dir", makeTempDir(), "--base-url", server.baseURL, "--poll-interval", "0.05", "--jobs", "2"], env: env)
+                    Array(ids[0...4]) + [
+                        "-o", target, "--work-dir", makeTempDir(), "--base-url", server.baseURL, "--poll-interval", "0.05", "--jobs", "2",
+                    ], env: env)
                 let b = try CLIProcess(
-                    Array(ids[1...5].reversed()) + ["-o", target, "--work-dir", makeTempDir(), "--base-url", server.baseURL, "--poll-interval", "0.05", "--jobs", "2"],
+                    Array(ids[1...5].reversed()) + [
+                        "-o", target, "--work-dir", makeTempDir(), "--base-url", server.baseURL, "--poll-interval", "0.05", "--jobs", "2",
+                    ],
                     env: env)
                 let (ra, rb) = (await a.result(), await b.result())
                 #expect(ra.status == 0, "\(ra.stderr)")
                 #expect(rb.status == 0, "\(rb.stderr)")
                 for id in ids {
-                    #expect(try await object(moto, "shared/\(id).mp4").map(sha256Hex) == server.content(for: id)!.sha256Hex(), "\(id) stored")
+                    #expect(
+                        try await object(moto, "shared/\(id).mp4").map(sha256Hex) == server.content(for: id)!.sha256Hex(), "\(id) stored")
                     let full = mediaRequests(server, id).filter { $0.range == nil }.count
                     #expect(full == 1, "\(id) downloaded \(full) times")
                 }
-                let claimedOrHad = (ra.stderr + rb.stderr).components(separatedBy: "claimed by").count - 1
+                let claimedOrHad =
+                    (ra.stderr + rb.stderr).components(separatedBy: "claimed by").count - 1
                     + (ra.stderr + rb.stderr).components(separatedBy: "already saved as").count - 1
                 #expect(claimedOrHad >= 4, "each of the 4 shared ids was left to the other worker or found stored")
                 // The claims go once the ids are stored.
@@ -130,7 +163,8 @@ import Testing
                 let s3 = try moto.client(prefix: "")
                 let old = Int(Date().timeIntervalSince1970) - 7200
                 #expect(try await s3.putIfAbsent("c/.claims/\(stale)", Array(#"{"worker":"dead-host:1","claimed_at":\#(old)}"#.utf8)))
-                #expect(try await s3.putIfAbsent("c/.claims/\(fresh)", Array(#"{"worker":"busy-host:2","claimed_at":\#(old + 7000)}"#.utf8)))
+                #expect(
+                    try await s3.putIfAbsent("c/.claims/\(fresh)", Array(#"{"worker":"busy-host:2","claimed_at":\#(old + 7000)}"#.utf8)))
                 let r = try await run(moto, server, [stale, fresh, "-o", "s3://\(moto.bucket)/c/", "--claim-ttl", "1h"])
                 #expect(r.status == 0, "\(r.stderr)")
                 #expect(r.stdout == "s3://\(moto.bucket)/c/\(stale).mp4\n")
@@ -167,7 +201,8 @@ import Testing
                 let missing = try await run(moto, server, [id, "-o", "s3://no-such-bucket/x/"])
                 #expect(missing.status == 2)
                 #expect(missing.stderr.contains("the bucket no-such-bucket does not exist"))
-                let noKeys = try await runCLI([id, "-o", "s3://\(moto.bucket)/x/", "--base-url", server.baseURL], env: ["LUMENFALL_API_KEY": server.apiKey])
+                let noKeys = try await runCLI(
+                    [id, "-o", "s3://\(moto.bucket)/x/", "--base-url", server.baseURL], env: ["LUMENFALL_API_KEY": server.apiKey])
                 #expect(noKeys.status == 2)
                 #expect(noKeys.stderr.contains("AWS_ACCESS_KEY_ID"))
                 #expect(apiRequests(server, id).isEmpty, "nothing was asked of the API")

@@ -17,6 +17,9 @@ public struct S3Destination: Destination {
     /// Who we are in a claim: host and pid.
     public let worker: String
     private let claimed = ClaimedIDs()
+    /// With `fetch --archive`: the proved uploads leave their files in the work folder, for the
+    /// archive that is written from it after the batch (which then removes them).
+    public var keepLocalCopies = false
 
     public init(client: S3Client, claimTTL: TimeInterval = 3600) {
         self.client = client
@@ -143,8 +146,10 @@ public struct S3Destination: Destination {
         let sidecar = Self.withStorage(item.sidecar, storage)
         try await client.put(
             location.key(item.sidecarFile), .bytes(sidecar), sha256Hex: sha256Hex(sidecar), contentType: "application/json")
-        for f in files { unlink("\(directory)/\(f.name)") }
-        unlink("\(directory)/\(item.sidecarFile)")
+        if !keepLocalCopies {
+            for f in files { unlink("\(directory)/\(f.name)") }
+            unlink("\(directory)/\(item.sidecarFile)")
+        }
         return Stored(videoURL: "s3://\(location.bucket)/\(location.key(item.videoFile))", uploadedBytes: uploaded + Int64(sidecar.count))
     }
 

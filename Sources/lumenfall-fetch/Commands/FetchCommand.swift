@@ -99,11 +99,6 @@ struct FetchCommand: AsyncParsableCommand {
     func validate() throws {
         if s3Location != nil {
             if gallery { throw ValidationError("--gallery needs a local folder: with -o s3:// the files leave the machine") }
-            if archive != nil {
-                throw ValidationError(
-                    "--archive with -o s3:// is not supported yet: archive the folder first (fetch -o DIR --archive), or upload with -o s3:// alone"
-                )
-            }
         } else if workDir != nil || (endpoint.s3Endpoint != nil && !(archive ?? "").hasPrefix("s3://")) {
             throw ValidationError(
                 "--work-dir and --s3-endpoint go with -o s3://bucket/prefix/ (--s3-endpoint also with --archive s3://...)")
@@ -157,7 +152,11 @@ struct FetchCommand: AsyncParsableCommand {
             } catch {
                 throw CLIError(code: Exit.setup, "\(error)")
             }
-            destination = S3Destination(client: client, claimTTL: claimTTL.seconds ?? 3600)
+            var s3 = S3Destination(client: client, claimTTL: claimTTL.seconds ?? 3600)
+            // --archive: the files stay in the work folder until the archive of the batch is
+            // written from them (locally or streamed into S3), then go.
+            s3.keepLocalCopies = archive != nil
+            destination = s3
             dir = workDir ?? Self.defaultWorkDir(location)
         }
         do {
@@ -295,6 +294,9 @@ struct FetchCommand: AsyncParsableCommand {
                     ) { printer.line($0) }
                 }
                 events?.archived(paths: result.parts, members: result.items.count, bytes: result.bytes)
+                // With -o s3:// the work folder's copies are stored (and proved) in the bucket
+                // and now in the archive: they go. A failed archive keeps them for the next run.
+                if s3Location != nil, !archiveOptions.removeAfterArchive { Archiver.removeLoose(result.items, directory: dir) }
                 // The archived files are gone from the folder: its page must not link to them.
                 if archiveOptions.removeAfterArchive && archiver.gallery { _ = try? writeGallery(dir, say: { printer.line($0) }) }
             } catch let e as CLIError {
