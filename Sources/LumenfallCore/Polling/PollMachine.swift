@@ -45,8 +45,7 @@ struct PollMachine: Sendable {
             case .cancelled: return .stop(.cancelled)
             case .other(let s): return .stop(.unknownStatus(s))
             case .queued, .inProgress:
-                let d = Backoff(initial: policy.interval, cap: policy.maxInterval, factor: 1.5, jitter: 0.2)
-                    .delay(attempt: pendingPolls, random: random)
+                let d = Backoff.polling(policy).delay(attempt: pendingPolls, random: random)
                 pendingPolls += 1
                 return bounded(d, elapsed: elapsed)
             }

@@ -167,6 +167,8 @@ public struct S3Client: Sendable {
     public let location: S3Location
     /// Seconds under 1 byte/s after which an exchange counts as stalled (tests use less).
     public var stallTimeout: Double = 60
+    /// The libcurl loop its requests run on (one per process; passed in, as HTTPClient's).
+    public var multi: CurlMulti = .shared
 
     public init(config: S3Config, location: S3Location) {
         self.config = config
@@ -215,12 +217,11 @@ public struct S3Client: Sendable {
         var body: [UInt8]
     }
 
-    /// Transient failures (a transport error, 408, 429, 5xx) are tried again, as the AWS SDKs
-    /// do: `retries` more times with a doubling, jittered wait. Not for a streamed GET (its sink
-    /// already took part of a body); every other request here is idempotent, a retried
-    /// CompleteMultipartUpload included (a second one answers the same object).
-    static let retries = 4
-    static let retryBackoff = Backoff(initial: 0.25, cap: 8, factor: 2, jitter: 0.5)
+    /// Transient failures (a transport error, 408, 429, 5xx) are tried again by
+    /// `RetryPolicy.storage`. Not for a streamed GET (its sink already took part of a body);
+    /// every other request here is idempotent, a retried CompleteMultipartUpload included (a
+    /// second one answers the same object).
+    static let retry = RetryPolicy.storage
 
     func send(
         _ method: String, _ key: String, query: String? = nil, headers: [String] = [], upload: UploadBody? = nil,
@@ -239,8 +240,8 @@ public struct S3Client: Sendable {
             case .success(let a): transient = a.status == 408 || a.status == 429 || a.status >= 500
             case .failure(let e): transient = e is S3Error
             }
-            guard transient, sink == nil, attempt < Self.retries else { return try outcome.get() }
-            try await sleep(seconds: Self.retryBackoff.delay(attempt: attempt, random: Double.random(in: 0..<1)))
+            guard transient, sink == nil, attempt < Self.retry.maxRetries else { return try outcome.get() }
+            try await sleep(seconds: Self.retry.backoff.delay(attempt: attempt, random: Double.random(in: 0..<1)))
             attempt += 1
         }
     }
@@ -264,7 +265,7 @@ public struct S3Client: Sendable {
         let buffer = BufferSink(limit: 1 << 20)
         let result: HTTPTransferResult
         do {
-            result = try await CurlMulti.shared.perform(r, sink: sink ?? buffer)
+            result = try await multi.perform(r, sink: sink ?? buffer)
         } catch let e as CurlFailure {
             throw S3Error.transport("\(URLPolicy.host(of: config.endpoint)): \(e.message)")
         }
@@ -629,8 +630,8 @@ extension S3Client {
         var attempt = 0
         while true {
             let a = try await send(method, "", query: query, sink: sink)
-            guard a.status == 408 || a.status == 429 || a.status >= 500, attempt < Self.retries else { return a }
-            try await sleep(seconds: Self.retryBackoff.delay(attempt: attempt, random: Double.random(in: 0..<1)))
+            guard a.status == 408 || a.status == 429 || a.status >= 500, attempt < Self.retry.maxRetries else { return a }
+            try await sleep(seconds: Self.retry.backoff.delay(attempt: attempt, random: Double.random(in: 0..<1)))
             attempt += 1
         }
     }
