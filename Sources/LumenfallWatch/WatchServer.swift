@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// The listener of `watch`: `POST /webhooks/lumenfall` (to the Watcher), `GET /healthz`,
 /// `GET /metrics`; everything else 404, a wrong method 405, a body over 1 MiB 413 (refused
@@ -137,54 +138,55 @@ public final class WatchServer: Sendable {
 
 /// Counts open connections against the cap, and knows which of them wait without a whole
 /// request head (idle between requests, or a head still coming) and since when: at the cap the
-/// oldest of those is closed for a newcomer. `@unchecked Sendable` is sound: the counts and
-/// the table are only touched under `lock`; `Channel` is thread-safe.
-final class ConnectionGate: @unchecked Sendable {
+/// oldest of those is closed for a newcomer. One `Mutex` around the state; `Channel` is
+/// thread-safe.
+final class ConnectionGate: Sendable {
     enum Entry {
         case admitted
         case admittedEvicting(Channel)
         case refused
     }
-    private let lock = NSLock()
-    private var open = 0
-    /// Connections without a whole head, and since when (uptime ns).
-    private var waiting: [ObjectIdentifier: (channel: Channel, since: UInt64)] = [:]
+    private struct State {
+        var open = 0
+        /// Connections without a whole head, and since when (uptime ns).
+        var waiting: [ObjectIdentifier: (channel: Channel, since: UInt64)] = [:]
+    }
+    private let state = Mutex(State())
     let cap: Int
     init(cap: Int) { self.cap = cap }
 
     func enter(_ channel: Channel) -> Entry {
-        lock.withLock {
-            if open < cap {
-                open += 1
+        state.withLock { s in
+            if s.open < cap {
+                s.open += 1
                 return .admitted
             }
             // A scan of at most `cap` entries, only at the cap.
-            guard let oldest = waiting.min(by: { $0.value.since < $1.value.since }) else { return .refused }
-            waiting[oldest.key] = nil
-            open += 1  // the evicted one leaves (and counts down) when its close completes
+            guard let oldest = s.waiting.min(by: { $0.value.since < $1.value.since }) else { return .refused }
+            s.waiting[oldest.key] = nil
+            s.open += 1  // the evicted one leaves (and counts down) when its close completes
             return .admittedEvicting(oldest.value.channel)
         }
     }
 
     /// How many connections wait without a whole request head (for tests).
-    var waitingCount: Int { lock.withLock { waiting.count } }
+    var waitingCount: Int { state.withLock { $0.waiting.count } }
 
     func leave(_ channel: Channel) {
-        lock.withLock {
-            open -= 1
-            waiting[ObjectIdentifier(channel)] = nil
+        state.withLock { s in
+            s.open -= 1
+            s.waiting[ObjectIdentifier(channel)] = nil
         }
     }
 
     /// The connection waits for a head (true) or is inside a request or its answer (false).
     func setWaiting(_ channel: Channel, _ isWaiting: Bool) {
-        lock.withLock {
-            if isWaiting {
-                if waiting[ObjectIdentifier(channel)] == nil {
-                    waiting[ObjectIdentifier(channel)] = (channel, DispatchTime.now().uptimeNanoseconds)
-                }
-            } else {
-                waiting[ObjectIdentifier(channel)] = nil
+        state.withLock { s in
+            let key = ObjectIdentifier(channel)
+            if !isWaiting {
+                s.waiting[key] = nil
+            } else if s.waiting[key] == nil {
+                s.waiting[key] = (channel, DispatchTime.now().uptimeNanoseconds)
             }
         }
     }

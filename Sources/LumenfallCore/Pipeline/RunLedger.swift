@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 extension Fetcher {
     /// What a run has learnt so far, shared by its tasks: the tally, the outcomes (with
@@ -72,12 +73,10 @@ extension Fetcher {
         let keyRejected = Flag()
     }
 
-    /// `@unchecked Sendable` is sound: `value` is only touched under `lock`.
-    final class Flag: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = false
-        var isSet: Bool { lock.withLock { value } }
-        func set() { lock.withLock { value = true } }
+    final class Flag: Sendable {
+        private let value = Mutex(false)
+        var isSet: Bool { value.withLock { $0 } }
+        func set() { value.withLock { $0 = true } }
     }
 }
 

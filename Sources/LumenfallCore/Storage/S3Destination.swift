@@ -1,5 +1,6 @@
 import Foundation
 import LumenfallCurl
+import Synchronization
 
 /// `-o s3://bucket/prefix/`: after an id is saved in the work folder (video, previews,
 /// sidecar, durable), its files go up as objects and the local copies go. Each upload carries
@@ -27,9 +28,9 @@ public struct S3Destination: Destination {
         worker = "\(ProcessInfo.processInfo.hostName):\(getpid())"
     }
 
-    final class ClaimedIDs: @unchecked Sendable {  // sound: `ids` only under `lock`
-        let lock = NSLock()
-        var ids = Set<String>()
+    /// The ids this worker holds claims on (a class, so copies of the struct share it).
+    final class ClaimedIDs: Sendable {
+        let ids = Mutex(Set<String>())
     }
 
     public var description: String { "\(location)" }
@@ -44,7 +45,7 @@ public struct S3Destination: Destination {
         let body = Array(#"{"worker":"\#(worker)","claimed_at":\#(Int64(now.timeIntervalSince1970))}"#.utf8)
         for attempt in 0..<2 {
             if try await client.putIfAbsent(key, body) {
-                claimed.lock.withLock { _ = claimed.ids.insert(id) }
+                claimed.ids.withLock { _ = $0.insert(id) }
                 return .ours
             }
             let sink = BufferSink(limit: 64 << 10)
@@ -61,7 +62,7 @@ public struct S3Destination: Destination {
 
     /// Drops our claim on the id (stored, or given up here); never another worker's.
     public func release(_ id: String) async {
-        guard claimed.lock.withLock({ claimed.ids.remove(id) }) != nil else { return }
+        guard claimed.ids.withLock({ $0.remove(id) }) != nil else { return }
         try? await client.delete(location.key(".claims/\(id)"))
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LumenfallCore
 import LumenfallCurl
+import Synchronization
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -93,9 +94,8 @@ final class PipeSink: HTTPResponseSink, @unchecked Sendable {
 }
 
 /// A value handed from one thread to another.
-final class LockedBox<T>: @unchecked Sendable {  // sound: `value` only under `lock`
-    private let lock = NSLock()
-    private var value: T?
-    func set(_ v: T) { lock.withLock { value = v } }
-    func get() -> T? { lock.withLock { value } }
+final class LockedBox<T: Sendable>: Sendable {
+    private let value = Mutex<T?>(nil)
+    func set(_ v: T) { value.withLock { $0 = v } }
+    func get() -> T? { value.withLock { $0 } }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LumenfallCore
+import Synchronization
 
 /// `--json`: one JSON object per line on stdout, a stable contract (README.md, "--json events").
 /// Every object starts with `schema` (1), `event`, `time` (RFC 3339, UTC, milliseconds) and,
@@ -9,13 +10,8 @@ final class JSONEvents: Sendable {
     static let schema = 1
     let key: APIKey
     let outputDirectory: String
-    private let state = Mutex()
-
     /// Per id: the last progress sent (bytes, uptime ns), for `speed`.
-    private final class Mutex: @unchecked Sendable {
-        let lock = NSLock()
-        var last: [String: (bytes: Int64, at: UInt64)] = [:]
-    }
+    private let last = Mutex<[String: (bytes: Int64, at: UInt64)]>([:])
 
     init(key: APIKey, outputDirectory: String) {
         self.key = key
@@ -82,9 +78,9 @@ final class JSONEvents: Sendable {
             break  // download_started says it
         case let .progress(bytes, total):
             let now = DispatchTime.now().uptimeNanoseconds
-            let speed: Double? = state.lock.withLock {
-                defer { state.last[id] = (bytes, now) }
-                guard let last = state.last[id], now > last.at, bytes >= last.bytes else { return nil }
+            let speed: Double? = last.withLock { last in
+                defer { last[id] = (bytes, now) }
+                guard let last = last[id], now > last.at, bytes >= last.bytes else { return nil }
                 return Double(bytes - last.bytes) / (Double(now - last.at) / 1e9)
             }
             emit("progress", id: id, [("bytes", bytes), ("total", total), ("speed", speed.map { $0.rounded() })])
@@ -120,7 +116,7 @@ final class JSONEvents: Sendable {
         }
     }
 
-    private func forget(_ id: String) { state.lock.withLock { _ = state.last.removeValue(forKey: id) } }
+    private func forget(_ id: String) { last.withLock { _ = $0.removeValue(forKey: id) } }
 
     private func path(_ file: String) -> String { joinPath(outputDirectory, file) }
 
