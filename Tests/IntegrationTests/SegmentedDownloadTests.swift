@@ -37,7 +37,15 @@ import Glibc
     @Test func aKilledSegmentedDownloadResumesEveryRange() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            let id = server.createJob(spec(bytes: 8 * mib) { $0.faults.throttleBytesPerSecond = mib / 2 })
+            // 128 KiB/s a connection: each 2 MiB range takes 16 s, so the moment to kill (every
+            // range started, none finished) lasts about 15 s, longer than the test process is
+            // ever starved of CPU at the suite's busy start (it was 3 s at 512 KiB/s, and CI
+            // missed it). The probe and the four ranges are throttled; the rerun runs free.
+            let id = server.createJob(
+                spec(bytes: 8 * mib) {
+                    $0.faults.throttleBytesPerSecond = mib / 8
+                    $0.faults.throttleTimes = 5
+                })
             let args = [id, "-o", dir, "--base-url", server.baseURL, "--poll-interval", "0.05", "--segments", "4"]
             let env = ["LUMENFALL_API_KEY": server.apiKey]
             // Killed once a checkpoint shows bytes in at least three ranges and none finished.
@@ -73,7 +81,8 @@ import Glibc
             let dir = makeTempDir()
             let id = server.createJob(
                 spec(bytes: 8 * mib) {
-                    $0.faults.throttleBytesPerSecond = mib / 2
+                    // 128 KiB/s: a 15 s window to kill in (see the test above).
+                    $0.faults.throttleBytesPerSecond = mib / 8
                     $0.faults.throttleTimes = 5  // the probe and the four ranges; the rerun runs free
                 })
             let env = ["LUMENFALL_API_KEY": server.apiKey]

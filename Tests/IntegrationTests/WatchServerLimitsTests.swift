@@ -201,23 +201,6 @@ final class LockedLines: @unchecked Sendable {
     var all: [String] { lock.withLock { lines } }
 }
 
-/// Runs blocking socket work on a thread of its own, never on the cooperative pool (two such
-/// waits would take both threads of a 2-core machine from every other test).
-func offPool<T>(_ body: @escaping () throws -> T) async throws -> T {
-    let box = UncheckedBox(body)
-    let result = try await withCheckedThrowingContinuation { (c: CheckedContinuation<UncheckedBox<T>, Error>) in
-        Thread { c.resume(with: Result { UncheckedBox(try box.value()) }) }.start()
-    }
-    return result.value
-}
-
-/// Carries a value that is used by one thread at a time (handed to a thread, then back).
-/// `@unchecked Sendable` is sound for that hand-over: never two users at once.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
 /// A blocking TCP client on loopback with bounded waits.
 final class RawClient {
     let fd: Int32
