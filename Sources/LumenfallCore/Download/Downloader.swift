@@ -142,8 +142,12 @@ struct Downloader: Sendable {
         do {
             return try await runAttempts(sink, source: source, initial: initial, start: start, refresh: refresh)
         } catch {
-            // However the download ends, the `.part.state` in flight lands before the caller
-            // hears of it: a rerun (or a test) right after finds it whole.
+            // However the download ends, the `.part.state` lands before the caller hears of
+            // it: a rerun (or a test) right after finds it whole. A cancelled attempt (Ctrl-C)
+            // leaves runAttempts before its closeFile, and the `defer` below came too late: it
+            // only queued the state, and the process could exit before the queue wrote it.
+            // So the last block is flushed and the state queued here, then both are waited for.
+            await BlockingIO.closeFile(io)
             await BlockingIO.settle(io)
             throw error
         }
