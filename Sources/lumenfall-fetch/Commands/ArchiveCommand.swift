@@ -18,8 +18,9 @@ struct ArchiveCommand: AsyncParsableCommand {
     @Option(
         name: [.customShort("o"), .long],
         help: ArgumentHelp(
-            "The archive to write; its name picks the compression (.tar, .tar.gz/.tgz, .tar.zst/.tzst, .tar.xz).", valueName: "PATH"))
-    var output: String
+            "The archive to write; its name picks the compression (.tar, .tar.gz/.tgz, .tar.zst/.tzst, .tar.xz).", valueName: "PATH"),
+        transform: ArchiveTarget.parseForWriting)
+    var output: ArchiveTarget
 
     @OptionGroup(title: "Archive") var archive: ArchiveOptions
     @OptionGroup(title: "S3") var s3: S3ArchiveOptions
@@ -31,11 +32,6 @@ struct ArchiveCommand: AsyncParsableCommand {
             "Also write DIR/index.html (see the gallery subcommand). Each archive part carries a gallery page of its own videos with this flag, or whenever DIR/index.html exists."
     )
     var gallery = false
-
-    func validate() throws {
-        if let why = Archiver.checkName(output) { throw ValidationError("-o \(output): \(why)") }
-        if output.hasPrefix("s3://"), case .failure(let e) = S3Location.parseObject(output) { throw ValidationError("-o \(output): \(e)") }
-    }
 
     func run() async throws {
         let say: @Sendable (String) -> Void = { s in Console.err("lumenfall-fetch: \(TerminalText.safe(s))\n") }
@@ -53,9 +49,9 @@ struct ArchiveCommand: AsyncParsableCommand {
         if gallery { try writeGallery(directory, say: say) }
         do {
             let archiver = Archiver(
-                directory: directory, path: output, maxSize: archive.maxSize?.bytes,
+                directory: directory, path: output.path, maxSize: archive.maxSize?.bytes,
                 verify: archive.removeAfterArchive, gallery: gallery || hadGallery)
-            if output.hasPrefix("s3://") {
+            if output.isS3 {
                 // Streamed into multipart uploads; each part's ETag is checked against the bytes
                 // sent, which is the check --remove-after-archive waits for.
                 let result = try await runS3Archiver(archiver, items: scanned.items, options: s3, endpoint: endpoint, say: say)

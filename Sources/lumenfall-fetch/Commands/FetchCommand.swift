@@ -84,8 +84,8 @@ struct FetchCommand: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             "After the batch, bundle every saved id (video and sidecar) into this archive (.tar, .tar.gz, .tar.zst, .tar.xz).",
-            valueName: "PATH"))
-    var archive: String?
+            valueName: "PATH"), transform: ArchiveTarget.parseForWriting)
+    var archive: ArchiveTarget?
 
     @OptionGroup(title: "Archive") var archiveOptions: ArchiveOptions
     @OptionGroup(title: "S3") var s3Archive: S3ArchiveOptions
@@ -99,7 +99,7 @@ struct FetchCommand: AsyncParsableCommand {
     func validate() throws {
         if s3Location != nil {
             if gallery { throw ValidationError("--gallery needs a local folder: with -o s3:// the files leave the machine") }
-        } else if workDir != nil || (endpoint.s3Endpoint != nil && !(archive ?? "").hasPrefix("s3://")) {
+        } else if workDir != nil || (endpoint.s3Endpoint != nil && !(archive?.isS3 ?? false)) {
             throw ValidationError(
                 "--work-dir and --s3-endpoint go with -o s3://bucket/prefix/ (--s3-endpoint also with --archive s3://...)")
         }
@@ -111,10 +111,6 @@ struct FetchCommand: AsyncParsableCommand {
         if maxItems != nil && !all { throw ValidationError("--max-items goes with --all") }
         if let m = maxItems, m < 1 { throw ValidationError("--max-items must be at least 1") }
         if input.filter({ $0 == "-" }).count > 1 { throw ValidationError("--input - (stdin) can be given only once") }
-        if let a = archive, let why = Archiver.checkName(a) { throw ValidationError("--archive \(a): \(why)") }
-        if let a = archive, a.hasPrefix("s3://"), case .failure(let e) = S3Location.parseObject(a) {
-            throw ValidationError("--archive \(a): \(e)")
-        }
         if archive == nil && (archiveOptions.maxSize != nil || archiveOptions.removeAfterArchive) {
             throw ValidationError("--max-size and --remove-after-archive go with --archive PATH")
         }
@@ -273,7 +269,8 @@ struct FetchCommand: AsyncParsableCommand {
                 if archive == nil { throw CLIError.silent(Exit.someFailed) }
             }
         }
-        if let path = archive {
+        if let target = archive {
+            let path = target.path
             // The archive carries a gallery when asked, or when the folder has one already.
             let archiver = Archiver(
                 directory: dir, path: path, maxSize: archiveOptions.maxSize?.bytes,
@@ -281,7 +278,7 @@ struct FetchCommand: AsyncParsableCommand {
                 gallery: gallery || AtomicFile.size(of: "\(dir)/\(Gallery.fileName)") != nil)
             do {
                 let result: Archiver.Result
-                if path.hasPrefix("s3://") {
+                if target.isS3 {
                     result = try await runS3Archiver(archiver, items: items, options: s3Archive, endpoint: endpoint) { printer.line($0) }
                     printer.line(
                         "archived \(result.items.count) video\(result.items.count == 1 ? "" : "s") (\(formatBytes(result.bytes))) into \(path)"

@@ -14,8 +14,9 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup(title: "Configuration") var configFile: ConfigOptions
 
-    @Argument(help: "Archives (.tar, .tar.gz, .tgz, .tar.zst, .tzst, .tar.xz), on disk or as s3://bucket/key.")
-    var paths: [String]
+    @Argument(
+        help: "Archives (.tar, .tar.gz, .tgz, .tar.zst, .tzst, .tar.xz), on disk or as s3://bucket/key.", transform: ArchiveTarget.parse)
+    var paths: [ArchiveTarget]
 
     @OptionGroup var endpoint: S3EndpointOption
 
@@ -25,10 +26,14 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         var bad = false
-        for path in paths {
-            let r = path.hasPrefix("s3://") ? try Self.verifyS3(path, endpoint: endpoint) : ArchiveVerifier.verify(path: path)
+        for target in paths {
+            let r: ArchiveVerifier.Report
+            switch target {
+            case .file(let path): r = ArchiveVerifier.verify(path: path)
+            case .s3(let object): r = try Self.verifyS3(object, endpoint: endpoint)
+            }
             // Member names come from the archive: a forged name must not print a fake "OK".
-            let shown = TerminalText.safe(path)
+            let shown = TerminalText.safe(target.path)
             if r.ok {
                 print("\(shown): OK (\(r.members) members, \(formatBytes(r.bytes)) checked)")
             } else {
