@@ -369,19 +369,21 @@ final class WatchHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             body = []
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context), eventLoop: loop)
-            // The signature is checked on any core; only a verified delivery waits for the
-            // serial queue, where the journal's fdatasync orders them.
-            DispatchQueue.global().async { [watcher, work] in
-                let answer: Watcher.Answer
-                switch watcher.check(headers: headers, body: bytes) {
-                case .answer(let a):
-                    answer = a
-                case .verified(let messageID):
-                    answer = work.sync { watcher.record(messageID: messageID, body: bytes) }
-                }
+            // The signature is checked on any core; only a verified delivery goes on to the
+            // serial queue, where the journal's fdatasync orders them. No thread waits for
+            // another: each step hands the next one on.
+            let answer: @Sendable (Watcher.Answer) -> Void = { answer in
                 loop.execute {
                     let (handler, context) = bound.value
                     handler.reply(context, h, answer.status, answer.body)
+                }
+            }
+            DispatchQueue.global().async { [watcher, work] in
+                switch watcher.check(headers: headers, body: bytes) {
+                case .answer(let a):
+                    answer(a)
+                case .verified(let messageID):
+                    work.async { answer(watcher.record(messageID: messageID, body: bytes)) }
                 }
             }
         case ("/webhooks/lumenfall", _):

@@ -194,6 +194,31 @@ import Testing
         #expect(try await s3.listMultipartUploads(prefix: "").map(\.key) == ["k1", "k2", "k3"])
     }
 
+    /// A listing page that meets a 500 is asked again (a page is whole or nothing), for the
+    /// parts of an upload as for the unfinished uploads.
+    @Test func aListingPageIsRetriedAfterA500() async throws {
+        let count = Counter()
+        let server = try ScriptedServer { r in
+            if count.next() % 2 == 1 {
+                return .http(status: 500, headers: [], body: Array("<Error><Code>InternalError</Code></Error>".utf8))
+            }
+            if r.target.contains("uploads") {
+                return ScriptedServer.ok(
+                    "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated><Upload><Key>k</Key><UploadId>u</UploadId></Upload></ListMultipartUploadsResult>"
+                )
+            }
+            return ScriptedServer.ok(
+                "<ListPartsResult><IsTruncated>false</IsTruncated><Part><PartNumber>1</PartNumber><ETag>\"e\"</ETag><Size>5</Size></Part></ListPartsResult>"
+            )
+        }
+        defer { server.stop() }
+        let env = ["AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "S", "AWS_ENDPOINT_URL": server.baseURL]
+        let s3 = S3Client(config: try S3Config.fromEnvironment(env).get(), location: try S3Location.parse("s3://bkt/").get())
+        #expect(try await s3.listMultipartUploads(prefix: "").map(\.key) == ["k"])
+        #expect(try await s3.listParts("k", uploadID: "u").map(\.number) == [1])
+        #expect(server.requests.count == 4, "each page once after its 500")
+    }
+
     /// Finding 4: `s3 cleanup` aborts only keys under its prefix, and a dot segment in a listed
     /// key is sent encoded, so the request stays on that key in that bucket.
     @Test func cleanupStaysUnderItsPrefix() async throws {

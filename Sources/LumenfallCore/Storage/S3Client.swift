@@ -150,15 +150,16 @@ public struct S3Client: Sendable {
     }
 
     /// Transient failures (a transport error, 408, 429, 5xx) are tried again by
-    /// `RetryPolicy.storage`. Not for a streamed GET (its sink already took part of a body);
-    /// every other request here is idempotent, a retried CompleteMultipartUpload included (a
-    /// second one answers the same object).
+    /// `RetryPolicy.storage`. Not for a streamed GET (its sink already took part of a body),
+    /// unless the sink starts afresh with each answer (`sinkRestarts`: a listing page read into
+    /// a BufferSink); every other request here is idempotent, a retried CompleteMultipartUpload
+    /// included (a second one answers the same object).
     static let retry = RetryPolicy.storage
 
     func send(
         _ method: String, _ key: String, query: String? = nil, headers: [String] = [], upload: UploadBody? = nil,
         payloadSHA256: String = S3Client.emptySHA256, headOnly: Bool = false, body: [UInt8]? = nil, sink: HTTPResponseSink? = nil,
-        stallTimeout: Double? = nil, totalTimeout: Double? = nil
+        sinkRestarts: Bool = false, stallTimeout: Double? = nil, totalTimeout: Double? = nil
     ) async throws -> Answer {
         var attempt = 0
         while true {
@@ -172,7 +173,7 @@ public struct S3Client: Sendable {
             case .success(let a): transient = a.status == 408 || a.status == 429 || a.status >= 500
             case .failure(let e): transient = e is S3Error
             }
-            guard transient, sink == nil, attempt < Self.retry.maxRetries else { return try outcome.get() }
+            guard transient, sink == nil || sinkRestarts, attempt < Self.retry.maxRetries else { return try outcome.get() }
             try await sleep(seconds: Self.retry.backoff.delay(attempt: attempt, random: Double.random(in: 0..<1)))
             attempt += 1
         }

@@ -103,7 +103,7 @@ extension S3Client {
         for _ in 0..<Self.maxPartPages {
             let q = (marker > 0 ? "part-number-marker=\(marker)&" : "") + "uploadId=\(Self.encode(uploadID))"
             let sink = BufferSink(limit: 8 << 20)
-            let a = try await send("GET", key, query: q, sink: sink)
+            let a = try await send("GET", key, query: q, sink: sink, sinkRestarts: true)
             guard (200..<300).contains(a.status) else {
                 throw failure(Answer(status: a.status, head: a.head, body: sink.bytes), "list the parts of \(key)")
             }
@@ -141,7 +141,7 @@ extension S3Client {
             q += "prefix=\(Self.encode(prefix))"
             if let marker, !marker.id.isEmpty { q += "&upload-id-marker=\(Self.encode(marker.id))" }
             q += "&uploads="
-            let a = try await sendOnceOrRetry("GET", query: q, sink: sink)
+            let a = try await send("GET", "", query: q, sink: sink, sinkRestarts: true)
             guard (200..<300).contains(a.status) else {
                 throw failure(Answer(status: a.status, head: a.head, body: sink.bytes), "list multipart uploads")
             }
@@ -169,18 +169,6 @@ extension S3Client {
             marker = next
         }
         throw S3Error.mismatch("the store's list of unfinished uploads did not end after \(Self.maxUploadPages) pages; stopping")
-    }
-
-    /// A streamed GET is not retried by `send` (its sink may hold part of a body); a listing
-    /// page is whole or nothing, so it is asked again with a fresh sink.
-    private func sendOnceOrRetry(_ method: String, query: String, sink: BufferSink) async throws -> Answer {
-        var attempt = 0
-        while true {
-            let a = try await send(method, "", query: query, sink: sink)
-            guard a.status == 408 || a.status == 429 || a.status >= 500, attempt < Self.retry.maxRetries else { return a }
-            try await sleep(seconds: Self.retry.backoff.delay(attempt: attempt, random: Double.random(in: 0..<1)))
-            attempt += 1
-        }
     }
 
     /// Whether a key from a listing may be named in a request: under `prefix` (a store that
