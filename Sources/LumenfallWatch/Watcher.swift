@@ -109,9 +109,8 @@ public final class Watcher: @unchecked Sendable {
             if now.timeIntervalSince(rejectedWindowStart) >= Self.rejectedLogWindow {
                 let dropped = rejectedUnlogged
                 rejectedWindowStart = now
-                rejectedInWindow = 0
+                rejectedInWindow = 1
                 rejectedUnlogged = 0
-                rejectedInWindow += 1
                 return (true, dropped)
             }
             rejectedInWindow += 1

@@ -4,7 +4,7 @@ public struct FetchFailure: Error, Sendable, Equatable {
     public enum Kind: String, Sendable {
         case invalidID, generationFailed, cancelled, unknownStatus, refused, authentication
         case expired, timedOut, gaveUp, download, disk, stopped
-        /// The S3 destination refused or failed the upload (the files stay in the work folder).
+        /// The destination refused or failed to take the saved files (they stay in the work folder).
         case storage
     }
     public var kind: Kind
