@@ -27,24 +27,26 @@ public final class TarWriter {
 
     /// The same archive bytes as `init(fd:)` would write, handed to `sink` instead (an upload).
     public convenience init(compression: Compression, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
-        try self.init(compression: compression, open: { a, box in
-            // No padding of the last block: what archive_write_open_fd does for a regular file,
-            // so the bytes match a local archive (and a zstd stream is not followed by zeros).
-            _ = archive_write_set_bytes_in_last_block(a, 1)
-            return archive_write_open(
-                a, box, nil,
-                { _, client, buffer, length in
-                    guard let client, let buffer else { return -1 }
-                    let box = Unmanaged<SinkBox>.fromOpaque(client).takeUnretainedValue()
-                    do {
-                        try box.sink(UnsafeRawBufferPointer(start: buffer, count: length))
-                        return la_ssize_t(length)
-                    } catch {
-                        box.error = error
-                        return -1
-                    }
-                }, nil)
-        }, box: SinkBox(sink))
+        try self.init(
+            compression: compression,
+            open: { a, box in
+                // No padding of the last block: what archive_write_open_fd does for a regular file,
+                // so the bytes match a local archive (and a zstd stream is not followed by zeros).
+                _ = archive_write_set_bytes_in_last_block(a, 1)
+                return archive_write_open(
+                    a, box, nil,
+                    { _, client, buffer, length in
+                        guard let client, let buffer else { return -1 }
+                        let box = Unmanaged<SinkBox>.fromOpaque(client).takeUnretainedValue()
+                        do {
+                            try box.sink(UnsafeRawBufferPointer(start: buffer, count: length))
+                            return la_ssize_t(length)
+                        } catch {
+                            box.error = error
+                            return -1
+                        }
+                    }, nil)
+            }, box: SinkBox(sink))
     }
 
     public convenience init(fd: Int32, compression: Compression) throws {

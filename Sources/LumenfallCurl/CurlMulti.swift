@@ -1,24 +1,27 @@
 import CCurl
 import Foundation
+import Synchronization
 
 /// One libcurl multi handle driven by one thread: every transfer of the process runs here, so
 /// connections are shared and no thread is spent per download. Swift tasks hand transfers in
 /// with `perform` and await the result; the thread wakes on `curl_multi_wakeup`.
 ///
-/// Threads: `perform`, cancellation and `TransferControl.resume` only queue work under `lock`
-/// and wake the loop; the loop thread alone creates, configures, pauses and frees easy handles
-/// and calls the sinks. `@unchecked Sendable` is sound for that reason: the queues are guarded
-/// by `lock`, everything else is the loop thread's.
+/// Threads: `perform`, cancellation and `TransferControl.resume` only queue work in `queues`
+/// (a `Mutex`) and wake the loop; the loop thread alone creates, configures, pauses and frees
+/// easy handles and calls the sinks. `@unchecked Sendable` is sound for that reason: the queues
+/// are in the `Mutex`, `active` is the loop thread's.
 public final class CurlMulti: @unchecked Sendable {
     /// The process-wide loop. It lives as long as the process: a CLI has no reason to stop it.
     public static let shared = CurlMulti()
 
     private let multi: UnsafeMutableRawPointer
-    private let lock = NSLock()
-    // Guarded by `lock`: handed between tasks and the loop thread.
-    private var incoming: [Transfer] = []
-    private var cancelled: [Transfer] = []
-    private var unpaused: [Transfer] = []
+    /// Handed between tasks and the loop thread.
+    private struct Queues {
+        var incoming: [Transfer] = []
+        var cancelled: [Transfer] = []
+        var unpaused: [Transfer] = []
+    }
+    private let queues = Mutex(Queues())
     // Touched by the loop thread only.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
 
@@ -52,20 +55,16 @@ public final class CurlMulti: @unchecked Sendable {
         }
     }
 
-    private func enqueue(_ t: Transfer, into queue: ReferenceWritableKeyPath<CurlMulti, [Transfer]>) {
-        lock.withLock { self[keyPath: queue].append(t) }
+    private func enqueue(_ t: Transfer, into queue: WritableKeyPath<Queues, [Transfer]> & Sendable) {
+        queues.withLock { $0[keyPath: queue].append(t) }
         curl_multi_wakeup(multi)
     }
 
     private func run() {
         while true {
-            let (adds, cancels, resumes) = lock.withLock {
-                defer {
-                    incoming.removeAll()
-                    cancelled.removeAll()
-                    unpaused.removeAll()
-                }
-                return (incoming, cancelled, unpaused)
+            let (adds, cancels, resumes) = queues.withLock { q in
+                defer { q = Queues() }
+                return (q.incoming, q.cancelled, q.unpaused)
             }
             for t in adds { add(t) }
             for t in cancels {
@@ -129,10 +128,11 @@ public final class CurlMulti: @unchecked Sendable {
     }
 }
 
-/// One request in flight. Its continuation lives in `Transfer.State`, behind `lock`: each
+/// One request in flight. Its continuation lives in `Transfer.State`, in a `Mutex`: each
 /// method returns what to do, and the continuation is resumed outside the lock, exactly once,
 /// by whoever moves the state to `.finished`. The easy handle and the header parsing belong to
-/// the loop thread.
+/// the loop thread. `@unchecked Sendable` is sound for that reason: the state is in the `Mutex`,
+/// the rest is touched by the loop thread alone.
 final class Transfer: @unchecked Sendable {
     typealias Continuation = CheckedContinuation<HTTPTransferResult, Error>
 
@@ -151,8 +151,7 @@ final class Transfer: @unchecked Sendable {
 
     let request: HTTPRequest
     let sink: HTTPResponseSink
-    private let lock = NSLock()
-    private var state = State.initial(cancelled: false)
+    private let state = Mutex(State.initial(cancelled: false))
 
     // The loop thread's.
     private(set) var easy: CurlEasy?
@@ -168,7 +167,7 @@ final class Transfer: @unchecked Sendable {
 
     /// From `perform`: hand over the continuation. A cancel that came first ends it at once.
     func start(_ c: Continuation) -> StartAction {
-        lock.withLock {
+        state.withLock { state in
             switch state {
             case .initial(cancelled: false):
                 state = .waiting(c, cancelled: false)
@@ -185,7 +184,7 @@ final class Transfer: @unchecked Sendable {
     /// From the cancellation handler: true when the loop must be told (the transfer is
     /// waiting there); a transfer not started yet ends in `start`, a finished one needs nothing.
     func requestCancel() -> Bool {
-        lock.withLock {
+        state.withLock { state in
             switch state {
             case .initial:
                 state = .initial(cancelled: true)
@@ -200,7 +199,7 @@ final class Transfer: @unchecked Sendable {
     }
 
     var isCancelled: Bool {
-        lock.withLock {
+        state.withLock { state in
             if case .waiting(_, cancelled: true) = state { return true }
             return false
         }
@@ -208,7 +207,7 @@ final class Transfer: @unchecked Sendable {
 
     /// Ends the transfer; only the first call resumes the continuation.
     func finish(_ result: Result<HTTPTransferResult, Error>) {
-        let c: Continuation? = lock.withLock {
+        let c: Continuation? = state.withLock { state in
             guard case .waiting(let c, _) = state else { return nil }
             state = .finished
             return c

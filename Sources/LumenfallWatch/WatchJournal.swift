@@ -1,5 +1,6 @@
 import Foundation
 import LumenfallCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -17,26 +18,80 @@ import Glibc
 /// sidecars on disk are the record of what is saved, so the journal only bridges "accepted" to
 /// "saved". It is plain text a person can read with `cat`. Replayed at start (pending = accepted
 /// and not finished), and rewritten to just the pending ids and the mark when it outgrows 1 MiB.
-/// `@unchecked Sendable` is sound: every field is touched under `lock`.
-public final class WatchJournal: @unchecked Sendable {
+/// One `Mutex` around the log's state: the descriptor, the pending ids and the mark.
+public final class WatchJournal: Sendable {
     public static let folderName = ".lumenfall-watch"
-    private let lock = NSLock()
-    private let path: String
-    private var fd: Int32
-    /// Accepted and not finished, in the order accepted.
-    private var pendingOrder: [String] = []
-    private var pendingSet = Set<String>()
-    public private(set) var highWater: Int64?
-    private var bytesWritten = 0
-    /// The size past which the journal is rewritten to its pending ids (1 MiB; tests use less).
-    let compactAt: Int
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }
 
+    private struct Log {
+        let path: String
+        /// The size past which the journal is rewritten to its pending ids (1 MiB; tests use less).
+        let compactAt: Int
+        var fd: Int32 = -1
+        /// Accepted and not finished, in the order accepted.
+        var pendingOrder: [String] = []
+        var pendingSet = Set<String>()
+        var highWater: Int64?
+        var bytesWritten = 0
+
+        mutating func replay(_ bytes: [UInt8]) {
+            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+                let f = line.split(separator: " ")
+                guard let kind = f.first else { continue }
+                switch kind {
+                case "+" where f.count >= 2:
+                    let id = String(f[1])
+                    guard VideoID.problem(with: id) == nil, pendingSet.insert(id).inserted else { continue }
+                    pendingOrder.append(id)
+                case "-" where f.count >= 2:
+                    pendingSet.remove(String(f[1]))
+                case "s" where f.count >= 2:
+                    if let t = Int64(f[1]) { highWater = t }
+                default:
+                    continue  // a torn last line from a crash, or something not ours
+                }
+            }
+            pendingOrder = pendingOrder.filter(pendingSet.contains)
+        }
+
+        mutating func append(_ line: String, sync: Bool) throws {
+            let bytes = Array(line.utf8)
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard n == bytes.count else {
+                let why = n < 0 ? String(cString: strerror(errno)) : "only \(n) of \(bytes.count) bytes went in (disk full?)"
+                // A torn line would run into the next one: cut the file back to where it was.
+                _ = ftruncate(fd, off_t(bytesWritten))
+                throw Failure(description: "cannot write \(path): \(why)")
+            }
+            bytesWritten += n
+            if sync, fdatasync(fd) != 0 {
+                let why = String(cString: strerror(errno))
+                _ = ftruncate(fd, off_t(bytesWritten - n))
+                bytesWritten -= n
+                throw Failure(description: "cannot sync \(path): \(why)")
+            }
+        }
+
+        /// The journal reduced to what matters now: the pending ids and the mark (temp, fsync, rename).
+        mutating func rewrite() throws {
+            var text = pendingOrder.filter(pendingSet.contains).map { "+ \($0) 0\n" }.joined()
+            if let highWater { text += "s \(highWater)\n" }
+            try AtomicFile.write(Array(text.utf8), to: path)
+            if fd >= 0 { close(fd) }
+            fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+            bytesWritten = text.utf8.count
+        }
+    }
+
+    private let log: Mutex<Log>
+
+    public var highWater: Int64? { log.withLock { $0.highWater } }
+
     public init(directory: String, compactAt: Int = 1 << 20) throws {
-        self.compactAt = compactAt
         let folder = "\(directory)/\(Self.folderName)"
         if mkdir(folder, 0o700) != 0 && errno != EEXIST {
             throw Failure(description: "cannot create \(folder): \(String(cString: strerror(errno)))")
@@ -44,7 +99,8 @@ public final class WatchJournal: @unchecked Sendable {
         guard !AtomicFile.isSymlink(folder) else {
             throw Failure(description: "\(folder) is a symbolic link; lumenfall-fetch never writes through one")
         }
-        path = "\(folder)/journal"
+        var log = Log(path: "\(folder)/journal", compactAt: compactAt)
+        let path = log.path
         // A journal that is there but cannot be read whole (over 256 MiB, a FIFO, a link) is
         // not taken for an empty one: the ids it holds would be lost without a word.
         var existing: [UInt8] = []
@@ -63,100 +119,51 @@ public final class WatchJournal: @unchecked Sendable {
         let whole = (existing.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
         let torn = existing.count > whole
         existing.removeSubrange(whole...)
-        fd = -1
-        replay(existing)
+        log.replay(existing)
         if existing.count > compactAt || torn {
-            try rewrite()
+            try log.rewrite()
         } else {
-            fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-            guard fd >= 0 else { throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
-            bytesWritten = existing.count
+            log.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            guard log.fd >= 0 else { throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+            log.bytesWritten = existing.count
         }
+        self.log = Mutex(log)
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { log.withLock { if $0.fd >= 0 { close($0.fd) } } }
 
     /// Accepted ids not yet finished, oldest first.
-    public var pending: [String] { lock.withLock { pendingOrder.filter(pendingSet.contains) } }
-    public func isPending(_ id: String) -> Bool { lock.withLock { pendingSet.contains(id) } }
+    public var pending: [String] { log.withLock { l in l.pendingOrder.filter(l.pendingSet.contains) } }
+    public func isPending(_ id: String) -> Bool { log.withLock { $0.pendingSet.contains(id) } }
 
     /// Records an accepted id durably (fdatasync) before the caller answers 2xx. False when it
     /// was already pending (nothing written).
     @discardableResult
     public func accept(_ id: String, now: Date = Date()) throws -> Bool {
-        try lock.withLock {
-            guard !pendingSet.contains(id) else { return false }
-            try append("+ \(id) \(Int64(now.timeIntervalSince1970))\n", sync: true)
-            pendingSet.insert(id)
-            pendingOrder.append(id)
+        try log.withLock { l in
+            guard !l.pendingSet.contains(id) else { return false }
+            try l.append("+ \(id) \(Int64(now.timeIntervalSince1970))\n", sync: true)
+            l.pendingSet.insert(id)
+            l.pendingOrder.append(id)
             return true
         }
     }
 
     /// Records an id's end (saved, already saved, or a failure that no retry can change).
     public func finish(_ id: String, _ outcome: String, now: Date = Date()) {
-        lock.withLock {
-            guard pendingSet.remove(id) != nil else { return }
-            try? append("- \(id) \(Int64(now.timeIntervalSince1970)) \(outcome)\n", sync: false)
-            if pendingOrder.count > 2 * max(16, pendingSet.count) { pendingOrder = pendingOrder.filter(pendingSet.contains) }
-            if bytesWritten > compactAt { try? rewrite() }
+        log.withLock { l in
+            guard l.pendingSet.remove(id) != nil else { return }
+            try? l.append("- \(id) \(Int64(now.timeIntervalSince1970)) \(outcome)\n", sync: false)
+            if l.pendingOrder.count > 2 * max(16, l.pendingSet.count) { l.pendingOrder = l.pendingOrder.filter(l.pendingSet.contains) }
+            if l.bytesWritten > l.compactAt { try? l.rewrite() }
         }
     }
 
     /// The sweep's new high-water mark, kept across restarts.
     public func setHighWater(_ t: Int64) throws {
-        try lock.withLock {
-            try append("s \(t)\n", sync: true)
-            highWater = t
+        try log.withLock { l in
+            try l.append("s \(t)\n", sync: true)
+            l.highWater = t
         }
-    }
-
-    private func replay(_ bytes: [UInt8]) {
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let f = line.split(separator: " ")
-            guard let kind = f.first else { continue }
-            switch kind {
-            case "+" where f.count >= 2:
-                let id = String(f[1])
-                guard VideoID.problem(with: id) == nil, pendingSet.insert(id).inserted else { continue }
-                pendingOrder.append(id)
-            case "-" where f.count >= 2:
-                pendingSet.remove(String(f[1]))
-            case "s" where f.count >= 2:
-                if let t = Int64(f[1]) { highWater = t }
-            default:
-                continue  // a torn last line from a crash, or something not ours
-            }
-        }
-        pendingOrder = pendingOrder.filter(pendingSet.contains)
-    }
-
-    private func append(_ line: String, sync: Bool) throws {
-        let bytes = Array(line.utf8)
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count else {
-            let why = n < 0 ? String(cString: strerror(errno)) : "only \(n) of \(bytes.count) bytes went in (disk full?)"
-            // A torn line would run into the next one: cut the file back to where it was.
-            _ = ftruncate(fd, off_t(bytesWritten))
-            throw Failure(description: "cannot write \(path): \(why)")
-        }
-        bytesWritten += n
-        if sync, fdatasync(fd) != 0 {
-            let why = String(cString: strerror(errno))
-            _ = ftruncate(fd, off_t(bytesWritten - n))
-            bytesWritten -= n
-            throw Failure(description: "cannot sync \(path): \(why)")
-        }
-    }
-
-    /// The journal reduced to what matters now: the pending ids and the mark (temp, fsync, rename).
-    private func rewrite() throws {
-        var text = pendingOrder.filter(pendingSet.contains).map { "+ \($0) 0\n" }.joined()
-        if let highWater { text += "s \(highWater)\n" }
-        try AtomicFile.write(Array(text.utf8), to: path)
-        if fd >= 0 { close(fd) }
-        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
-        bytesWritten = text.utf8.count
     }
 }

@@ -1,17 +1,20 @@
 import Foundation
 import LumenfallCore
+import Synchronization
 
 /// The ids `watch` hands to the fetch pipeline: fed by webhooks, the sweep and the journal's
 /// replay; pulled by `Fetcher.run(source:)`, which waits here while nothing is due. An id is
 /// queued at most once at a time. `close()` ends the source (SIGTERM).
-/// `@unchecked Sendable` is sound: every field is touched under `lock`.
-public final class WatchQueue: IDSource, @unchecked Sendable {
-    private let lock = NSLock()
-    private var ids: [String] = []
-    private var head = 0
-    private var queued = Set<String>()
-    private var waiter: CheckedContinuation<String?, Never>?
-    private var closed = false
+/// One `Mutex` around the queue's state; shared by the webhook handlers, the sweep and the run loop.
+public final class WatchQueue: IDSource, Sendable {
+    private struct State {
+        var ids: [String] = []
+        var head = 0
+        var queued = Set<String>()
+        var waiter: CheckedContinuation<String?, Never>?
+        var closed = false
+    }
+    private let state = Mutex(State())
 
     public init() {}
 
@@ -19,14 +22,14 @@ public final class WatchQueue: IDSource, @unchecked Sendable {
     @discardableResult
     public func offer(_ id: String) -> Bool {
         enum Step { case refused, queued, handoff(CheckedContinuation<String?, Never>) }
-        let step: Step = lock.withLock {
-            guard !closed, !queued.contains(id) else { return .refused }
-            if let w = waiter {
-                waiter = nil
+        let step: Step = state.withLock { s in
+            guard !s.closed, !s.queued.contains(id) else { return .refused }
+            if let w = s.waiter {
+                s.waiter = nil
                 return .handoff(w)
             }
-            queued.insert(id)
-            ids.append(id)
+            s.queued.insert(id)
+            s.ids.append(id)
             return .queued
         }
         switch step {
@@ -38,23 +41,23 @@ public final class WatchQueue: IDSource, @unchecked Sendable {
         }
     }
 
-    public var depth: Int { lock.withLock { queued.count } }
+    public var depth: Int { state.withLock { $0.queued.count } }
 
     public func next() async throws -> String? {
         await withCheckedContinuation { (c: CheckedContinuation<String?, Never>) in
-            let ready: String?? = lock.withLock {
-                if head < ids.count {
-                    let id = ids[head]
-                    head += 1
-                    if head > 1024 && head * 2 > ids.count {
-                        ids.removeFirst(head)
-                        head = 0
+            let ready: String?? = state.withLock { s in
+                if s.head < s.ids.count {
+                    let id = s.ids[s.head]
+                    s.head += 1
+                    if s.head > 1024 && s.head * 2 > s.ids.count {
+                        s.ids.removeFirst(s.head)
+                        s.head = 0
                     }
-                    queued.remove(id)
+                    s.queued.remove(id)
                     return .some(id)
                 }
-                if closed { return .some(nil) }
-                waiter = c
+                if s.closed { return .some(nil) }
+                s.waiter = c
                 return .none
             }
             if let ready { c.resume(returning: ready) }
@@ -62,10 +65,10 @@ public final class WatchQueue: IDSource, @unchecked Sendable {
     }
 
     public func close() {
-        let w: CheckedContinuation<String?, Never>? = lock.withLock {
-            closed = true
-            defer { waiter = nil }
-            return waiter
+        let w: CheckedContinuation<String?, Never>? = state.withLock { s in
+            s.closed = true
+            defer { s.waiter = nil }
+            return s.waiter
         }
         w?.resume(returning: nil)
     }

@@ -1,12 +1,12 @@
 import Foundation
 import LumenfallCore
+import Synchronization
 
 /// What `watch` does between the listener and the fetch pipeline: verifies and dedupes
 /// deliveries, records each accepted id in the journal before answering, feeds the queue,
 /// sweeps the listing for what a lost delivery would miss, and turns the pipeline's events into
 /// journal entries and metrics. Everything here is synchronous and quick except `sweep`.
-/// `@unchecked Sendable` is sound: mutable state is under `lock` or in types that lock.
-public final class Watcher: @unchecked Sendable {
+public final class Watcher: Sendable {
     public struct Settings: Sendable {
         public var directory: String
         /// nil: no secret, so no webhooks are accepted (the sweep alone runs).
@@ -28,19 +28,27 @@ public final class Watcher: @unchecked Sendable {
     public let settings: Settings
     public let journal: WatchJournal
     public let queue = WatchQueue()
-    public let metrics = WatchMetrics()
+    public let metrics: WatchMetrics
     let api: APIClient
     let log: Log
-    private let lock = NSLock()
-    private var deliveries = RecentIDs(limit: 10_000)
-    private var listUnavailableLogged = false
+    /// What the handlers and the sweep share, under one `Mutex`.
+    private struct State {
+        var deliveries = RecentIDs(limit: 10_000)
+        var listUnavailableLogged = false
+        var rejectedWindowStart = Date.distantPast
+        var rejectedInWindow = 0
+        var rejectedUnlogged = 0
+        var refusedConnections = 0
+        var refusedLoggedAt = Date.distantPast
+    }
+    private let state = Mutex(State())
 
     public init(settings: Settings, api: APIClient, log: @escaping Log) throws {
         self.settings = settings
         self.api = api
         self.log = log
         journal = try WatchJournal(directory: settings.directory)
-        metrics.queueDepth = { [queue] in queue.depth }
+        metrics = WatchMetrics(queueDepth: { [queue] in queue.depth })
     }
 
     /// The ids a previous run accepted and did not finish (a crash, a kill, a reboot).
@@ -100,22 +108,19 @@ public final class Watcher: @unchecked Sendable {
     /// wrote 2 000 lines). The metric counts every one.
     static let rejectedLogBurst = 10
     static let rejectedLogWindow: TimeInterval = 60
-    private var rejectedWindowStart = Date.distantPast
-    private var rejectedInWindow = 0
-    private var rejectedUnlogged = 0
 
     private func logRejected(_ fields: [(String, String)], now: Date) {
-        let (say, dropped): (Bool, Int) = lock.withLock {
-            if now.timeIntervalSince(rejectedWindowStart) >= Self.rejectedLogWindow {
-                let dropped = rejectedUnlogged
-                rejectedWindowStart = now
-                rejectedInWindow = 1
-                rejectedUnlogged = 0
+        let (say, dropped): (Bool, Int) = state.withLock { s in
+            if now.timeIntervalSince(s.rejectedWindowStart) >= Self.rejectedLogWindow {
+                let dropped = s.rejectedUnlogged
+                s.rejectedWindowStart = now
+                s.rejectedInWindow = 1
+                s.rejectedUnlogged = 0
                 return (true, dropped)
             }
-            rejectedInWindow += 1
-            if rejectedInWindow <= Self.rejectedLogBurst { return (true, 0) }
-            rejectedUnlogged += 1
+            s.rejectedInWindow += 1
+            if s.rejectedInWindow <= Self.rejectedLogBurst { return (true, 0) }
+            s.rejectedUnlogged += 1
             return (false, 0)
         }
         if dropped > 0 {
@@ -127,16 +132,14 @@ public final class Watcher: @unchecked Sendable {
     }
 
     /// A connection refused at the cap: logged at most once a minute, with the count since.
-    private var refusedConnections = 0
-    private var refusedLoggedAt = Date.distantPast
 
     public func noteRefusedConnection(now: Date = Date()) {
-        let say: Int? = lock.withLock {
-            refusedConnections += 1
-            guard now.timeIntervalSince(refusedLoggedAt) >= 60 else { return nil }
-            refusedLoggedAt = now
-            defer { refusedConnections = 0 }
-            return refusedConnections
+        let say: Int? = state.withLock { s in
+            s.refusedConnections += 1
+            guard now.timeIntervalSince(s.refusedLoggedAt) >= 60 else { return nil }
+            s.refusedLoggedAt = now
+            defer { s.refusedConnections = 0 }
+            return s.refusedConnections
         }
         if let n = say { log(.warning, "connections refused: the listener is at its connection limit", [("count", "\(n)")]) }
     }
@@ -145,12 +148,12 @@ public final class Watcher: @unchecked Sendable {
     /// the webhook-id is remembered only once its journal line is on disk: a sender's retry
     /// after our 503 is journaled, not answered "duplicate" and lost.
     public func record(messageID: String?, body: [UInt8]) -> Answer {
-        if let m = messageID, lock.withLock({ deliveries.contains(m) }) {
+        if let m = messageID, state.withLock({ $0.deliveries.contains(m) }) {
             metrics.count("webhooks_duplicate")
             return Answer(status: 200, body: #"{"status":"duplicate"}"#)
         }
         let answer = interpret(body, messageID: messageID)
-        if answer.status < 300, let m = messageID { lock.withLock { _ = deliveries.insert(m) } }
+        if answer.status < 300, let m = messageID { state.withLock { _ = $0.deliveries.insert(m) } }
         return answer
     }
 
@@ -248,11 +251,11 @@ public final class Watcher: @unchecked Sendable {
         } catch {
             metrics.count("sweeps_failed")
             let listless = (error as? APIError).map { if case .http(404, _, _, _) = $0 { true } else { false } } ?? false
-            if !listless || !lock.withLock({ listUnavailableLogged }) {
+            if !listless || !state.withLock({ $0.listUnavailableLogged }) {
                 log(
                     .warning, listless ? "the server cannot list videos; webhooks alone will find them" : "sweep failed",
                     [("error", TerminalText.safe("\(error)"))])
-                if listless { lock.withLock { listUnavailableLogged = true } }
+                if listless { state.withLock { $0.listUnavailableLogged = true } }
             }
             return nil
         }

@@ -1,38 +1,41 @@
 import Dispatch
 import Foundation
+import Synchronization
 
-/// SIGINT/SIGTERM: cancel the work (transfers leave the libcurl loop at once, `.part` files
-/// stay), and if anything hangs, exit anyway after 2 s: the brief promises a stop within 2 s.
-/// `@unchecked Sendable` is sound: `signal` is under `lock`; `sources` is written once, by
-/// `install`, before any handler can run.
-final class SignalTrap: @unchecked Sendable {
-    private let lock = NSLock()
-    private var sources: [DispatchSourceSignal] = []
-    private var signal: Int32?
-
-    var caught: Int32? {
-        lock.lock()
-        defer { lock.unlock() }
-        return signal
+/// SIGINT/SIGTERM, for every command: the first signal calls `onSignal` once (later ones are
+/// ignored). A one-shot command passes `exitAfter` so a hang cannot outlive the promise to stop
+/// within 2 s; `watch` passes nil and decides itself when to exit.
+final class SignalTrap: Sendable {
+    private struct State {
+        var sources: [DispatchSourceSignal] = []
+        var signal: Int32?
     }
+    private let state = Mutex(State())
 
-    func install(onSignal: @escaping @Sendable (Int32) -> Void) {
+    var caught: Int32? { state.withLock { $0.signal } }
+
+    func install(exitAfter: TimeInterval? = 1.8, onSignal: @escaping @Sendable (Int32) -> Void) {
         for sig in [SIGINT, SIGTERM] {
             Foundation.signal(sig, SIG_IGN)  // the dispatch source gets it instead
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            src.setEventHandler { [self] in
-                lock.lock()
-                let first = signal == nil
-                if first { signal = sig }
-                lock.unlock()
-                guard first else { return }
-                onSignal(sig)
-                DispatchQueue.global().asyncAfter(deadline: .now() + 1.8) {
-                    exit(sig == SIGINT ? 130 : 143)
+            // Made inside the lock so the source goes straight into its keeping.
+            state.withLock { s in
+                let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                src.setEventHandler { [self] in
+                    let first = state.withLock { s in
+                        defer { if s.signal == nil { s.signal = sig } }
+                        return s.signal == nil
+                    }
+                    guard first else { return }
+                    onSignal(sig)
+                    if let exitAfter {
+                        DispatchQueue.global().asyncAfter(deadline: .now() + exitAfter) {
+                            exit(sig == SIGINT ? 130 : 143)
+                        }
+                    }
                 }
+                src.resume()
+                s.sources.append(src)
             }
-            src.resume()
-            sources.append(src)
         }
     }
 }

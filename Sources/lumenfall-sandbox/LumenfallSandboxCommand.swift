@@ -58,10 +58,15 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write the base URL to this file once listening (for scripts).", valueName: "PATH"))
     var urlFile: String?
 
-    @Option(help: ArgumentHelp("POST signed webhooks here when jobs end (a job's own webhook_url wins); needs --webhook-secret.", valueName: "URL"))
+    @Option(
+        help: ArgumentHelp(
+            "POST signed webhooks here when jobs end (a job's own webhook_url wins); needs --webhook-secret.", valueName: "URL"))
     var webhookURL: String?
 
-    @Option(help: ArgumentHelp("Sign webhooks with this whsec_ secret; also served at GET /v1/webhooks/secret. Enables per-job webhook_url.", valueName: "SECRET"))
+    @Option(
+        help: ArgumentHelp(
+            "Sign webhooks with this whsec_ secret; also served at GET /v1/webhooks/secret. Enables per-job webhook_url.",
+            valueName: "SECRET"))
     var webhookSecret: String?
 
     @Option(help: ArgumentHelp("Seconds before each redelivery of a refused webhook (Lumenfall: 5,15,45).", valueName: "LIST"))

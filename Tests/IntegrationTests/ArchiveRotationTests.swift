@@ -29,7 +29,9 @@ import Testing
             let written = try rotation.run(now: now)
             #expect(written.map { ($0.path as NSString).lastPathComponent } == ["2026-11-20.tar.zst", "2026-11-21.tar.zst"])
             #expect(written.map(\.videos) == [2, 1])
-            #expect(Set(try memberNames(out + "/2026-11-20.tar.zst").filter { $0.hasSuffix(".mp4") }) == Set(["\(ids[0]).mp4", "\(ids[1]).mp4"]))
+            #expect(
+                Set(try memberNames(out + "/2026-11-20.tar.zst").filter { $0.hasSuffix(".mp4") })
+                    == Set(["\(ids[0]).mp4", "\(ids[1]).mp4"]))
             let v = try await runCLI(["verify", out + "/2026-11-20.tar.zst", out + "/2026-11-21.tar.zst"])
             #expect(v.status == 0, "\(v.stderr)")
             // Archived and verified: the originals went; today's stays.
@@ -37,7 +39,10 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: "\(dir)/\(ids[3]).mp4"))
             // Once only.
             #expect(try rotation.run(now: now).isEmpty)
-            #expect(try rotation.run(now: now.addingTimeInterval(86_400)).map { ($0.path as NSString).lastPathComponent } == ["2026-11-22.tar.zst"])
+            #expect(
+                try rotation.run(now: now.addingTimeInterval(86_400)).map { ($0.path as NSString).lastPathComponent } == [
+                    "2026-11-22.tar.zst"
+                ])
             let hourly = ArchiveRotation(folder: dir, archiveDirectory: out, period: 3600, removeAfterArchive: false)
             #expect(hourly.name(now) == "2026-11-22T09-30")
             #expect(hourly.name(hourly.periodStart(now)) == "2026-11-22T09-00")

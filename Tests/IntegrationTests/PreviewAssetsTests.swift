@@ -56,24 +56,31 @@ import Testing
             let none = server.createJob(spec(bytes: 100_000) { $0.previews = "none" })
             let ignored = server.createJob(spec(bytes: 3_000_000) { $0.previews = "ignored" })
             let r = try await runCLI(
-                [none, ignored, "-o", dir, "--base-url", server.baseURL, "--with", "thumbnail,spritesheet", "--progress", "plain",
-                 "--poll-interval", "0.05"],
+                [
+                    none, ignored, "-o", dir, "--base-url", server.baseURL, "--with", "thumbnail,spritesheet", "--progress", "plain",
+                    "--poll-interval", "0.05",
+                ],
                 env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stderr.contains("\(none): note: the server has no thumbnail for this video (HTTP 400)"))
-            #expect(r.stderr.contains("\(ignored): note: the server has no spritesheet for this video (the answer was video/mp4, not an image)"))
+            #expect(
+                r.stderr.contains("\(ignored): note: the server has no spritesheet for this video (the answer was video/mp4, not an image)")
+            )
             for id in [none, ignored] {
                 try expectSaved(server, id, dir: dir)
                 let entries = try assets(dir, id)
                 #expect(Set(entries.keys) == Set(Self.both))
                 #expect(entries.values.allSatisfy { ($0["unavailable"] as? String)?.isEmpty == false && $0["file"] == nil })
-                let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("\(id).") && !$0.hasSuffix(".mp4") && !$0.hasSuffix(".json") }
+                let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
+                    $0.hasPrefix("\(id).") && !$0.hasSuffix(".mp4") && !$0.hasSuffix(".json")
+                }
                 #expect(leftovers.isEmpty, "\(leftovers)")
             }
             // A second run asks nothing: "unavailable" is settled.
             let before = server.requests().count
-            let again = try await runCLI([none, ignored, "-o", dir, "--base-url", server.baseURL, "--with", "thumbnail"],
-                                         env: ["LUMENFALL_API_KEY": server.apiKey])
+            let again = try await runCLI(
+                [none, ignored, "-o", dir, "--base-url", server.baseURL, "--with", "thumbnail"],
+                env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(again.status == 0)
             #expect(server.requests().count == before)
         }
@@ -127,7 +134,9 @@ import Testing
             let ids = (0..<2).map { _ in server.createJob(spec(bytes: 150_000)) }
             let tar = dir + "/out.tar.zst"
             let r = try await runCLI(
-                ids + ["-o", dir, "--base-url", server.baseURL, "--with", "thumbnail,spritesheet", "--archive", tar, "--poll-interval", "0.05"],
+                ids + [
+                    "-o", dir, "--base-url", server.baseURL, "--with", "thumbnail,spritesheet", "--archive", tar, "--poll-interval", "0.05",
+                ],
                 env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.status == 0, "\(r.stderr)")
             let names = try memberNames(tar)

@@ -22,7 +22,9 @@ import Testing
                 #expect(r.stdout == "s3://\(moto.bucket)/arch/all.tar\n")
                 #expect(r.stderr.contains("in 5 parts (0 already in the store, 5 sent)"), "\(r.stderr)")
                 let up = try #require(try await object(moto, "arch/all.tar"))
-                #expect(up.count == fileBytes(local)?.count && sha256Hex(up) == fileBytes(local).map(sha256Hex), "the object is the local archive, byte for byte")
+                #expect(
+                    up.count == fileBytes(local)?.count && sha256Hex(up) == fileBytes(local).map(sha256Hex),
+                    "the object is the local archive, byte for byte")
                 // The multipart ETag names the part count.
                 #expect(try await moto.client(prefix: "").head("arch/all.tar")?.etag?.hasSuffix("-5\"") == true)
                 // verify s3:// streams it back through the one-pass verifier.
@@ -32,7 +34,8 @@ import Testing
                 // A damaged copy is named as such.
                 var damaged = try #require(fileBytes(local))
                 damaged[damaged.count / 2] ^= 0xFF
-                try await moto.client(prefix: "").put("arch/damaged.tar", .bytes(damaged), sha256Hex: sha256Hex(damaged), contentType: "application/x-tar")
+                try await moto.client(prefix: "").put(
+                    "arch/damaged.tar", .bytes(damaged), sha256Hex: sha256Hex(damaged), contentType: "application/x-tar")
                 let bad = try await runCLI(["verify", "s3://\(moto.bucket)/arch/damaged.tar"], env: moto.env)
                 #expect(bad.status == 1)
                 #expect(bad.stdout.contains("FAILED"))
@@ -85,7 +88,8 @@ import Testing
                 #expect(try await runCLI(["archive", dir, "-o", local]).status == 0)
                 let r = try await runCLI(["archive", dir, "-o", target, "--part-size", "8M"], env: moto.env)
                 #expect(r.status == 0, "\(r.stderr)")
-                let reused = r.stderr.components(separatedBy: " already in the store").first?.split(separator: "(").last.flatMap { Int($0) } ?? 0
+                let reused =
+                    r.stderr.components(separatedBy: " already in the store").first?.split(separator: "(").last.flatMap { Int($0) } ?? 0
                 #expect(reused >= 2, "parts finished before the kill are not sent again: \(r.stderr)")
                 print("s3: killed after \(held) parts; the rerun: \(r.stderr.split(separator: "\n").first ?? "")")
                 #expect(try await object(moto, "arch/killed.tar").map(sha256Hex) == fileBytes(local).map(sha256Hex))

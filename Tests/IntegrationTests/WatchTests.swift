@@ -59,7 +59,9 @@ import Testing
     func saved(_ dir: String, _ id: String) -> Bool { FileManager.default.fileExists(atPath: "\(dir)/\(id).json") }
 
     /// An HTTP exchange with the receiver: status and body.
-    func call(_ url: String, method: String = "GET", headers: [String] = [], body: [UInt8]? = nil, ca: String? = nil) async throws
+    func call(
+        _ url: String, method: String = "GET", headers: [String] = [], body: [UInt8]? = nil, ca: String? = nil
+    ) async throws
         -> (Int, String)
     {
         let sink = HeadRecorder()
@@ -142,7 +144,9 @@ import Testing
                     server.completedAt(id).map { d.at.timeIntervalSince($0) }
                 }
             }
-            print("watch: completion to saved on disk, seconds: \(delays.map { String(format: "%.2f", $0) }.joined(separator: " ")); completion to the sandbox's record of the 200: \(answered.map { String(format: "%.2f", $0) }.joined(separator: " "))")
+            print(
+                "watch: completion to saved on disk, seconds: \(delays.map { String(format: "%.2f", $0) }.joined(separator: " ")); completion to the sandbox's record of the 200: \(answered.map { String(format: "%.2f", $0) }.joined(separator: " "))"
+            )
             #expect(answered.count == plain.count)
 
             for id in [dropped, replayed, late] { try expectSaved(server, id, dir: dir) }
@@ -162,7 +166,9 @@ import Testing
             #expect(try await call(w.hook, method: "POST", body: [UInt8](repeating: 0x41, count: (1 << 20) + 1)).0 == 413)
             let forged = try await call(
                 w.hook, method: "POST",
-                headers: ["webhook-id: msg_forged", "webhook-timestamp: \(Int(Date().timeIntervalSince1970))", "webhook-signature: v1,AAAA"],
+                headers: [
+                    "webhook-id: msg_forged", "webhook-timestamp: \(Int(Date().timeIntervalSince1970))", "webhook-signature: v1,AAAA",
+                ],
                 body: Array(#"{"type":"video.completed","data":{"id":"video_x"}}"#.utf8))
             #expect(forged.0 == 401)
 
@@ -172,7 +178,9 @@ import Testing
             // The log (JSON lines, times in milliseconds): each webhook-borne id was saved within
             // 2 s of its delivery reaching watch. (Completion to delivery is the sandbox's own
             // sending, which the whole suite's load can slow; measured above.)
-            let log = r.stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+            let log = r.stderr.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]
+            }
             func time(_ msg: String, _ id: String) -> Date? {
                 log.first { $0["msg"] == msg && $0["id"] == id }.flatMap { $0["time"] }.flatMap {
                     let f = ISO8601DateFormatter()
@@ -217,9 +225,13 @@ import Testing
             let killedAt = Date()
             let second = try await startWatch(server, dir: dir, extra: ["--sweep", "off", "--jobs", "2"])
             try await until(40, "every id saved after the restart") { ids.allSatisfy { saved(dir, $0) } }
-            print("watch: after SIGKILL, \(ids.count - savedBefore.count) of \(ids.count) ids resumed from the journal in \(String(format: "%.1f", Date().timeIntervalSince(killedAt))) s")
+            print(
+                "watch: after SIGKILL, \(ids.count - savedBefore.count) of \(ids.count) ids resumed from the journal in \(String(format: "%.1f", Date().timeIntervalSince(killedAt))) s"
+            )
             for id in ids { try expectSaved(server, id, dir: dir) }
-            for id in savedBefore { #expect(mediaRequests(server, id).count == mediaBefore[id], "\(id) was saved before the kill: not fetched again") }
+            for id in savedBefore {
+                #expect(mediaRequests(server, id).count == mediaBefore[id], "\(id) was saved before the kill: not fetched again")
+            }
             // A .part left by the kill continues where it stopped.
             let resumed = ids.filter { id in mediaRequests(server, id).dropFirst(mediaBefore[id] ?? 0).contains { $0.range != nil } }
             #expect(!resumed.isEmpty)

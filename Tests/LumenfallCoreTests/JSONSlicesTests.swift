@@ -12,8 +12,10 @@ import Testing
     }
 
     @Test func elementsComeOutByteForByte() {
-        let page = #"{"object":"list", "data" : [ {"id":"a","p":"x ] } , \" [","n":0.210} ,{"id":"b","v":[1,[2,{"data":[9]}]]}, 3 , "s,]" , null ], "has_more":false}"#
-        #expect(slices(page) == [#"{"id":"a","p":"x ] } , \" [","n":0.210}"#, #"{"id":"b","v":[1,[2,{"data":[9]}]]}"#, "3", #""s,]""#, "null"])
+        let page =
+            #"{"object":"list", "data" : [ {"id":"a","p":"x ] } , \" [","n":0.210} ,{"id":"b","v":[1,[2,{"data":[9]}]]}, 3 , "s,]" , null ], "has_more":false}"#
+        #expect(
+            slices(page) == [#"{"id":"a","p":"x ] } , \" [","n":0.210}"#, #"{"id":"b","v":[1,[2,{"data":[9]}]]}"#, "3", #""s,]""#, "null"])
     }
 
     @Test func onlyTheTopLevelMemberCounts() {
@@ -26,7 +28,8 @@ import Testing
     }
 
     @Test func aListPageKeepsEachObjectAsItCame() throws {
-        let first = #"{"status":"completed","id":"video_1","metadata":{"cost_estimate":0.210,"cost_currency":"USD"},"prompt":"caf\u00e9 \/ 1e2","n":1E2}"#
+        let first =
+            #"{"status":"completed","id":"video_1","metadata":{"cost_estimate":0.210,"cost_currency":"USD"},"prompt":"caf\u00e9 \/ 1e2","n":1E2}"#
         let second = #"{ "id" : "video_2", "status" : "queued" }"#
         let page = try APIClient.parsePage(Array("{\"object\":\"list\",\"data\":[\n  \(first),\n  \(second)\n],\"has_more\":false}".utf8))
         #expect(page.videos.map { String(decoding: $0.raw, as: UTF8.self) } == [first, second])

@@ -41,9 +41,10 @@ public struct APIClient: Sendable {
     /// Lumenfall's native `GET /v1/webhooks/secret` (beside, not under, `/openai/v1`).
     public var webhookSecretURL: String {
         if baseURL.hasSuffix("/openai/v1") { return String(baseURL.dropLast("/openai/v1".count)) + "/v1/webhooks/secret" }
-        let origin = URLComponents(string: baseURL).map { c in
-            "\(c.scheme ?? "https")://\(c.host ?? "")\(c.port.map { ":\($0)" } ?? "")"
-        } ?? baseURL
+        let origin =
+            URLComponents(string: baseURL).map { c in
+                "\(c.scheme ?? "https")://\(c.host ?? "")\(c.port.map { ":\($0)" } ?? "")"
+            } ?? baseURL
         return origin + "/v1/webhooks/secret"
     }
 

@@ -1,31 +1,33 @@
 import Foundation
+import Synchronization
 
 /// The temp files of one archive run and the step that gives them their final names, behind
-/// one lock, so a signal handler and the writer never race: `abort()` (from the handler)
+/// one `Mutex`, so a signal handler and the writer never race: `abort()` (from the handler)
 /// deletes every temp created so far and makes later `createTemp` calls fail, and it waits
 /// while `commit` renames, so a set of parts is either all renamed or not at all. Temp names
 /// are unpredictable and created with O_EXCL, so no planted link is ever written through.
-/// `@unchecked Sendable` is sound: every field is read and written under `lock`.
-public final class ArchiveCommit: @unchecked Sendable {
-    private let lock = NSLock()
-    private var temps: [String] = []
-    private var aborted = false
-    private var committed = false
+public final class ArchiveCommit: Sendable {
+    private struct State {
+        var temps: [String] = []
+        var aborted = false
+        var committed = false
+    }
+    private let state = Mutex(State())
 
     public init() {}
 
     func createTemp(beside final: String) throws -> (String, Int32) {
-        try lock.withLock {
-            if aborted { throw Archiver.Failure("interrupted") }
+        try state.withLock { s in
+            if s.aborted { throw Archiver.Failure("interrupted") }
             let (path, fd) = try AtomicFile.createTemp(beside: final)
-            temps.append(path)
+            s.temps.append(path)
             return (path, fd)
         }
     }
 
     func commit(_ pairs: [(String, String)]) throws {
-        try lock.withLock {
-            if aborted { throw Archiver.Failure("interrupted") }
+        try state.withLock { s in
+            if s.aborted { throw Archiver.Failure("interrupted") }
             var done: [String] = []
             do {
                 for (temp, final) in pairs {
@@ -38,16 +40,16 @@ public final class ArchiveCommit: @unchecked Sendable {
                 for f in done { unlink(f) }
                 throw error
             }
-            committed = true
-            temps.removeAll()
+            s.committed = true
+            s.temps.removeAll()
         }
     }
 
     /// The writer's own failure path: its temps go.
     func discard() {
-        lock.withLock {
-            for t in temps { unlink(t) }
-            temps.removeAll()
+        state.withLock { s in
+            for t in s.temps { unlink(t) }
+            s.temps.removeAll()
         }
     }
 
@@ -55,11 +57,11 @@ public final class ArchiveCommit: @unchecked Sendable {
     /// were already committed (the archive is complete and stays).
     @discardableResult
     public func abort() -> Bool {
-        lock.withLock {
-            if committed { return false }
-            aborted = true
-            for t in temps { unlink(t) }
-            temps.removeAll()
+        state.withLock { s in
+            if s.committed { return false }
+            s.aborted = true
+            for t in s.temps { unlink(t) }
+            s.temps.removeAll()
             return true
         }
     }

@@ -164,7 +164,8 @@ public enum Gallery {
 
     static func time(_ d: Date) -> String {
         let s = utcString(d)
-        return "<time datetime=\"\(escape(s))\">\(escape(s.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")))</time>"
+        return
+            "<time datetime=\"\(escape(s))\">\(escape(s.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")))</time>"
     }
 
     /// Text for HTML content and quoted attributes. Control characters (which HTML forbids
@@ -181,7 +182,8 @@ public enum Gallery {
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
             case "\n", "\t": out.unicodeScalars.append(u)
-            case _ where u.value < 0x20 || (0x7F...0x9F).contains(u.value) || (0x202A...0x202E).contains(u.value)
+            case _
+            where u.value < 0x20 || (0x7F...0x9F).contains(u.value) || (0x202A...0x202E).contains(u.value)
                 || (0x2066...0x2069).contains(u.value):
                 out += "\u{FFFD}"
             default: out.unicodeScalars.append(u)

@@ -2,6 +2,7 @@ import CLinux
 import Crypto
 import Dispatch
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -24,24 +25,25 @@ import Glibc
 /// block is hashed only after its write succeeded.
 ///
 /// `@unchecked Sendable` is sound: the owner (one transfer at a time) appends and closes; the
-/// hasher and its count are touched only on `hashQueue` or after `drain()`; the block pool is
-/// under `poolLock`.
+/// hasher and its count are touched only on `hashQueue` or after `drain()`; the blocks held
+/// are counted in a `Mutex`.
 final class HashingFileWriter: @unchecked Sendable {
     static let blockSize = BlockPool.shared.blockSize
     static let maxBlocks = 4
 
     let hashQueue = DispatchQueue(label: "lumenfall.sha256")  // internal: tests hold it to force back-pressure
-    private let poolLock = NSLock()
-    /// Under `poolLock`: blocks taken from the shared pool and not yet given back.
-    private var held = 0
-    /// Under `poolLock`: an `append` found no free block and is owed a wake-up.
-    private var waiting = false
-    /// Called (from the hash queue) when a block frees up after an `append` returned false.
-    /// Set with `setWaker`; read under `poolLock`.
-    private var onBlockFree: (@Sendable () -> Void)?
+    private struct Blocks {
+        /// Blocks taken from the shared pool and not yet given back.
+        var held = 0
+        /// An `append` found no free block and is owed a wake-up.
+        var waiting = false
+        /// Called (from the hash queue) when a block frees up after an `append` returned false.
+        var onBlockFree: (@Sendable () -> Void)?
+    }
+    private let blocks = Mutex(Blocks())
 
     func setWaker(_ wake: @escaping @Sendable () -> Void) {
-        poolLock.withLock { onBlockFree = wake }
+        blocks.withLock { $0.onBlockFree = wake }
     }
 
     private var current: UnsafeMutableRawBufferPointer?
@@ -180,24 +182,25 @@ final class HashingFileWriter: @unchecked Sendable {
     /// already holds `maxBlocks`: memory stays bounded whatever the file size.
     private func reserve(_ count: Int) -> [UnsafeMutableRawBufferPointer]? {
         guard count > 0 else { return [] }
-        poolLock.lock()
-        guard held + count <= Self.maxBlocks else {
-            waiting = true
-            poolLock.unlock()
-            return nil
+        let granted = blocks.withLock { b in
+            guard b.held + count <= Self.maxBlocks else {
+                b.waiting = true
+                return false
+            }
+            b.held += count
+            return true
         }
-        held += count
-        poolLock.unlock()
+        guard granted else { return nil }
         return (0..<count).map { _ in BlockPool.shared.take() }
     }
 
     private func giveBack(_ b: UnsafeMutableRawBufferPointer) {
         BlockPool.shared.give(b)
-        poolLock.lock()
-        held -= 1
-        let wake = waiting ? onBlockFree : nil
-        waiting = false
-        poolLock.unlock()
+        let wake = blocks.withLock { b in
+            b.held -= 1
+            defer { b.waiting = false }
+            return b.waiting ? b.onBlockFree : nil
+        }
         wake?()
     }
 }
@@ -205,20 +208,25 @@ final class HashingFileWriter: @unchecked Sendable {
 /// The blocks every download's writer gathers bytes in: allocated on first need, reused ever
 /// after, never freed. The process holds at most as many as were ever in use at once (4 per
 /// running download), and a batch of 200 downloads asks the allocator for no more than the
-/// first 8 did. `@unchecked Sendable` is sound: `free` is only touched under `lock`.
-final class BlockPool: @unchecked Sendable {
+/// first 8 did. The free list is a `Mutex`; a block, once taken, is its taker's alone.
+final class BlockPool: Sendable {
     static let shared = BlockPool(blockSize: 256 * 1024)
 
     let blockSize: Int
-    private let lock = NSLock()
-    private var free: [UnsafeMutableRawBufferPointer] = []
+    /// Addresses, not buffer pointers: a raw address is plain data that may cross threads.
+    private let free = Mutex<[UInt]>([])
 
     init(blockSize: Int) { self.blockSize = blockSize }
 
     func take() -> UnsafeMutableRawBufferPointer {
-        if let b = lock.withLock({ free.popLast() }) { return b }
+        if let address = free.withLock({ $0.popLast() }), let base = UnsafeMutableRawPointer(bitPattern: address) {
+            return UnsafeMutableRawBufferPointer(start: base, count: blockSize)
+        }
         return UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 4096)
     }
 
-    func give(_ b: UnsafeMutableRawBufferPointer) { lock.withLock { free.append(b) } }
+    func give(_ b: UnsafeMutableRawBufferPointer) {
+        guard let base = b.baseAddress else { return }
+        free.withLock { $0.append(UInt(bitPattern: base)) }
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LumenfallCurl
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -13,21 +14,23 @@ import Glibc
 /// fdatasyncs the file, then writes the state (itself durably). A kill or a power cut at any
 /// moment leaves a state whose ranges hold exactly what they say, so every range resumes.
 ///
-/// `@unchecked Sendable` is sound: `plan`, `taken` and the checkpoint flags are touched only
-/// under `lock`; `fd` is set once; checkpoint I/O runs on `queue`.
-final class SegmentedPart: @unchecked Sendable {
+/// One `Mutex` holds the plan, the ranges taken and the checkpoint flags; `fd` is set once;
+/// checkpoint I/O runs on `queue`.
+final class SegmentedPart: Sendable {
     let file: MediaFile
     let fd: Int32
     /// ETag, Last-Modified, total and type; `segments` is filled in at each checkpoint.
     let validator: ResumeValidator
-    private let lock = NSLock()
-    private var plan: SegmentPlan
-    /// Starts of the ranges a connection is working on.
-    private var taken: Set<Int64> = []
+    private struct State {
+        var plan: SegmentPlan
+        /// Starts of the ranges a connection is working on.
+        var taken: Set<Int64> = []
+        var checkpointQueued = false
+        var lastCheckpoint = DispatchTime(uptimeNanoseconds: 0)
+        var failure: String?
+    }
+    private let state: Mutex<State>
     private let queue = DispatchQueue(label: "lumenfall.segments.state")
-    private var checkpointQueued = false
-    private var lastCheckpoint = DispatchTime(uptimeNanoseconds: 0)
-    private var failure: String?
 
     /// Told the bytes in the file and the total at each checkpoint (at most once a second).
     private let onProgress: @Sendable (Int64, Int64) -> Void
@@ -38,7 +41,7 @@ final class SegmentedPart: @unchecked Sendable {
     ) throws {
         self.onProgress = onProgress
         self.file = file
-        self.plan = plan
+        state = Mutex(State(plan: plan))
         var v = validator
         v.segments = nil
         self.validator = v
@@ -47,30 +50,30 @@ final class SegmentedPart: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    var snapshot: SegmentPlan { lock.withLock { plan } }
+    var snapshot: SegmentPlan { state.withLock { $0.plan } }
 
-    func range(startingAt start: Int64) -> SegmentRange? { lock.withLock { plan.range(startingAt: start) } }
+    func range(startingAt start: Int64) -> SegmentRange? { state.withLock { $0.plan.range(startingAt: start) } }
 
     /// The next range for a connection: one nobody works on, else half of the biggest one left.
     func takeRange() -> SegmentRange? {
-        lock.withLock {
-            if let r = plan.pending.first(where: { !taken.contains($0.start) }) {
-                taken.insert(r.start)
+        state.withLock { s in
+            if let r = s.plan.pending.first(where: { !s.taken.contains($0.start) }) {
+                s.taken.insert(r.start)
                 return r
             }
-            guard let r = plan.steal() else { return nil }
-            taken.insert(r.start)
+            guard let r = s.plan.steal() else { return nil }
+            s.taken.insert(r.start)
             return r
         }
     }
 
-    func release(_ start: Int64) { lock.withLock { _ = taken.remove(start) } }
+    func release(_ start: Int64) { state.withLock { _ = $0.taken.remove(start) } }
 
     /// Writes `bytes` at `offset` inside the range starting at `start`, cut at the range's
     /// current end (another connection may have taken its tail). Returns how many bytes went in
     /// and whether the range is now whole.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64, inRangeStarting start: Int64) throws -> (Int, Bool) {
-        let end = lock.withLock { plan.range(startingAt: start)?.end ?? offset }
+        let end = state.withLock { $0.plan.range(startingAt: start)?.end ?? offset }
         let n = Int(max(0, min(Int64(bytes.count), end - offset)))
         var done = 0
         while done < n, let base = bytes.baseAddress {
@@ -79,25 +82,25 @@ final class SegmentedPart: @unchecked Sendable {
             guard w > 0 else { throw AtomicFile.errnoText("cannot write", file.partPath) }
             done += w
         }
-        lock.withLock { plan.advance(startingAt: start, to: offset + Int64(n)) }
+        state.withLock { $0.plan.advance(startingAt: start, to: offset + Int64(n)) }
         return (n, offset + Int64(n) >= end)
     }
 
     /// Saves the plan off the calling thread, at most once a second unless `force`. A
     /// checkpoint already queued will see the newest plan, so it is not queued twice.
     func checkpoint(force: Bool = false) {
-        let go: Bool = lock.withLock {
-            let due = DispatchTime.now().uptimeNanoseconds >= lastCheckpoint.uptimeNanoseconds + 1_000_000_000
-            guard !checkpointQueued, force || due else { return false }
-            checkpointQueued = true
+        let go: Bool = state.withLock { s in
+            let due = DispatchTime.now().uptimeNanoseconds >= s.lastCheckpoint.uptimeNanoseconds + 1_000_000_000
+            guard !s.checkpointQueued, force || due else { return false }
+            s.checkpointQueued = true
             return true
         }
         guard go else { return }
         queue.async { [self] in
-            let snap: SegmentPlan = lock.withLock {
-                checkpointQueued = false
-                lastCheckpoint = .now()
-                return plan
+            let snap: SegmentPlan = state.withLock { s in
+                s.checkpointQueued = false
+                s.lastCheckpoint = .now()
+                return s.plan
             }
             onProgress(snap.written, snap.total)
             do {
@@ -106,7 +109,7 @@ final class SegmentedPart: @unchecked Sendable {
                 v.segments = snap
                 try AtomicFile.write(Array(try JSONEncoder().encode(v)), to: file.statePath)
             } catch {
-                lock.withLock { if failure == nil { failure = "\(error)" } }
+                state.withLock { s in if s.failure == nil { s.failure = "\(error)" } }
             }
         }
     }
@@ -115,7 +118,7 @@ final class SegmentedPart: @unchecked Sendable {
     func saveNow() throws {
         checkpoint(force: true)
         queue.sync {}
-        if let f = lock.withLock({ failure }) { throw DownloadError.disk(f) }
+        if let f = state.withLock({ $0.failure }) { throw DownloadError.disk(f) }
     }
 }
 

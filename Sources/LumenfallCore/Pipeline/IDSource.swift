@@ -4,16 +4,15 @@ import Foundation
 /// Where a run's ids come from, pulled one at a time so the source is read only as fast as
 /// the work goes: an array, an id file, a listing that pages through the API.
 ///
-/// Sources are classes pulled by one task, the run loop, one call at a time; their counters
-/// are read after the run. Hence `@unchecked Sendable` on each: no two threads touch one at once.
-public protocol IDSource: AnyObject, Sendable {
+/// A source is an async iterator owned by the task that runs the loop: pulled one call at a
+/// time and never shared, so it need not be Sendable; its counters are read after the run.
+public protocol IDSource: AnyObject {
     /// The next id, or nil when there are no more. An APIError ends the source (the run
     /// fetches what it already has and reports the error).
     func next() async throws -> String?
 }
 
-/// `@unchecked Sendable` is sound: pulled by the run loop alone (see above).
-public final class ArrayIDSource: IDSource, @unchecked Sendable {
+public final class ArrayIDSource: IDSource {
     private var ids: [String]
     private var index = 0
     public init(_ ids: [String]) { self.ids = ids }
@@ -26,7 +25,7 @@ public final class ArrayIDSource: IDSource, @unchecked Sendable {
 
 /// `--all`: pages through `GET /videos` as ids are needed, skipping what `keep` refuses, and
 /// stopping after `maxItems` ids.
-public final class ListingIDSource: IDSource, @unchecked Sendable {
+public final class ListingIDSource: IDSource {
     private var cursor: ListCursor
     private let keep: @Sendable (VideoObject) -> Bool
     private let maxItems: Int?
@@ -62,7 +61,7 @@ public final class ListingIDSource: IDSource, @unchecked Sendable {
 }
 
 /// Several sources one after the other: the ids given on the command line, then the listing.
-public final class ChainedIDSource: IDSource, @unchecked Sendable {
+public final class ChainedIDSource: IDSource {
     private var sources: [IDSource]
     public init(_ sources: [IDSource]) { self.sources = sources }
     public func next() async throws -> String? {
@@ -76,7 +75,7 @@ public final class ChainedIDSource: IDSource, @unchecked Sendable {
 
 /// Ids from a file or stdin, one a line (blank lines and `#` comments skipped), read 64 KiB at
 /// a time as the run needs them: a million-line file is never held whole.
-public final class LineIDSource: IDSource, @unchecked Sendable {
+public final class LineIDSource: IDSource {
     public let name: String
     private let handle: FileHandle
     private var buffer: [UInt8] = []
@@ -148,7 +147,7 @@ public final class LineIDSource: IDSource, @unchecked Sendable {
 /// `--shard K/N`: only the ids whose SHA-256 falls in shard K of N (the first 8 bytes of the
 /// digest, modulo N, equal K-1), so N machines split one backlog without talking to each other;
 /// the same id lands in the same shard on every machine and every run.
-public final class ShardIDSource: IDSource, @unchecked Sendable {
+public final class ShardIDSource: IDSource {
     private let inner: IDSource
     public let index: Int
     public let count: Int

@@ -3,62 +3,63 @@ import Synchronization
 
 extension Fetcher {
     /// What a run has learnt so far, shared by its tasks: the tally, the outcomes (with
-    /// `keepOutcomes`), the ids in flight. `@unchecked Sendable` is sound: all of it is
-    /// touched under `lock`.
-    final class Ledger: @unchecked Sendable {
-        private let lock = NSLock()
+    /// `keepOutcomes`), the ids in flight. One `Mutex` around the state value.
+    final class Ledger: Sendable {
+        private struct State {
+            var inFlight = Set<String>()
+            var order: [String] = []
+            var results: [IDOutcome?] = []
+            var tally: BatchTally
+            var authFailure: String?
+        }
         private let keepOutcomes: Bool
-        private var inFlight = Set<String>()
-        private var order: [String] = []
-        private var results: [IDOutcome?] = []
-        private var tally: BatchTally
-        private var authFailure: String?
+        private let state: Mutex<State>
 
         init(keepOutcomes: Bool, keepSavedIDs: Bool) {
             self.keepOutcomes = keepOutcomes
-            tally = BatchTally(keepSavedIDs: keepSavedIDs)
+            state = Mutex(State(tally: BatchTally(keepSavedIDs: keepSavedIDs)))
         }
 
-        func isInFlight(_ id: String) -> Bool { lock.withLock { inFlight.contains(id) } }
+        func isInFlight(_ id: String) -> Bool { state.withLock { $0.inFlight.contains(id) } }
 
         /// The id's index among the outcomes (0 when they are not kept).
         func start(_ id: String) -> Int {
-            lock.withLock {
-                inFlight.insert(id)
+            state.withLock { s in
+                s.inFlight.insert(id)
                 guard keepOutcomes else { return 0 }
-                order.append(id)
-                results.append(nil)
-                return order.count - 1
+                s.order.append(id)
+                s.results.append(nil)
+                return s.order.count - 1
             }
         }
 
         /// Records an id's end; true when it was the API rejecting the key (the run stops).
         func finish(_ i: Int, _ id: String, _ finished: Finished) -> Bool {
-            lock.withLock {
+            state.withLock { s in
                 let outcome = finished.outcome
-                inFlight.remove(id)
-                if keepOutcomes { results[i] = outcome }
-                tally.add(id: id, outcome: outcome, saved: finished.saved)
+                s.inFlight.remove(id)
+                if keepOutcomes { s.results[i] = outcome }
+                s.tally.add(id: id, outcome: outcome, saved: finished.saved)
                 if case .failed(let f) = outcome, f.kind == .authentication {
-                    if authFailure == nil { authFailure = f.message }
+                    if s.authFailure == nil { s.authFailure = f.message }
                     return true
                 }
                 return false
             }
         }
 
-        func keyRejected(_ message: String) { lock.withLock { if authFailure == nil { authFailure = message } } }
+        func keyRejected(_ message: String) { state.withLock { s in if s.authFailure == nil { s.authFailure = message } } }
 
         func report(sourceFailure: Error?) -> FetchReport {
-            lock.withLock {
+            state.withLock { s in
                 let stopped = FetchFailure(
                     kind: .stopped,
-                    message: authFailure != nil
+                    message: s.authFailure != nil
                         ? "not finished: the run stopped because the API key was rejected"
                         : "not finished: the run was interrupted")
                 return FetchReport(
-                    outcomes: order.enumerated().map { ($0.element, results[$0.offset] ?? .failed(stopped)) },
-                    tally: tally, authenticationFailure: authFailure, sourceFailure: sourceFailure)
+                    outcomes: s.order.enumerated().map { ($0.element, s.results[$0.offset] ?? .failed(stopped)) },
+                    tally: s.tally, authenticationFailure: s.authFailure, sourceFailure: sourceFailure)
             }
         }
     }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import LumenfallArchive
+import Synchronization
 
 /// A byte stream written on an ordinary thread (libarchive's write callback) going up as one
 /// S3 multipart upload: parts of `partSize` bytes, at most `inFlight` uploading at once while
@@ -14,7 +15,8 @@ import LumenfallArchive
 ///
 /// Its blocking calls must not run on Swift's cooperative pool (they wait for tasks that need
 /// it): the archiver runs on a thread of its own. `@unchecked Sendable` is sound: the mutable
-/// state is touched by the writer thread alone, except `done`, `failure`, under `lock`.
+/// state is touched by the writer thread alone, except the parts sent, which the upload tasks
+/// report into one `Mutex`.
 public final class S3MultipartStream: @unchecked Sendable {
     public let client: S3Client
     public let key: String
@@ -27,9 +29,8 @@ public final class S3MultipartStream: @unchecked Sendable {
     private var total: Int64 = 0
     private let slots: DispatchSemaphore
     private let inFlight: Int
-    private let lock = NSLock()
-    private var done: [Int: S3Client.Part] = [:]
-    private var failure: Error?
+    /// Parts stored, and the first failure of an upload task.
+    private let uploads = Mutex<(done: [Int: S3Client.Part], failure: Error?)>(([:], nil))
     /// Parts found in the store and not sent again / sent now.
     public private(set) var reused = 0
     public private(set) var sent = 0
@@ -64,7 +65,7 @@ public final class S3MultipartStream: @unchecked Sendable {
 
     /// The writer's side: bytes in, full parts out.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        if let e = lock.withLock({ failure }) { throw e }
+        if let e = uploads.withLock({ $0.failure }) { throw e }
         var rest = bytes[...]
         while !rest.isEmpty {
             let n = min(partSize - buffer.count, rest.count)
@@ -88,12 +89,12 @@ public final class S3MultipartStream: @unchecked Sendable {
         if let old = existing[n], old.size == Int64(part.count),
             old.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == Hex.string(md5)
         {
-            lock.withLock { done[n] = old }
+            uploads.withLock { $0.done[n] = old }
             reused += 1
             return
         }
         slots.wait()
-        if let e = lock.withLock({ failure }) {
+        if let e = uploads.withLock({ $0.failure }) {
             slots.signal()
             throw e
         }
@@ -101,9 +102,9 @@ public final class S3MultipartStream: @unchecked Sendable {
         Task { [client, key, uploadID] in
             do {
                 let etag = try await client.uploadPart(key, uploadID: uploadID, number: n, part)
-                lock.withLock { done[n] = S3Client.Part(number: n, etag: etag, size: Int64(part.count)) }
+                uploads.withLock { $0.done[n] = S3Client.Part(number: n, etag: etag, size: Int64(part.count)) }
             } catch {
-                lock.withLock { if failure == nil { failure = error } }
+                uploads.withLock { u in if u.failure == nil { u.failure = error } }
             }
             slots.signal()
         }
@@ -118,8 +119,8 @@ public final class S3MultipartStream: @unchecked Sendable {
         }
         for _ in 0..<inFlight { slots.wait() }
         for _ in 0..<inFlight { slots.signal() }
-        if let e = lock.withLock({ failure }) { throw e }
-        let parts = lock.withLock { done.values.sorted { $0.number < $1.number } }
+        if let e = uploads.withLock({ $0.failure }) { throw e }
+        let parts = uploads.withLock { $0.done.values.sorted { $0.number < $1.number } }
         guard parts.map(\.number) == Array(1...number) else { throw S3Error.mismatch("\(key): parts missing after the upload") }
         let expected = "\(Hex.string(Array(Insecure.MD5.hash(data: md5s.flatMap { $0 }))))-\(number)"
         let (client, key, uploadID, total, partSize) = (client, key, uploadID, total, partSize)

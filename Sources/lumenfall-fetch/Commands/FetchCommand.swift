@@ -203,24 +203,33 @@ struct FetchCommand: AsyncParsableCommand {
                 events?.handle($0)
             })
 
-        // --all: the listing is read page by page while the downloads run, never held whole.
-        let listing =
-            all
-            ? ListingIDSource(
-                cursor: ListCursor(api: config.api, since: since?.date, pageSize: 100),
-                maxItems: maxItems, keep: { $0.status != .failed && $0.status != .cancelled }) : nil
-        let chained = ChainedIDSource([ArrayIDSource(ids)] + files + (listing.map { [$0] } ?? []))
-        let source: IDSource = shard.map { ShardIDSource(chained, index: $0.index, count: $0.count) } ?? chained
-
         let started = Date()
         let signals = SignalTrap()
-        let work = Task { await fetcher.run(source: source) }
+        // The sources are iterators owned by the task that runs the loop: they move into it
+        // (the opened id files with them) and only their counts come back.
+        let work = Task { [files, config, all, ids, since, maxItems, shard] () async -> (FetchReport, SourceCounts) in
+            // --all: the listing is read page by page while the downloads run, never held whole.
+            let listing =
+                all
+                ? ListingIDSource(
+                    cursor: ListCursor(api: config.api, since: since?.date, pageSize: 100),
+                    maxItems: maxItems, keep: { $0.status != .failed && $0.status != .cancelled }) : nil
+            let chained = ChainedIDSource([ArrayIDSource(ids)] + files + (listing.map { [$0] } ?? []))
+            let source: IDSource = shard.map { ShardIDSource(chained, index: $0.index, count: $0.count) } ?? chained
+            let report = await fetcher.run(source: source)
+            return (
+                report,
+                SourceCounts(
+                    given: ids.count + files.reduce(0) { $0 + $1.yielded }, listed: listing?.taken,
+                    listingSkipped: listing?.skipped ?? 0)
+            )
+        }
         signals.install { _ in
             live?.stop()  // first: the lines that follow must not land inside the block
             work.cancel()
         }
         live?.start()
-        let report = await work.value
+        let (report, counts) = await work.value
         live?.stop()
 
         let (summary, items) = report.summary(directory: dir, elapsedSeconds: Date().timeIntervalSince(started))
@@ -231,21 +240,20 @@ struct FetchCommand: AsyncParsableCommand {
             printer.line("interrupted; partial downloads are kept and resume on the next run")
             throw CLIError.silent(Exit.forSignal(sig))
         }
-        if let listing, !out.quiet {
-            let skipped = listing.skipped > 0 ? " (\(listing.skipped) failed or cancelled skipped)" : ""
-            let capped = maxItems.map { listing.taken >= $0 ? " (stopped at --max-items \($0))" : "" } ?? ""
-            printer.line("the API listed \(listing.taken) videos to fetch\(skipped)\(capped)")
+        if let taken = counts.listed, !out.quiet {
+            let skipped = counts.listingSkipped > 0 ? " (\(counts.listingSkipped) failed or cancelled skipped)" : ""
+            let capped = maxItems.map { taken >= $0 ? " (stopped at --max-items \($0))" : "" } ?? ""
+            printer.line("the API listed \(taken) videos to fetch\(skipped)\(capped)")
         }
         if let e = report.sourceFailure {
             if let e = e as? APIError {
-                let before = (listing?.taken ?? 0) > 0 ? "; the ids listed before it were fetched" : ""
+                let before = (counts.listed ?? 0) > 0 ? "; the ids listed before it were fetched" : ""
                 printer.line("error: \(describeListError(e, api: config.api))\(before)")
             } else {
                 printer.line("error: \(e); the ids read before it were fetched")
             }
         }
-        let given = ids.count + files.reduce(0) { $0 + $1.yielded }
-        if !all && given == 0 && report.authenticationFailure == nil {
+        if !all && counts.given == 0 && report.authenticationFailure == nil {
             throw CLIError(code: Exit.setup, "the id lists hold no ids")
         }
         let t = report.tally
@@ -314,4 +322,13 @@ struct FetchCommand: AsyncParsableCommand {
         let prefix = l.prefix.isEmpty ? "_" : l.prefix.replacingOccurrences(of: "/", with: "_")
         return "\(base)/lumenfall-fetch/s3/\(l.bucket)/\(prefix)"
     }
+}
+
+/// What the id sources counted, handed back by the task that owned them.
+struct SourceCounts: Sendable {
+    /// Ids given on the command line and read from id files.
+    var given: Int
+    /// `--all`: the ids the listing yielded (nil without `--all`).
+    var listed: Int?
+    var listingSkipped: Int
 }

@@ -244,8 +244,8 @@ struct WatchCommand: AsyncParsableCommand {
         // SIGTERM/SIGINT: stop listening, close the queue, cancel the transfers (their .part and
         // state stay); exit 0 once the pipeline has wound down, and in any case within 10 s.
         let rotation = rotating
-        let stopping = StopSignal()
-        stopping.install { sig in
+        let stopping = SignalTrap()
+        stopping.install(exitAfter: nil) { sig in
             log.info("stopping", [("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")])
             sweeping.cancel()
             rotation?.cancel()
@@ -263,31 +263,6 @@ struct WatchCommand: AsyncParsableCommand {
             throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
         }
         log.info("stopped", [("pending", "\(watcher.journal.pending.count)")])
-    }
-}
-
-/// SIGTERM/SIGINT for a service: one call of the handler; the process decides when to exit.
-/// `@unchecked Sendable` is sound: `sources` is written once, before any handler can run;
-/// `fired` is under `lock`.
-final class StopSignal: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-    private let lock = NSLock()
-    private var fired = false
-
-    func install(_ handler: @escaping @Sendable (Int32) -> Void) {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            src.setEventHandler { [self] in
-                let first = lock.withLock {
-                    defer { fired = true }
-                    return !fired
-                }
-                if first { handler(sig) }
-            }
-            src.resume()
-            sources.append(src)
-        }
     }
 }
 

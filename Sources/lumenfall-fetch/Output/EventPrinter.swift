@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import LumenfallCore
+import Synchronization
 
 /// Plain progress on stderr: one line per state change per id. Every line passes through the
 /// key's redaction, so even a server that echoes the key cannot make us print it. stdout gets
@@ -9,20 +10,16 @@ final class EventPrinter: Sendable {
     let quiet: Bool
     let key: APIKey
     let outputDirectory: String
-    private let lock = NSLock()
+    /// Held while a line is written, so lines from several threads never interleave.
+    private let output = Mutex(())
     /// False with --json: stdout then carries the events, and nothing else.
     let pathsOnStdout: Bool
     /// `--progress live`: lines scroll above the live block, which shows the state changes.
     let live: LiveDisplay?
     /// `--progress plain`: a line per download every 10 % or 30 s.
     let plainProgress: Bool
-    private let milestones = Milestones()
-
-    /// Per id: the last 10 % step and the time of the last progress line (under its lock).
-    private final class Milestones: @unchecked Sendable {
-        let lock = NSLock()
-        var last: [String: (step: Int, at: UInt64)] = [:]
-    }
+    /// Per id: the last 10 % step and the time of the last progress line.
+    private let milestones = Mutex<[String: (step: Int, at: UInt64)]>([:])
 
     init(
         quiet: Bool, key: APIKey, outputDirectory: String = ".", pathsOnStdout: Bool = true,
@@ -45,7 +42,7 @@ final class EventPrinter: Sendable {
     /// A saved video's path on stdout (the file name is ours: id + extension).
     private func path(_ file: String) {
         let p = joinPath(outputDirectory, file)
-        lock.withLock { Swift.print(TerminalText.safe(p)) }
+        output.withLock { _ in Swift.print(TerminalText.safe(p)) }
     }
 
     /// Every line this tool prints about a run comes here: the key is redacted and control
@@ -56,20 +53,18 @@ final class EventPrinter: Sendable {
             live.scroll(text)
             return
         }
-        lock.lock()
-        Console.err("\(text)\n")
-        lock.unlock()
+        output.withLock { _ in Console.err("\(text)\n") }
     }
 
     func print(_ e: FetchEvent) {
         live?.handle(e)
         switch e {
         case .saved(let id, let file, _, _, _, _), .alreadySaved(let id, let file):
-            milestones.lock.withLock { _ = milestones.last.removeValue(forKey: id) }  // bounded by the work in flight
+            milestones.withLock { _ = $0.removeValue(forKey: id) }  // bounded by the work in flight
             if pathsOnStdout { path(file) }
             if !quiet { line(describe(e)) }
         case .failed(let id, let f):
-            milestones.lock.withLock { _ = milestones.last.removeValue(forKey: id) }
+            milestones.withLock { _ = $0.removeValue(forKey: id) }
             line("\(Self.shown(id)): \(f.message)")
         case .expiryAtRisk:
             line(describe(e))  // a warning: shown even with --quiet
@@ -87,11 +82,11 @@ final class EventPrinter: Sendable {
     private func milestone(_ id: String, bytes: Int64, total: Int64?) -> String? {
         let now = DispatchTime.now().uptimeNanoseconds
         let step = total.map { $0 > 0 ? Int(bytes * 10 / $0) : 0 } ?? 0
-        let due: Bool = milestones.lock.withLock {
-            let last = milestones.last[id] ?? (0, now)
-            if milestones.last[id] == nil { milestones.last[id] = last }
+        let due: Bool = milestones.withLock { m in
+            let last = m[id] ?? (0, now)
+            if m[id] == nil { m[id] = last }
             guard step > last.step || now - last.at >= 30_000_000_000 else { return false }
-            milestones.last[id] = (max(step, last.step), now)
+            m[id] = (max(step, last.step), now)
             return true
         }
         guard due else { return nil }

@@ -1,5 +1,6 @@
 import Foundation
 import LumenfallCore
+import Synchronization
 
 /// `--progress live`: on a terminal, a block of rows at the bottom of stderr, redrawn at most 10
 /// times a second: one row per id being worked on (queued; generating with its %; downloading
@@ -8,108 +9,31 @@ import LumenfallCore
 /// terminal's width (read again on SIGWINCH); with more ids than room, the most urgent are shown
 /// and a "+N more" row. `stop()` erases the block, so no half-drawn line is left behind.
 ///
-/// `@unchecked Sendable` is sound: all state is touched under `lock`; the timer and the
-/// SIGWINCH source only call methods that take it.
-final class LiveDisplay: @unchecked Sendable {
-    private let lock = NSLock()
-    private let color: Bool
-    private var rows: [String: Row] = [:]
-    private var order = 0
-    private var drawn = 0  // lines of the block now on screen
-    private var width = 80
-    private var height = 24
-    private var stopped = false
-    private var dirty = true
-    private let started = DispatchTime.now()
-    // Totals for the footer.
-    private var done = 0
-    private var failed = 0
-    private var queuedTotal = 0
-    private var bytes: Int64 = 0
-    private var cost: [String: Double] = [:]
-    private var rate = RateWindow()
-    private var timer: DispatchSourceTimer?
-    private var winch: DispatchSourceSignal?
-
-    struct Row {
-        var id: String
-        var seq: Int
-        var phase = "queued"
-        var progress: Double?
+/// One `Mutex` around the screen's state; the timer and the SIGWINCH source only call methods
+/// that take it.
+final class LiveDisplay: Sendable {
+    /// What is on screen and what the next redraw shows.
+    struct Screen {
+        let color: Bool
+        /// The API key's redaction: rows hold server text (statuses, reasons) too.
+        let redact: @Sendable (String) -> String
+        var rows: [String: Row] = [:]
+        var order = 0
+        var drawn = 0  // lines of the block now on screen
+        var width = 80
+        var height = 24
+        var stopped = false
+        var dirty = true
+        let started = DispatchTime.now()
+        // Totals for the footer.
+        var done = 0
+        var failed = 0
+        var queuedTotal = 0
         var bytes: Int64 = 0
-        var total: Int64?
-        var speed: Double?
-        var expiresAt: Date?
-        var note: String?
-        var lastBytes: (Int64, UInt64)?
-    }
+        var cost: [String: Double] = [:]
+        var rate = RateWindow()
 
-    /// Bytes per second over the last few seconds, for the footer.
-    struct RateWindow {
-        var samples: [(UInt64, Int64)] = []
-        mutating func add(_ n: Int64, at t: UInt64) {
-            samples.append((t, n))
-            samples.removeAll { $0.0 + 3_000_000_000 < t }
-        }
-        func perSecond(now: UInt64) -> Double {
-            guard let first = samples.first else { return 0 }
-            let span = max(0.5, Double(now > first.0 ? now - first.0 : 0) / 1e9)
-            return Double(samples.reduce(0) { $0 + $1.1 }) / span
-        }
-    }
-
-    /// The API key's redaction: rows hold server text (statuses, reasons) too.
-    private let redact: @Sendable (String) -> String
-
-    init(color: Bool, redact: @escaping @Sendable (String) -> String) {
-        self.color = color
-        self.redact = redact
-        readSize()
-    }
-
-    func start() {
-        let t = DispatchSource.makeTimerSource(queue: .global())
-        t.schedule(deadline: .now() + 0.1, repeating: 0.1)
-        t.setEventHandler { [weak self] in self?.redrawIfDirty() }
-        t.resume()
-        timer = t
-        signal(SIGWINCH, SIG_IGN)
-        let w = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
-        w.setEventHandler { [weak self] in
-            guard let self else { return }
-            lock.withLock {
-                readSize()
-                dirty = true
-            }
-        }
-        w.resume()
-        winch = w
-    }
-
-    /// Erases the block and stops drawing; lines printed afterwards go straight to stderr.
-    func stop() {
-        timer?.cancel()
-        winch?.cancel()
-        lock.withLock {
-            guard !stopped else { return }
-            stopped = true
-            write(erase())
-        }
-    }
-
-    /// A line that stays: printed above the block, which is drawn again under it.
-    func scroll(_ line: String) {
-        lock.withLock {
-            if stopped {
-                write(line + "\n")
-                return
-            }
-            write(erase() + line + "\n" + block())
-        }
-    }
-
-    func handle(_ e: FetchEvent) {
-        lock.withLock {
+        mutating func handle(_ e: FetchEvent) {
             switch e {
             case .queued(let id):
                 queuedTotal += 1
@@ -144,131 +68,222 @@ final class LiveDisplay: @unchecked Sendable {
             }
             dirty = true
         }
+
+        mutating func update(_ id: String, _ d: DownloadEvent) {
+            guard var row = rows[id] else { return }
+            defer { rows[id] = row }  // one write: no access to `rows` overlaps another
+            let now = DispatchTime.now().uptimeNanoseconds
+            switch d {
+            case let .started(_, offset, total):
+                row.phase = "downloading"
+                row.bytes = offset
+                row.total = total ?? row.total
+                row.note = nil
+                row.lastBytes = (offset, now)
+            case let .receiving(offset, total):
+                row.bytes = offset
+                row.total = total
+            case let .progress(n, total):
+                if let (b, t) = row.lastBytes, now > t, n >= b {
+                    row.speed = Double(n - b) / (Double(now - t) / 1e9)
+                    rate.add(n - b, at: now)
+                }
+                row.lastBytes = (n, now)
+                row.bytes = n
+                row.total = total ?? row.total
+            case let .retrying(reason, delay, _):
+                row.note = "retry in \(Int(delay.rounded(.up))) s: \(reason)"
+            case .refreshingURL:
+                row.note = "asking for a fresh link"
+            case .restarting(let reason):
+                row.note = reason
+            case .stateSetAside(_, let reason):
+                row.note = "resume record set aside: \(reason)"
+            case .segmented(let n):
+                row.note = "\(n) connections"
+            }
+        }
+
+        // MARK: - Drawing
+
+        mutating func readSize() {
+            var ws = winsize()
+            if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 {
+                width = Int(ws.ws_col)
+                height = max(4, Int(ws.ws_row))
+            }
+        }
+
+        /// Moves to the block's first line and clears to the end of the screen.
+        mutating func erase() -> String {
+            defer { drawn = 0 }
+            guard drawn > 0 else { return "" }
+            return "\r\u{1b}[\(drawn)A\u{1b}[J"
+        }
+
+        mutating func block() -> String {
+            let now = Date()
+            // The most urgent first: downloading, then by the link that dies first, then arrival.
+            let sorted = rows.values.sorted { a, b in
+                let da = a.phase == "downloading", db = b.phase == "downloading"
+                if da != db { return da }
+                let ea = a.expiresAt?.timeIntervalSince1970 ?? .infinity
+                let eb = b.expiresAt?.timeIntervalSince1970 ?? .infinity
+                if ea != eb { return ea < eb }
+                return a.seq < b.seq
+            }
+            let room = max(1, min(height / 2, height - 3))
+            var lines: [String] = []
+            let shown = sorted.count > room ? Array(sorted.prefix(room - 1)) : sorted
+            for r in shown { lines.append(render(r, now: now)) }
+            if sorted.count > shown.count { lines.append("  +\(sorted.count - shown.count) more") }
+            lines.append(footer())
+            drawn = lines.count
+            return lines.map { LiveDisplay.fit(redact($0), width: width - 1) + "\n" }.joined()
+        }
+
+        func render(_ r: Row, now: Date) -> String {
+            let idWidth = min(28, max(12, width / 3))
+            let id = LiveDisplay.middle(TerminalText.safe(r.id), idWidth).padding(toLength: idWidth, withPad: " ", startingAt: 0)
+            var parts: [String] = []
+            switch r.phase {
+            case "generating":
+                parts.append("generating \(r.progress.map { "\(Int($0))%" } ?? "")")
+            case "downloading":
+                let of = r.total.map { "/\(formatBytes($0))" } ?? ""
+                var s = "\(formatBytes(r.bytes))\(of)"
+                if let v = r.speed { s += "  \(formatBytes(Int64(min(v, 1e15))))/s" }
+                var late = false
+                if let v = r.speed, v > 0, let total = r.total {
+                    let eta = Double(total - r.bytes) / v
+                    s += "  ETA \(LiveDisplay.duration(eta))"
+                    if let exp = r.expiresAt, now.addingTimeInterval(eta) > exp { late = true }
+                }
+                if let exp = r.expiresAt {
+                    let left = exp.timeIntervalSince(now)
+                    let text = left > 0 ? "link \(LiveDisplay.duration(left))" : "link expired"
+                    s += "  " + (late && color ? "\u{1b}[31m\(text)\u{1b}[0m" : late ? "\(text)!" : text)
+                }
+                parts.append(s)
+            default:
+                parts.append(TerminalText.safe(r.phase))  // an unknown status is the server's word
+            }
+            if let n = r.note { parts.append(TerminalText.safe(n)) }
+            return "  \(id) \(parts.joined(separator: "  "))"
+        }
+
+        func footer() -> String {
+            let now = DispatchTime.now().uptimeNanoseconds
+            let elapsed = Double(now - started.uptimeNanoseconds) / 1e9
+            let costText =
+                cost.isEmpty
+                ? ""
+                : "  " + cost.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: ", ")
+            let body =
+                "\(done) done, \(failed) failed, \(rows.count) active of \(queuedTotal)  \(formatBytes(bytes))  \(formatBytes(Int64(min(rate.perSecond(now: now), 1e15))))/s\(costText)  \(LiveDisplay.duration(elapsed))"
+            return color ? "\u{1b}[1m\(body)\u{1b}[0m" : body
+        }
     }
 
-    private func update(_ id: String, _ d: DownloadEvent) {
-        guard var row = rows[id] else { return }
-        defer { rows[id] = row }  // one write: no access to `rows` overlaps another
-        let now = DispatchTime.now().uptimeNanoseconds
-        switch d {
-        case let .started(_, offset, total):
-            row.phase = "downloading"
-            row.bytes = offset
-            row.total = total ?? row.total
-            row.note = nil
-            row.lastBytes = (offset, now)
-        case let .receiving(offset, total):
-            row.bytes = offset
-            row.total = total
-        case let .progress(n, total):
-            if let (b, t) = row.lastBytes, now > t, n >= b {
-                row.speed = Double(n - b) / (Double(now - t) / 1e9)
-                rate.add(n - b, at: now)
-            }
-            row.lastBytes = (n, now)
-            row.bytes = n
-            row.total = total ?? row.total
-        case let .retrying(reason, delay, _):
-            row.note = "retry in \(Int(delay.rounded(.up))) s: \(reason)"
-        case .refreshingURL:
-            row.note = "asking for a fresh link"
-        case .restarting(let reason):
-            row.note = reason
-        case .stateSetAside(_, let reason):
-            row.note = "resume record set aside: \(reason)"
-        case .segmented(let n):
-            row.note = "\(n) connections"
+    struct Row {
+        var id: String
+        var seq: Int
+        var phase = "queued"
+        var progress: Double?
+        var bytes: Int64 = 0
+        var total: Int64?
+        var speed: Double?
+        var expiresAt: Date?
+        var note: String?
+        var lastBytes: (Int64, UInt64)?
+    }
+
+    /// Bytes per second over the last few seconds, for the footer.
+    struct RateWindow {
+        var samples: [(UInt64, Int64)] = []
+        mutating func add(_ n: Int64, at t: UInt64) {
+            samples.append((t, n))
+            samples.removeAll { $0.0 + 3_000_000_000 < t }
         }
+        func perSecond(now: UInt64) -> Double {
+            guard let first = samples.first else { return 0 }
+            let span = max(0.5, Double(now > first.0 ? now - first.0 : 0) / 1e9)
+            return Double(samples.reduce(0) { $0 + $1.1 }) / span
+        }
+    }
+
+    private let screen: Mutex<Screen>
+    private struct Sources {
+        var timer: DispatchSourceTimer?
+        var winch: DispatchSourceSignal?
+    }
+    private let sources = Mutex(Sources())
+
+    init(color: Bool, redact: @escaping @Sendable (String) -> String) {
+        var s = Screen(color: color, redact: redact)
+        s.readSize()
+        screen = Mutex(s)
+    }
+
+    func start() {
+        signal(SIGWINCH, SIG_IGN)
+        // Made inside the lock so the sources go straight into its keeping.
+        sources.withLock { held in
+            let t = DispatchSource.makeTimerSource(queue: .global())
+            t.schedule(deadline: .now() + 0.1, repeating: 0.1)
+            // Strong captures: `stop()` cancels both sources, which lets their handlers go.
+            t.setEventHandler { [self] in redrawIfDirty() }
+            t.resume()
+            let w = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
+            w.setEventHandler { [self] in
+                screen.withLock { s in
+                    s.readSize()
+                    s.dirty = true
+                }
+            }
+            w.resume()
+            held.timer = t
+            held.winch = w
+        }
+    }
+
+    /// Erases the block and stops drawing; lines printed afterwards go straight to stderr.
+    func stop() {
+        sources.withLock { held in
+            held.timer?.cancel()
+            held.winch?.cancel()
+        }
+        screen.withLock { s in
+            guard !s.stopped else { return }
+            s.stopped = true
+            Self.write(s.erase())
+        }
+    }
+
+    /// A line that stays: printed above the block, which is drawn again under it.
+    func scroll(_ line: String) {
+        screen.withLock { s in
+            if s.stopped {
+                Self.write(line + "\n")
+                return
+            }
+            Self.write(s.erase() + line + "\n" + s.block())
+        }
+    }
+
+    func handle(_ e: FetchEvent) {
+        screen.withLock { $0.handle(e) }
     }
 
     private func redrawIfDirty() {
-        lock.withLock {
-            guard !stopped, dirty else { return }
-            dirty = false
-            write(erase() + block())
+        screen.withLock { s in
+            guard !s.stopped, s.dirty else { return }
+            s.dirty = false
+            Self.write(s.erase() + s.block())
         }
     }
 
-    // MARK: - Drawing (under `lock`)
-
-    private func readSize() {
-        var ws = winsize()
-        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 {
-            width = Int(ws.ws_col)
-            height = max(4, Int(ws.ws_row))
-        }
-    }
-
-    /// Moves to the block's first line and clears to the end of the screen.
-    private func erase() -> String {
-        defer { drawn = 0 }
-        guard drawn > 0 else { return "" }
-        return "\r\u{1b}[\(drawn)A\u{1b}[J"
-    }
-
-    private func block() -> String {
-        let now = Date()
-        // The most urgent first: downloading, then by the link that dies first, then arrival.
-        let sorted = rows.values.sorted { a, b in
-            let da = a.phase == "downloading", db = b.phase == "downloading"
-            if da != db { return da }
-            let ea = a.expiresAt?.timeIntervalSince1970 ?? .infinity
-            let eb = b.expiresAt?.timeIntervalSince1970 ?? .infinity
-            if ea != eb { return ea < eb }
-            return a.seq < b.seq
-        }
-        let room = max(1, min(height / 2, height - 3))
-        var lines: [String] = []
-        let shown = sorted.count > room ? Array(sorted.prefix(room - 1)) : sorted
-        for r in shown { lines.append(render(r, now: now)) }
-        if sorted.count > shown.count { lines.append("  +\(sorted.count - shown.count) more") }
-        lines.append(footer())
-        drawn = lines.count
-        return lines.map { Self.fit(redact($0), width: width - 1) + "\n" }.joined()
-    }
-
-    private func render(_ r: Row, now: Date) -> String {
-        let idWidth = min(28, max(12, width / 3))
-        let id = Self.middle(TerminalText.safe(r.id), idWidth).padding(toLength: idWidth, withPad: " ", startingAt: 0)
-        var parts: [String] = []
-        switch r.phase {
-        case "generating":
-            parts.append("generating \(r.progress.map { "\(Int($0))%" } ?? "")")
-        case "downloading":
-            let of = r.total.map { "/\(formatBytes($0))" } ?? ""
-            var s = "\(formatBytes(r.bytes))\(of)"
-            if let v = r.speed { s += "  \(formatBytes(Int64(min(v, 1e15))))/s" }
-            var late = false
-            if let v = r.speed, v > 0, let total = r.total {
-                let eta = Double(total - r.bytes) / v
-                s += "  ETA \(Self.duration(eta))"
-                if let exp = r.expiresAt, now.addingTimeInterval(eta) > exp { late = true }
-            }
-            if let exp = r.expiresAt {
-                let left = exp.timeIntervalSince(now)
-                let text = left > 0 ? "link \(Self.duration(left))" : "link expired"
-                s += "  " + (late && color ? "\u{1b}[31m\(text)\u{1b}[0m" : late ? "\(text)!" : text)
-            }
-            parts.append(s)
-        default:
-            parts.append(TerminalText.safe(r.phase))  // an unknown status is the server's word
-        }
-        if let n = r.note { parts.append(TerminalText.safe(n)) }
-        return "  \(id) \(parts.joined(separator: "  "))"
-    }
-
-    private func footer() -> String {
-        let now = DispatchTime.now().uptimeNanoseconds
-        let elapsed = Double(now - started.uptimeNanoseconds) / 1e9
-        let costText =
-            cost.isEmpty
-            ? "" : "  " + cost.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: ", ")
-        let body =
-            "\(done) done, \(failed) failed, \(rows.count) active of \(queuedTotal)  \(formatBytes(bytes))  \(formatBytes(Int64(min(rate.perSecond(now: now), 1e15))))/s\(costText)  \(Self.duration(elapsed))"
-        return color ? "\u{1b}[1m\(body)\u{1b}[0m" : body
-    }
-
-    private func write(_ s: String) {
+    private static func write(_ s: String) {
         guard !s.isEmpty else { return }
         Console.err(s)
     }
