@@ -105,7 +105,11 @@ let package = Package(
         ),
         .testTarget(
             name: "LumenfallCoreTests",
-            dependencies: ["LumenfallCore", "LumenfallWatch"]
+            dependencies: ["LumenfallCore", "LumenfallArchive"]
+        ),
+        .testTarget(
+            name: "LumenfallWatchTests",
+            dependencies: ["LumenfallWatch", "LumenfallCore"]
         ),
         .testTarget(
             name: "LumenfallCurlTests",
@@ -115,7 +119,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: ["LumenfallCore", "LumenfallSandbox", "LumenfallCurl", "LumenfallWatch"],
             // The help snapshots are read by path (#filePath), not bundled.
-            exclude: ["Snapshots"]
+            exclude: ["CLI/Snapshots"]
         ),
     ]
 )

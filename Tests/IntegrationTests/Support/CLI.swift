@@ -1,4 +1,5 @@
 import Foundation
+import LumenfallSandbox
 import Testing
 
 /// The built `lumenfall-fetch`, next to this test bundle in the build folder.
@@ -96,5 +97,18 @@ extension CLIProcess {
 func expectNoControlCharacters(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
     for bad: Character in ["\u{1b}", "\u{07}", "\r", "\u{9b}"] {
         #expect(!text.contains(bad), "a raw \(bad.unicodeScalars.first!.value) reached the output", sourceLocation: sourceLocation)
+    }
+}
+
+extension SandboxServer {
+    /// `lumenfall-fetch ARGS --base-url <this sandbox>`: the binary pointed at this server, so
+    /// no test spells the flag out. `env` is the whole environment the test gives (its key).
+    func runCLI(_ args: [String], env: [String: String] = [:]) async throws -> CLIRun {
+        try await CLIProcess(args + ["--base-url", baseURL], env: env).result()
+    }
+
+    /// The same, started and handed back while it runs (to signal, kill or watch it).
+    func launchCLI(_ args: [String], env: [String: String] = [:]) throws -> CLIProcess {
+        try CLIProcess(args + ["--base-url", baseURL], env: env)
     }
 }
