@@ -30,7 +30,7 @@ public final class Watcher: Sendable {
     public let queue = WatchQueue()
     public let metrics: WatchMetrics
     let api: APIClient
-    let log: Log
+    public let log: Log
     /// What the handlers and the sweep share, under one `Mutex`.
     private struct State {
         var deliveries = RecentIDs(limit: 10_000)
@@ -215,14 +215,26 @@ public final class Watcher: Sendable {
                 log(.warning, "failed for good", [("id", id), ("reason", f.message)])
             } else if f.kind != .stopped {
                 log(.warning, "failed; will try again", [("id", id), ("reason", f.message), ("in_seconds", "\(Int(settings.retryAfter))")])
-                DispatchQueue.global().asyncAfter(deadline: .now() + settings.retryAfter) { [self] in
-                    if journal.isPending(id) { queue.offer(id) }
-                }
+                offerAgainLater(id)
             }
+        case let .claimedElsewhere(id, holder):
+            // Another replica on the same bucket has it. It stays in our journal and is looked
+            // at again: stored by then (finished here as already saved), or its claim went
+            // stale because that replica died (taken over, and fetched here).
+            log(
+                .info, "claimed by another worker; checking again later",
+                [("id", id), ("worker", holder), ("in_seconds", "\(Int(settings.retryAfter))")])
+            offerAgainLater(id)
         case let .linkExpiry(id, at):
             metrics.noteExpiry(id, at)
         default:
             break
+        }
+    }
+
+    private func offerAgainLater(_ id: String) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + settings.retryAfter) { [self] in
+            if journal.isPending(id) { queue.offer(id) }
         }
     }
 

@@ -1,6 +1,6 @@
 /// What went wrong talking to the API, in a form the poller can decide on and a person can
 /// act on. Messages name the host, never a signed query, never the key.
-public enum APIError: Error, Sendable, Equatable {
+public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The server answered with an HTTP error and (maybe) the API's JSON error body.
     case http(status: Int, code: String?, message: String?, retryAfter: Double?)
     /// The answer was not the JSON we expect (an HTML page from a proxy, a truncated body).
@@ -23,4 +23,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .refused(let s): return s
         }
     }
+
+    /// What "\(error)" shows a person: the summary, never Swift's spelling of the enum.
+    public var description: String { summary }
 }

@@ -24,6 +24,26 @@ public enum AtomicFile {
                 "\(path) is a symbolic link; lumenfall-fetch never writes through one. Remove it (or use another folder) and run again")
     }
 
+    /// `mkdir -p`: every missing folder on the way is made (0755, as mkdir would under the
+    /// umask). The error names the part that failed and the system's reason ("Not a directory"
+    /// when a file stands where a folder should be), in our words, not Foundation's.
+    public static func makeDirectories(_ path: String) throws {
+        var st = stat()
+        if stat(path, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFDIR else { throw Failure(description: "\(path) is there and is not a folder") }
+            return
+        }
+        var sofar = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            sofar += "/" + part
+            if mkdir(sofar, 0o755) == 0 { continue }
+            let e = errno
+            if e == EEXIST, stat(sofar, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { continue }
+            let reason = e == EEXIST ? "a file is there, not a folder" : String(cString: strerror(e))
+            throw Failure(description: "\(sofar.hasPrefix("./") ? String(sofar.dropFirst(2)) : sofar): \(reason)")
+        }
+    }
+
     /// Whether anything (a file, a link, a FIFO) is at `path`.
     public static func exists(_ path: String) -> Bool {
         var st = stat()

@@ -13,57 +13,97 @@ import Synchronization
 /// sidecar names a plain file of this id and the video object's HEAD agrees with it.
 public struct S3Destination: Destination {
     public let client: S3Client
-    /// A claim older than this may be taken over (its worker died or gave up).
+    /// A claim not renewed for this long may be taken over (its worker died). A live worker
+    /// renews each of its claims every third of this while it works on the id.
     public var claimTTL: TimeInterval
-    /// Who we are in a claim: host and pid.
+    /// Who we are in a claim. Stable across restarts of the same work folder (see
+    /// `WorkerIdentity`), so a worker killed mid-download finds its own claims when it comes
+    /// back and resumes at once instead of waiting for them to go stale.
     public let worker: String
     private let claimed = ClaimedIDs()
     /// With `fetch --archive`: the proved uploads leave their files in the work folder, for the
     /// archive that is written from it after the batch (which then removes them).
     public var keepLocalCopies = false
 
-    public init(client: S3Client, claimTTL: TimeInterval = 3600) {
+    public init(client: S3Client, claimTTL: TimeInterval = 3600, worker: String) {
         self.client = client
         self.claimTTL = claimTTL
-        worker = "\(ProcessInfo.processInfo.hostName):\(getpid())"
+        self.worker = worker
     }
 
-    /// The ids this worker holds claims on (a class, so copies of the struct share it).
+    /// The ids this worker holds claims on, each with the task that renews it (a class, so
+    /// copies of the struct share it).
     final class ClaimedIDs: Sendable {
-        let ids = Mutex(Set<String>())
+        let renewals = Mutex<[String: Task<Void, Never>]>([:])
     }
 
     public var description: String { "\(location)" }
 
     /// Claims the id by creating `prefix/.claims/<id>` with `If-None-Match: *`: a 412 means another
-    /// worker has it, unless its claim is older than `claimTTL`, in which case it is taken over
-    /// (deleted, then created again: of two workers taking over at once, one wins the create).
+    /// worker has it, unless the claim is our own (a run of this work folder killed before it
+    /// released it) or older than `claimTTL`, in which case it is taken over (deleted, then
+    /// created again: of two workers taking over at once, one wins the create).
     public func claim(_ id: String) async throws -> DestinationClaim { try await claim(id, now: Date()) }
 
     public func claim(_ id: String, now: Date) async throws -> DestinationClaim {
         let key = location.key(".claims/\(id)")
-        let body = Array(#"{"worker":"\#(worker)","claimed_at":\#(Int64(now.timeIntervalSince1970))}"#.utf8)
         for attempt in 0..<2 {
-            if try await client.putIfAbsent(key, body) {
-                claimed.ids.withLock { _ = $0.insert(id) }
+            if try await client.putIfAbsent(key, claimBody(now)) {
+                startRenewing(id, key: key)
                 return .ours
             }
-            let sink = BufferSink(limit: 64 << 10)
-            let status = try await client.get(key, into: sink)
-            if status == 404, attempt == 0 { continue }  // released meanwhile: try again
-            let obj = (try? JSONSerialization.jsonObject(with: Data(sink.bytes))) as? [String: Any]
-            let holder = TerminalText.safe((obj?["worker"] as? String).map { String($0.prefix(200)) } ?? "another worker")
-            let at = Checked.double(obj?["claimed_at"]) ?? 0
-            guard attempt == 0, now.timeIntervalSince1970 - at > claimTTL else { return .heldBy(holder) }
-            try await client.delete(key)  // stale: take it over
+            guard let held = try await holder(key) else {
+                if attempt == 0 { continue }  // released meanwhile: try again
+                break
+            }
+            guard attempt == 0, held.worker == worker || now.timeIntervalSince1970 - held.at > claimTTL else {
+                return .heldBy(held.worker)
+            }
+            try await client.delete(key)  // ours from before, or stale: take it over
         }
         return .heldBy("another worker")
     }
 
+    private func claimBody(_ now: Date) -> [UInt8] {
+        Array(#"{"worker":"\#(worker)","claimed_at":\#(Int64(now.timeIntervalSince1970))}"#.utf8)
+    }
+
+    /// Who holds the claim at `key` and since when; nil when there is none. The object is input
+    /// from outside: bounded, and its worker name is made printable and cut to 200 characters.
+    private func holder(_ key: String) async throws -> (worker: String, at: Double)? {
+        let sink = BufferSink(limit: 64 << 10)
+        let status = try await client.get(key, into: sink)
+        if status == 404 { return nil }
+        let obj = (try? JSONSerialization.jsonObject(with: Data(sink.bytes))) as? [String: Any]
+        let who = TerminalText.safe((obj?["worker"] as? String).map { String($0.prefix(200)) } ?? "another worker")
+        return (who, Checked.double(obj?["claimed_at"]) ?? 0)
+    }
+
+    /// While the id is ours, its claim's time is moved forward every third of the TTL, so a
+    /// download longer than the TTL is never taken over while its worker lives. A claim some
+    /// other worker has taken meanwhile (we were cut off for longer than the TTL) is left alone.
+    private func startRenewing(_ id: String, key: String) {
+        let every = max(1, claimTTL / 3)
+        let task = Task { [client, worker] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(every * 1e9))
+                if Task.isCancelled { return }
+                guard let held = try? await holder(key), held.worker == worker else { continue }
+                let body = claimBody(Date())
+                _ = try? await client.put(key, .bytes(body), sha256Hex: sha256Hex(body), contentType: "application/json")
+            }
+        }
+        claimed.renewals.withLock { $0.updateValue(task, forKey: id)?.cancel() }
+    }
+
     /// Drops our claim on the id (stored, or given up here); never another worker's.
     public func release(_ id: String) async {
-        guard claimed.ids.withLock({ $0.remove(id) }) != nil else { return }
-        try? await client.delete(location.key(".claims/\(id)"))
+        guard let renewal = claimed.renewals.withLock({ $0.removeValue(forKey: id) }) else { return }
+        renewal.cancel()
+        let key = location.key(".claims/\(id)")
+        // Taken over while we were cut off for longer than the TTL: it is no longer ours to drop.
+        guard let held = try? await holder(key), held.worker == worker else { return }
+        try? await client.delete(key)
     }
 
     public var location: S3Location { client.location }

@@ -44,19 +44,8 @@ struct FetchCommand: AsyncParsableCommand {
             "Take only the ids in shard K of N (by a hash of the id), so N machines split one backlog: 1/3, 2/3, 3/3.", valueName: "K/N"))
     var shard: Shard?
 
-    @Option(
-        help: ArgumentHelp(
-            "With -o s3://...: where videos wait before their upload (default: $XDG_CACHE_HOME/lumenfall-fetch/s3/BUCKET/PREFIX).",
-            valueName: "DIR"))
-    var workDir: String?
-
     @OptionGroup var endpoint: S3EndpointOption
-
-    @Option(
-        help: ArgumentHelp(
-            "With -o s3://...: each id is claimed (PREFIX/.claims/<id>) so overlapping workers never fetch it twice; a claim older than this may be taken over.",
-            valueName: "INTERVAL"))
-    var claimTTL: Interval = Interval(3600)
+    @OptionGroup var s3Output: S3OutputOptions
 
     struct Shard: ExpressibleByArgument, Sendable {
         let index: Int
@@ -99,12 +88,9 @@ struct FetchCommand: AsyncParsableCommand {
     func validate() throws {
         if s3Location != nil {
             if gallery { throw ValidationError("--gallery needs a local folder: with -o s3:// the files leave the machine") }
-        } else if workDir != nil || (endpoint.s3Endpoint != nil && !(archive?.isS3 ?? false)) {
+        } else if s3Output.workDir != nil || (endpoint.s3Endpoint != nil && !(archive?.isS3 ?? false)) {
             throw ValidationError(
                 "--work-dir and --s3-endpoint go with -o s3://bucket/prefix/ (--s3-endpoint also with --archive s3://...)")
-        }
-        if claimTTL.seconds == nil || (claimTTL.seconds ?? 0) < 60 {
-            throw ValidationError("--claim-ttl: at least 60s (a claim must outlive a download)")
         }
         if ids.isEmpty && input.isEmpty && !all { throw ValidationError("give at least one video id, --input FILE or --all") }
         if since != nil && !all { throw ValidationError("--since goes with --all") }
@@ -128,43 +114,12 @@ struct FetchCommand: AsyncParsableCommand {
                 throw CLIError(code: Exit.setup, "cannot read the id list \(path); check the path")
             }
         }
-        // -o s3://: the files are saved in a work folder first, then go up.
-        let destination: any Destination
-        let dir: String
-        switch out.output {
-        case .folder(let path):
-            dir = path
-            destination = LocalFolder(path: path)
-        case .s3(let location):
-            let config = try endpoint.config()
-            let client = S3Client(config: config, location: location)
-            do {
-                guard try await client.bucketExists() else {
-                    throw CLIError(
-                        code: Exit.setup, "the bucket \(location.bucket) does not exist at \(config.endpoint); create it or check -o")
-                }
-            } catch let e as CLIError {
-                throw e
-            } catch {
-                throw CLIError(code: Exit.setup, "\(error)")
-            }
-            var s3 = S3Destination(client: client, claimTTL: claimTTL.seconds ?? 3600)
-            // --archive: the files stay in the work folder until the archive of the batch is
-            // written from them (locally or streamed into S3), then go.
-            s3.keepLocalCopies = archive != nil
-            destination = s3
-            dir = workDir ?? Self.defaultWorkDir(location)
-        }
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            throw CLIError(code: Exit.setup, "cannot create the output folder \(dir): \(error.localizedDescription)")
-        }
-        guard access(dir, W_OK) == 0 else {
-            throw CLIError(code: Exit.setup, "cannot write into the output folder \(dir); check its permissions")
-        }
-        let lock = try lockFolder(dir)
-        defer { withExtendedLifetime(lock) {} }
+        // -o s3://: the files are saved in a work folder first, then go up. With --archive
+        // they stay there until the archive of the batch is written from them, then go.
+        let opened = try await OpenedOutput.open(out.output, s3: s3Output, endpoint: endpoint, keepLocalCopies: archive != nil)
+        defer { withExtendedLifetime(opened.lock) {} }
+        let destination = opened.destination
+        let dir = opened.folder
 
         var config = FetchConfiguration(outputDirectory: dir, api: connection.makeClient(key: key))
         transfer.apply(to: &config)
@@ -312,15 +267,6 @@ struct FetchCommand: AsyncParsableCommand {
             }
         }
         if !report.allSucceeded { throw CLIError.silent(Exit.someFailed) }
-    }
-
-    /// `$XDG_CACHE_HOME/lumenfall-fetch/s3/<bucket>/<prefix>` (else `~/.cache/...`), the prefix's
-    /// slashes as underscores.
-    static func defaultWorkDir(_ l: S3Location) -> String {
-        let env = ProcessInfo.processInfo.environment
-        let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(env["HOME"] ?? NSHomeDirectory())/.cache"
-        let prefix = l.prefix.isEmpty ? "_" : l.prefix.replacingOccurrences(of: "/", with: "_")
-        return "\(base)/lumenfall-fetch/s3/\(l.bucket)/\(prefix)"
     }
 }
 

@@ -18,7 +18,7 @@ struct WatchCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Configuration") var configFile: ConfigOptions
     @Option(
-        name: [.customShort("o"), .long], help: ArgumentHelp("Output folder (created if missing). (default: .)", valueName: "DIR"),
+        name: [.customShort("o"), .long], help: ArgumentHelp("Output folder (created if missing), or s3://bucket/prefix/ shared with other replicas. (default: .)", valueName: "DIR"),
         transform: OutputTarget.parse)
     var output: OutputTarget = .folder(".")
 
@@ -86,6 +86,9 @@ struct WatchCommand: AsyncParsableCommand {
             valueName: "N"))
     var maxConnections: Int?
 
+    @OptionGroup var endpoint: S3EndpointOption
+    @OptionGroup var s3Output: S3OutputOptions
+
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(title: "Polling") var polling: PollingOptions
     @OptionGroup(title: "Transfer") var transfer: TransferOptions
@@ -94,9 +97,12 @@ struct WatchCommand: AsyncParsableCommand {
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
-        // (It used to make a local folder named "s3:" and leave its lock there.)
         if case .s3 = output {
-            throw ValidationError("-o \(output): watch saves into a local folder; to send videos to S3, use fetch -o s3://... on their ids")
+            if gallery || archiveEvery != nil {
+                throw ValidationError("--gallery and --archive-every need a local folder: with -o s3:// the files leave the machine")
+            }
+        } else if s3Output.workDir != nil || endpoint.s3Endpoint != nil {
+            throw ValidationError("--work-dir and --s3-endpoint go with -o s3://bucket/prefix/")
         }
         if let n = maxConnections, !(1...100_000).contains(n) { throw ValidationError("--max-connections must be 1-100000") }
         if (archiveEvery?.seconds != nil) != (archiveDir != nil) { throw ValidationError("--archive-every and --archive-dir go together") }
@@ -108,44 +114,14 @@ struct WatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let key = try connection.loadKey()
-        let dir = output.description
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            throw CLIError(code: Exit.setup, "cannot create the output folder \(dir): \(error.localizedDescription)")
-        }
-        let lock = try lockFolder(dir)
-        defer { withExtendedLifetime(lock) {} }
+        // -o s3://: each replica saves into its own work folder and stores into the bucket;
+        // replicas sharing the prefix claim each id there, so one of them fetches it.
+        let opened = try await OpenedOutput.open(output, s3: s3Output, endpoint: endpoint)
+        defer { withExtendedLifetime(opened.lock) {} }
+        let dir = opened.folder
         let log = WatchLog(json: logFormat == .json, quiet: quiet, redact: { key.redact($0) })
         let api = connection.makeClient(key: key)
-
-        // The secret: the environment, a file, else Lumenfall's endpoint; without one, webhooks
-        // are refused (503) and the sweep alone runs.
-        var secrets: [WebhookSecret]?
-        if let file = webhookSecretFile {
-            guard let bytes = AtomicFile.readSmall(file, limit: 64 << 10) else {
-                throw CLIError(code: Exit.setup, "cannot read the webhook secret file \(file); check the path")
-            }
-            guard let s = WebhookSecret.list(String(decoding: bytes, as: UTF8.self)) else {
-                throw CLIError(code: Exit.setup, "\(file) holds no usable webhook secret (expected whsec_ followed by base64)")
-            }
-            secrets = s
-        } else if let env = ProcessInfo.processInfo.environment["LUMENFALL_WEBHOOK_SECRET"], !env.isEmpty {
-            guard let s = WebhookSecret.list(env) else {
-                throw CLIError(
-                    code: Exit.setup, "LUMENFALL_WEBHOOK_SECRET holds no usable webhook secret (expected whsec_ followed by base64)")
-            }
-            secrets = s
-        } else {
-            do {
-                secrets = WebhookSecret.list(try await api.webhookSecret())
-                log.info("webhook secret fetched from the API", [("url", api.webhookSecretURL)])
-            } catch {
-                log.warning(
-                    "no webhook secret (set LUMENFALL_WEBHOOK_SECRET or --webhook-secret-file; the API did not give one): webhooks are refused, the sweep alone runs",
-                    [("error", "\(error)")])
-            }
-        }
+        let secrets = try await loadSecrets(api: api, log: log)
         if secrets == nil && sweep.seconds == nil {
             throw CLIError(code: Exit.setup, "no webhook secret and --sweep off: nothing would ever be fetched")
         }
@@ -167,102 +143,91 @@ struct WatchCommand: AsyncParsableCommand {
         config.previews = preview.previews
         config.poll = polling.policy(retry: transfer.retryPolicy)
         config.pollJobs = polling.pollJobs
-        // A service: constant memory whatever it has saved, and repeats decided by the queue.
-        config.keepOutcomes = false
-        config.keepSavedIDs = false
-        config.dedupLimit = 0
+        config.destination = opened.destination
 
-        let (host, port) = (listen.host, listen.port)
+        var options = WatchService.Options()
+        options.host = listen.host
+        options.port = listen.port
+        options.tls = tlsCert.flatMap { c in tlsKey.map { WatchServer.TLS(certificateFile: c, keyFile: $0) } }
+        options.limits.maxConnections = maxConnections
+        options.gallery = gallery
+        if let archiveDir, let period = archiveEvery?.seconds {
+            do {
+                try AtomicFile.makeDirectories(archiveDir)
+            } catch {
+                throw CLIError(code: Exit.setup, "cannot create the archive folder \(archiveDir): \(error)")
+            }
+            options.rotation = ArchiveRotation(
+                folder: dir, archiveDirectory: archiveDir, period: period, removeAfterArchive: removeAfterArchive)
+        }
+
         // A service's stderr reader may go away (systemd ignores SIGPIPE for it anyway): a
         // log line must never end the process. Console drops what it cannot write.
         signal(SIGPIPE, SIG_IGN)
-        let server: WatchServer
+        let service: WatchService
         do {
-            var limits = WatchServer.Limits()
-            limits.maxConnections = maxConnections
-            server = try await WatchServer.start(
-                host: host, port: port, tls: tlsCert.flatMap { c in tlsKey.map { WatchServer.TLS(certificateFile: c, keyFile: $0) } },
-                watcher: watcher, limits: limits)
+            service = try await WatchService.start(watcher: watcher, fetch: config, options: options)
         } catch {
             throw CLIError(code: Exit.setup, "cannot listen on \(listen): \(error)")
         }
-        let address = "\(host):\(server.port)"
+        let address = service.address(host: listen.host)
         log.info(
             "listening",
             [
                 ("address", address), ("tls", tlsCert == nil ? "no" : "yes"), ("webhooks", secrets == nil ? "off" : "on"),
                 ("sweep", sweep.seconds.map { String(format: "%gs", $0) } ?? "off"),
-                ("max_connections", "\(server.maxConnections)"),
+                ("max_connections", "\(service.server.maxConnections)"), ("destination", opened.destination.description),
             ])
         if let addressFile { try? AtomicFile.write(Array((address + "\n").utf8), to: addressFile) }
-        let replayed = watcher.replay()
-        if replayed > 0 { log.info("resuming ids accepted before the last stop", [("count", "\(replayed)")]) }
+        if service.replayed > 0 { log.info("resuming ids accepted before the last stop", [("count", "\(service.replayed)")]) }
 
-        let gallery = self.gallery
-        let fetcher = Fetcher(
-            config: config,
-            events: { e in
-                watcher.observe(e)
-                if gallery, case .saved = e { _ = try? Gallery.write(directory: dir) }
-            })
-        let fetching = Task { await fetcher.run(source: watcher.queue) }
-        var rotating: Task<Void, Never>?
-        if let archiveDir, let period = archiveEvery?.seconds {
-            do {
-                try FileManager.default.createDirectory(atPath: archiveDir, withIntermediateDirectories: true)
-            } catch {
-                throw CLIError(code: Exit.setup, "cannot create the archive folder \(archiveDir): \(error.localizedDescription)")
-            }
-            let rotation = ArchiveRotation(
-                folder: dir, archiveDirectory: archiveDir, period: period, removeAfterArchive: removeAfterArchive)
-            rotating = Task {
-                while !Task.isCancelled {
-                    // Archiving reads whole files: off the cooperative pool.
-                    let result: Result<[ArchiveRotation.Written], Error> = await withCheckedContinuation { c in
-                        DispatchQueue.global().async { c.resume(returning: Result { try rotation.run() }) }
-                    }
-                    switch result {
-                    case .success(let written):
-                        for w in written { log.info("archived", [("path", w.path), ("videos", "\(w.videos)")]) }
-                        if gallery && removeAfterArchive && !written.isEmpty { _ = try? Gallery.write(directory: dir) }
-                    case .failure(let e):
-                        log.warning("archive rotation failed; tried again at the next period", [("error", "\(e)")])
-                    }
-                    let wait = rotation.nextBoundary(after: Date()).timeIntervalSinceNow + 2
-                    try? await Task.sleep(nanoseconds: UInt64(max(1, wait) * 1e9))
-                }
-            }
-        }
-        let sweeping = Task {
-            guard let every = settings.sweepInterval else { return }
-            while !Task.isCancelled {
-                await watcher.sweep()
-                try? await Task.sleep(nanoseconds: UInt64(every * 1e9))
-            }
-        }
-
-        // SIGTERM/SIGINT: stop listening, close the queue, cancel the transfers (their .part and
-        // state stay); exit 0 once the pipeline has wound down, and in any case within 10 s.
-        let rotation = rotating
+        // SIGTERM/SIGINT: stop in order (see WatchService); exit 0 once the pipeline has wound
+        // down, and in any case within 10 s.
         let stopping = SignalTrap()
         stopping.install(exitAfter: nil) { sig in
             log.info("stopping", [("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")])
-            sweeping.cancel()
-            rotation?.cancel()
-            watcher.queue.close()
-            fetching.cancel()
+            service.stop()
             DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) {
                 log.warning("still winding down after 9.5 s; exiting anyway", [])
                 Foundation.exit(0)
             }
         }
-        let report = await fetching.value
-        sweeping.cancel()
-        await server.stop()
+        let report = await service.finished()
         if let auth = report.authenticationFailure {
             throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
         }
         log.info("stopped", [("pending", "\(watcher.journal.pending.count)")])
+    }
+
+    /// The secret: the environment, a file, else Lumenfall's endpoint; without one, webhooks
+    /// are refused (503) and the sweep alone runs.
+    private func loadSecrets(api: APIClient, log: WatchLog) async throws -> [WebhookSecret]? {
+        if let file = webhookSecretFile {
+            guard let bytes = AtomicFile.readSmall(file, limit: 64 << 10) else {
+                throw CLIError(code: Exit.setup, "cannot read the webhook secret file \(file); check the path")
+            }
+            guard let s = WebhookSecret.list(String(decoding: bytes, as: UTF8.self)) else {
+                throw CLIError(code: Exit.setup, "\(file) holds no usable webhook secret (expected whsec_ followed by base64)")
+            }
+            return s
+        }
+        if let env = ProcessInfo.processInfo.environment["LUMENFALL_WEBHOOK_SECRET"], !env.isEmpty {
+            guard let s = WebhookSecret.list(env) else {
+                throw CLIError(
+                    code: Exit.setup, "LUMENFALL_WEBHOOK_SECRET holds no usable webhook secret (expected whsec_ followed by base64)")
+            }
+            return s
+        }
+        do {
+            let s = WebhookSecret.list(try await api.webhookSecret())
+            log.info("webhook secret fetched from the API", [("url", api.webhookSecretURL)])
+            return s
+        } catch {
+            log.warning(
+                "no webhook secret (set LUMENFALL_WEBHOOK_SECRET or --webhook-secret-file; the API did not give one): webhooks are refused, the sweep alone runs",
+                [("error", "\(error)")])
+            return nil
+        }
     }
 }
 

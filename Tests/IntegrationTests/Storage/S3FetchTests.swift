@@ -45,6 +45,47 @@ import Testing
         }
     }
 
+    /// The same run killed with -9 in the middle of a download (issue 18): the rerun on the work
+    /// folder is the same worker, holds its claims at once, resumes the `.part` where it stopped,
+    /// and the bucket then holds every id and one archive of them that verifies; the archive
+    /// never lay whole in the work folder.
+    @Test func aKilledRunWithAnS3ArchiveResumesOnTheNextOne() async throws {
+        try await withMoto { moto in
+            try await withSandbox { server in
+                let big = server.createJob(spec(bytes: 6 << 20) { $0.faults.throttleBytesPerSecond = 1 << 20 })
+                let ids = [big] + (0..<2).map { _ in server.createJob(spec(bytes: 300_000)) }
+                let work = makeTempDir()
+                let target = "s3://\(moto.bucket)/killed/"
+                let archive = "s3://\(moto.bucket)/killed-archives/batch.tar.zst"
+                let args = ids + ["-o", target, "--work-dir", work, "--archive", archive, "--poll-interval", "0.05", "-q"]
+                let env = moto.env.merging(["LUMENFALL_API_KEY": server.apiKey]) { $1 }
+                let first = try server.launchCLI(args, env: env)
+                let part = "\(work)/\(big).mp4.part"
+                let deadline = Date().addingTimeInterval(60)
+                while (AtomicFile.size(of: part) ?? 0) < 1 << 20, Date() < deadline, first.process.isRunning {
+                    try await Task.sleep(nanoseconds: 50_000_000)
+                }
+                kill(first.process.processIdentifier, SIGKILL)
+                _ = await first.result()
+                let kept = try #require(AtomicFile.size(of: part))
+                #expect(kept >= 1 << 20, "killed in the middle of the big download")
+
+                let again = try await server.runCLI(args, env: env)
+                #expect(again.status == 0, "\(again.stderr)")
+                let ranges = mediaRequests(server, big).map { $0.range ?? "bytes=0-" }
+                #expect(ranges.filter { $0.hasPrefix("bytes=0-") }.count == 1, "downloaded from the start twice: \(ranges)")
+                for id in ids {
+                    #expect(try await object(moto, "killed/\(id).mp4").map(sha256Hex) == server.content(for: id)!.sha256Hex())
+                }
+                let v = try await runCLI(["verify", archive], env: moto.env)
+                #expect(v.status == 0, "\(v.stdout)\(v.stderr)")
+                #expect(v.stdout.contains("OK (8 members"), "\(v.stdout)")
+                let left = try FileManager.default.contentsOfDirectory(atPath: work).filter { !$0.hasPrefix(".") }
+                #expect(left.isEmpty, "the work folder keeps \(left)")
+            }
+        }
+    }
+
     @Test func videosPreviewsAndSidecarsGoUpVerifiedAndARerunSendsNothing() async throws {
         try await withMoto { moto in
             try await withSandbox { server in
