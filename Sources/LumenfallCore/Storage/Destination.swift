@@ -7,6 +7,9 @@ import Foundation
 public protocol Destination: Sendable, CustomStringConvertible {
     /// How people see the place (in messages too): the folder, or `s3://bucket/prefix/`.
     var description: String { get }
+    /// Where a stored file of an id is, as people and scripts see it: `DIR/name`, or
+    /// `s3://bucket/prefix/name`.
+    func place(of file: String) -> String
     /// The id is already held, on the destination's own proof (not the work folder's): its
     /// video's file name, or nil.
     func storedVideo(_ id: String) async throws -> String?
@@ -38,6 +41,7 @@ public struct LocalFolder: Destination {
     public let path: String
     public init(path: String) { self.path = path }
     public var description: String { path }
+    public func place(of file: String) -> String { (path as NSString).appendingPathComponent(file) }
     public func storedVideo(_ id: String) async throws -> String? { nil }
     public func claim(_ id: String) async throws -> DestinationClaim { .ours }
     public func store(_ id: String, directory: String) async throws -> StoreResult { .kept }

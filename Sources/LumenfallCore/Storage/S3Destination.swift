@@ -38,6 +38,7 @@ public struct S3Destination: Destination {
     }
 
     public var description: String { "\(location)" }
+    public func place(of file: String) -> String { "s3://\(location.bucket)/\(location.key(file))" }
 
     /// Claims the id by creating `prefix/.claims/<id>` with `If-None-Match: *`: a 412 means another
     /// worker has it, unless the claim is our own (a run of this work folder killed before it

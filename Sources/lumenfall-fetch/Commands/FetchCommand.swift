@@ -140,10 +140,10 @@ struct FetchCommand: AsyncParsableCommand {
         let printer = EventPrinter(
             // With the live block on a terminal that is also stdout, the saved lines name the
             // files: paths there would land inside the block.
-            quiet: out.quiet || mode == .none, key: key, outputDirectory: destination.description,
+            quiet: out.quiet || mode == .none, key: key, place: { destination.place(of: $0) },
             pathsOnStdout: !out.json && !(live != nil && isatty(STDOUT_FILENO) == 1), live: live,
             plainProgress: mode == .plain)
-        let events = out.json ? JSONEvents(key: key, outputDirectory: destination.description) : nil
+        let events = out.json ? JSONEvents(key: key, place: { destination.place(of: $0) }) : nil
         LoggingSystem.bootstrap { label in
             var h = RedactingLogHandler(label: label, printer: printer)
             h.logLevel = .debug

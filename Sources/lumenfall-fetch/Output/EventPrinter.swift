@@ -9,7 +9,8 @@ import Synchronization
 final class EventPrinter: Sendable {
     let quiet: Bool
     let key: APIKey
-    let outputDirectory: String
+    /// Where a saved file is, as the destination names it.
+    let place: @Sendable (String) -> String
     /// Held while a line is written, so lines from several threads never interleave.
     private let output = Mutex(())
     /// False with --json: stdout then carries the events, and nothing else.
@@ -22,13 +23,13 @@ final class EventPrinter: Sendable {
     private let milestones = Mutex<[String: (step: Int, at: UInt64)]>([:])
 
     init(
-        quiet: Bool, key: APIKey, outputDirectory: String = ".", pathsOnStdout: Bool = true,
+        quiet: Bool, key: APIKey, place: @escaping @Sendable (String) -> String = { $0 }, pathsOnStdout: Bool = true,
         live: LiveDisplay? = nil, plainProgress: Bool = false
     ) {
         self.quiet = quiet
         self.pathsOnStdout = pathsOnStdout
         self.key = key
-        self.outputDirectory = outputDirectory
+        self.place = place
         self.live = live
         self.plainProgress = plainProgress
     }
@@ -41,7 +42,7 @@ final class EventPrinter: Sendable {
 
     /// A saved video's path on stdout (the file name is ours: id + extension).
     private func path(_ file: String) {
-        let p = joinPath(outputDirectory, file)
+        let p = place(file)
         output.withLock { _ in Swift.print(TerminalText.safe(p)) }
     }
 
@@ -157,9 +158,9 @@ final class EventPrinter: Sendable {
                 let size = end.saved.map { formatBytes($0.bytes) } ?? "-"
                 switch end.outcome {
                 case .saved(let file, _, _):
-                    return [Self.shown(end.id), "saved", size, cost, joinPath(outputDirectory, file)]
+                    return [Self.shown(end.id), "saved", size, cost, place(file)]
                 case .alreadySaved(let file):
-                    return [Self.shown(end.id), "had", size, cost, joinPath(outputDirectory, file)]
+                    return [Self.shown(end.id), "had", size, cost, place(file)]
                 case .elsewhere(let holder):
                     return [Self.shown(end.id), "elsewhere", "-", "-", "claimed by \(holder)"]
                 case .failed(let f):
@@ -212,9 +213,3 @@ struct RedactingLogHandler: LogHandler {
     }
 }
 
-/// A file's place for people: `DIR/name`, or `s3://bucket/prefix/name` (which path joining
-/// would turn into `s3:/...`).
-func joinPath(_ directory: String, _ name: String) -> String {
-    if directory.hasPrefix("s3://") { return directory.hasSuffix("/") ? directory + name : directory + "/" + name }
-    return (directory as NSString).appendingPathComponent(name)
-}

@@ -9,13 +9,14 @@ import Synchronization
 final class JSONEvents: Sendable {
     static let schema = 1
     let key: APIKey
-    let outputDirectory: String
+    /// Where a saved file is, as the destination names it.
+    let place: @Sendable (String) -> String
     /// Per id: the last progress sent (bytes, uptime ns), for `speed`.
     private let last = Mutex<[String: (bytes: Int64, at: UInt64)]>([:])
 
-    init(key: APIKey, outputDirectory: String) {
+    init(key: APIKey, place: @escaping @Sendable (String) -> String) {
         self.key = key
-        self.outputDirectory = outputDirectory
+        self.place = place
     }
 
     func handle(_ e: FetchEvent) {
@@ -118,7 +119,7 @@ final class JSONEvents: Sendable {
 
     private func forget(_ id: String) { last.withLock { _ = $0.removeValue(forKey: id) } }
 
-    private func path(_ file: String) -> String { joinPath(outputDirectory, file) }
+    private func path(_ file: String) -> String { place(file) }
 
     private func rounded(_ v: Double, places: Int = 3) -> Double {
         let f = pow(10, Double(places))

@@ -20,6 +20,7 @@ import Testing
         let lock = NSLock()
         var state = State()
         var description: String { "memory://test/" }
+        func place(of file: String) -> String { "memory://test/\(file)" }
 
         func storedVideo(_ id: String) async throws -> String? { lock.withLock { state.stored[id] } }
         func claim(_ id: String) async throws -> DestinationClaim {
