@@ -169,21 +169,13 @@ struct Downloader: Sendable {
         var transferred: Int64 = 0
         while true {
             try Task.checkCancellation()
-            try await BlockingIO.run { try io.prepareAttempt() }
+            // The first attempt was prepared above (the machine needed the `.part`'s size).
+            if attempts > 0 { try await BlockingIO.run { try io.prepareAttempt() } }
             attempts += 1
             if let stop = machine.beforeAttempt(now: Date()) { throw stop }
             let host = URLPolicy.host(of: source.url)
-            var headers = ["Accept-Encoding: identity"]
-            if sink.localSize > 0 {
-                headers.append("Range: bytes=\(sink.localSize)-")
-                if let v = sink.known?.ifRange { headers.append("If-Range: \(v)") }
-            }
-            var request = HTTPRequest(
-                url: source.url, headers: headers,
-                connectTimeout: settings.connectTimeout,
-                stallTimeout: settings.stallTimeout, minSpeed: settings.minSpeed,
-                totalTimeout: machine.remaining(now: Date()), caFile: api.caFile)
-            request.allowHTTP2 = false  // media: a connection of its own (see HTTPRequest)
+            let request = mediaRequest(
+                source, from: sink.localSize, ifRange: sink.known?.ifRange, totalTimeout: machine.remaining(now: Date()))
             events(.started(host: host, offset: sink.localSize, total: sink.known?.total))
             logger.debug(
                 "media request",
@@ -193,30 +185,22 @@ struct Downloader: Sendable {
                     "attempt": "\(attempts)",
                 ])
 
-            var attempt = DownloadMachine.Attempt(size: 0, host: host, usesAPIKey: source.usesAPIKey)
-            do {
-                _ = try await api.http.send(
-                    request, credentials: source.usesAPIKey ? api.credentials : [],
-                    credentialOrigin: source.usesAPIKey ? api.baseURL : nil, sink: sink)
-            } catch let e as CurlFailure {
-                if let f = sink.failure { throw DownloadError.disk(f) }
-                attempt.transportError = "\(host): \(e.message)"
-                attempt.timedOut = e.isTimeout
-            } catch let e as APIError {
-                throw DownloadError.failed(e.summary)
-            }
+            let failed = try await sendMedia(request, from: source, into: sink)
             await BlockingIO.closeFile(io)
-            if let why = sink.notOffered { throw DownloadError.notOffered(why) }
-            if let f = sink.failure { throw DownloadError.disk(f) }
-            transferred += sink.attemptBytes
-            attempt.decision = sink.decision
-            attempt.size = sink.localSize
+            // The attempt as one value: what the sink decided, wrote and met.
+            let outcome = sink.outcome
+            if let f = outcome.diskFailure { throw DownloadError.disk(f) }
+            if let why = outcome.notOffered { throw DownloadError.notOffered(why) }
+            transferred += outcome.bytes
+            let attempt = DownloadMachine.Attempt(
+                decision: outcome.decision, transportError: failed?.message, timedOut: failed?.timedOut ?? false,
+                size: outcome.size, host: host, usesAPIKey: source.usesAPIKey)
             let action = machine.next(attempt, now: Date(), random: random())
             logger.debug(
                 "media answer",
                 metadata: [
-                    "id": "\(id)", "stage": "download", "decision": "\(sink.decision.map { "\($0)" } ?? "none")",
-                    "bytes": "\(sink.attemptBytes)", "error": "\(attempt.transportError ?? "-")", "action": "\(action)",
+                    "id": "\(id)", "stage": "download", "decision": "\(outcome.decision.map { "\($0)" } ?? "none")",
+                    "bytes": "\(outcome.bytes)", "error": "\(failed?.message ?? "-")", "action": "\(action)",
                 ])
 
             switch action {

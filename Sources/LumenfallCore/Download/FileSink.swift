@@ -288,24 +288,32 @@ final class FileSink: HTTPResponseSink {
 
     /// fsync, check the length, rename into place: the final name exists only for whole files.
     /// The caller owes the folder an fsync before it calls the video saved.
+    /// What one attempt came to, read once by the driver after the transfer (and the last
+    /// block's write) ended.
+    struct AttemptOutcome {
+        var decision: HeadDecision?
+        /// Bytes this attempt added to the `.part`.
+        var bytes: Int64
+        /// The `.part`'s size now.
+        var size: Int64
+        /// Writing failed (disk full, a file changed under us): no retry helps.
+        var diskFailure: String?
+        /// The server has no such preview (`--with`): a note, not a failure.
+        var notOffered: String?
+    }
+
+    var outcome: AttemptOutcome {
+        AttemptOutcome(decision: decision, bytes: attemptBytes, size: localSize, diskFailure: failure, notOffered: notOffered)
+    }
+
     func finalize() throws -> (Int64, String) {
         try stateWriter.drain()
         guard let f = file else { throw DownloadError.failed("no file was written") }
-        let size = AtomicFile.size(of: f.partPath) ?? -1
-        if let total = known?.total, size != total {
-            throw DownloadError.failed("\(f.name) has \(size) bytes, the server announced \(total)")
+        let (bytes, sha) = try f.commit(expectedTotal: known?.total) { size in
+            guard writer.hashed == size else { throw DownloadError.disk("\(f.partPath) changed on disk while downloading") }
+            return writer.digestHex()
         }
-        guard writer.hashed == size else { throw DownloadError.disk("\(f.partPath) changed on disk while downloading") }
-        let wfd: Int32
-        do { wfd = try AtomicFile.openRegular(f.partPath, flags: O_RDWR) } catch { throw DownloadError.disk("\(error)") }
-        guard fsync(wfd) == 0 else {
-            close(wfd)
-            throw DownloadError.disk("cannot sync \(f.partPath): \(String(cString: strerror(errno)))")
-        }
-        close(wfd)
-        let digest = writer.digestHex()
-        try f.commitPart()
-        return (size, digest)
+        return (bytes, sha)
     }
 }
 

@@ -132,24 +132,14 @@ struct SegmentedDownload: Sendable {
             if let stop = machine.beforeAttempt(now: Date()) { throw stop }
             let (source, generation, _) = await link.current()
             let host = URLPolicy.host(of: source.url)
-            var headers = ["Accept-Encoding: identity", "Range: bytes=\(now.next)-\(now.end - 1)"]
-            if let v = part.validator.ifRange { headers.append("If-Range: \(v)") }
-            var request = HTTPRequest(
-                url: source.url, headers: headers, connectTimeout: settings.connectTimeout,
-                stallTimeout: settings.stallTimeout, minSpeed: settings.minSpeed,
-                totalTimeout: machine.remaining(now: Date()), caFile: downloader.api.caFile)
-            request.allowHTTP2 = false  // media: a connection of its own (see HTTPRequest)
+            let request = downloader.mediaRequest(
+                source, from: now.next, through: now.end - 1, ifRange: part.validator.ifRange,
+                totalTimeout: machine.remaining(now: Date()))
             sink.reset(next: now.next)
             var attempt = DownloadMachine.Attempt(size: 0, host: host, usesAPIKey: source.usesAPIKey)
-            do {
-                _ = try await downloader.api.http.send(
-                    request, credentials: source.usesAPIKey ? downloader.api.credentials : [],
-                    credentialOrigin: source.usesAPIKey ? downloader.api.baseURL : nil, sink: sink)
-            } catch let e as CurlFailure {
-                attempt.transportError = "\(host): \(e.message)"
-                attempt.timedOut = e.isTimeout
-            } catch let e as APIError {
-                throw DownloadError.failed(e.summary)
+            if let failed = try await downloader.sendMedia(request, from: source, into: sink) {
+                attempt.transportError = failed.message
+                attempt.timedOut = failed.timedOut
             }
             try await BlockingIO.run { io.flush() }
             if let f = sink.failure { throw DownloadError.disk(f) }
@@ -193,18 +183,12 @@ struct SegmentedDownload: Sendable {
     /// refusal, retry and refresh itself).
     private func probe(_ source: MediaSource) async throws -> (source: MediaSource, validator: ResumeValidator)? {
         let sink = BufferSink(limit: 4096)
-        var request = HTTPRequest(
-            url: source.url, headers: ["Accept-Encoding: identity", "Range: bytes=0-0"],
-            connectTimeout: settings.connectTimeout, stallTimeout: settings.stallTimeout,
-            totalTimeout: max(settings.connectTimeout, 30), caFile: downloader.api.caFile)
-        request.allowHTTP2 = false  // media: a connection of its own (see HTTPRequest)
+        let request = downloader.mediaRequest(
+            source, from: 0, through: 0, ifRange: nil, totalTimeout: max(settings.connectTimeout, 30))
+        // Any failure here only means "not in ranges": the one-piece download handles it.
         do {
-            _ = try await downloader.api.http.send(
-                request, credentials: source.usesAPIKey ? downloader.api.credentials : [],
-                credentialOrigin: source.usesAPIKey ? downloader.api.baseURL : nil, sink: sink)
-        } catch is CurlFailure {
-            return nil
-        } catch is APIError {
+            if try await downloader.sendMedia(request, from: source, into: sink) != nil { return nil }
+        } catch {
             return nil
         }
         guard let h = sink.head, h.status == 206,
@@ -218,21 +202,17 @@ struct SegmentedDownload: Sendable {
         return (source, v)
     }
 
-    /// Checks the ranges are all in, syncs, hashes the whole file, renames it into place.
+    /// Checks the ranges are all in, then commits the `.part` as every download does, its
+    /// SHA-256 read back from disk (the ranges arrived out of order).
     private func finalize(_ part: SegmentedPart) throws -> (Int64, String) {
         try part.saveNow()
-        let plan = part.snapshot
-        let f = part.file
-        guard plan.isComplete else { throw DownloadError.failed("internal: ranges still missing at the end") }
-        guard fsync(part.fd) == 0 else { throw AtomicFile.errnoText("cannot sync", f.partPath) }
-        guard let size = AtomicFile.size(of: f.partPath), size == plan.total else {
-            throw DownloadError.failed("\(f.name) has \(AtomicFile.size(of: f.partPath) ?? -1) bytes, the server announced \(plan.total)")
+        guard part.snapshot.isComplete else { throw DownloadError.failed("internal: ranges still missing at the end") }
+        let (bytes, sha) = try part.file.commit(expectedTotal: part.snapshot.total, fd: part.fd) { size in
+            let hasher = HashingFileWriter()
+            try hasher.hashExisting(part.file.partPath, upTo: size)
+            return hasher.digestHex()
         }
-        let hasher = HashingFileWriter()
-        try hasher.hashExisting(f.partPath, upTo: size)
-        let digest = hasher.digestHex()
-        try f.commitPart()
-        return (size, digest)
+        return (bytes, sha)
     }
 }
 

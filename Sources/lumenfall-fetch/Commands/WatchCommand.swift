@@ -18,7 +18,9 @@ struct WatchCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Configuration") var configFile: ConfigOptions
     @Option(
-        name: [.customShort("o"), .long], help: ArgumentHelp("Output folder (created if missing), or s3://bucket/prefix/ shared with other replicas. (default: .)", valueName: "DIR"),
+        name: [.customShort("o"), .long],
+        help: ArgumentHelp(
+            "Output folder (created if missing), or s3://bucket/prefix/ shared with other replicas. (default: .)", valueName: "DIR"),
         transform: OutputTarget.parse)
     var output: OutputTarget = .folder(".")
 

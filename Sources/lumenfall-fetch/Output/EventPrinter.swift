@@ -212,4 +212,3 @@ struct RedactingLogHandler: LogHandler {
         printer.line("\(event.level): \(event.message)\(fields.isEmpty ? "" : " " + fields)")
     }
 }
-
