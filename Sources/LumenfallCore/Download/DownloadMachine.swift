@@ -119,9 +119,9 @@ struct DownloadMachine: Sendable {
                 }
                 return .refreshLink(status: status)
             case .redirect:
-                return .fail(.failed("\(a.host) redirected without a Location"))
+                return .fail(.failed(.redirectWithoutLocation(host: a.host)))
             case .fail(let why):
-                return .fail(.failed("\(why) (\(a.host))"))
+                return .fail(.failed(.refused(why, host: a.host)))
             }
         }
         if discard { size = 0 }
@@ -129,7 +129,7 @@ struct DownloadMachine: Sendable {
         furthest = max(furthest, size)
         failures = progressed ? 1 : failures + 1
         if failures > policy.retry.maxRetries {
-            return .fail(.failed("gave up after \(failures) attempts in a row without progress: \(reason)"), discard: discard)
+            return .fail(.failed(.gaveUp(attempts: failures, last: reason)), discard: discard)
         }
         let delay = after ?? policy.retry.backoff.delay(attempt: failures - 1, random: random)
         if let left = remaining(now: now), let limit = policy.maxTime, delay >= left {

@@ -63,13 +63,30 @@ public enum DownloadEvent: Sendable {
 public enum DownloadError: Error, Sendable, Equatable {
     case expired(Date)
     case denied(status: Int, host: String)
-    case failed(String)
+    case failed(DownloadFailure)
     case authenticationFailed
     case disk(String)
     /// `--max-time` ran out.
     case timedOut(Double)
     /// A preview (`--with`) the server does not offer: a note, not a failure.
     case notOffered(String)
+}
+
+/// Why a download failed for good, as a value: the machines and the sinks say which case,
+/// FailureWording makes the sentence, and tests assert the case, not the words.
+public enum DownloadFailure: Sendable, Equatable {
+    /// More failed attempts in a row than `--retries` without a byte of progress; `last` is
+    /// the last attempt's reason.
+    case gaveUp(attempts: Int, last: String)
+    case redirectWithoutLocation(host: String)
+    /// The media host's answer is one no retry changes.
+    case refused(String, host: String)
+    /// The finished `.part` is not the size the server announced.
+    case sizeMismatch(file: String, bytes: Int64, announced: Int64)
+    /// The URL policy refused the media URL or a redirect.
+    case requestRefused(String)
+    case nothingWritten
+    case rangesMissing
 }
 
 /// A preview asked for with `--with`: OpenAI's `/videos/{id}/content?variant=NAME`, saved as
@@ -254,7 +271,7 @@ struct Downloader: Sendable {
     }
 
     private func finish(_ sink: FileSink, source: MediaSource, transferred: Int64) async throws -> DownloadResult {
-        guard let file = sink.file else { throw DownloadError.failed("no file was written") }
+        guard let file = sink.file else { throw DownloadError.failed(.nothingWritten) }
         nonisolated(unsafe) let io = sink  // sound: the caller waits (see run)
         let (bytes, digest) = try await BlockingIO.run { try io.finalize() }
         return DownloadResult(

@@ -308,7 +308,7 @@ final class FileSink: HTTPResponseSink {
 
     func finalize() throws -> (Int64, String) {
         try stateWriter.drain()
-        guard let f = file else { throw DownloadError.failed("no file was written") }
+        guard let f = file else { throw DownloadError.failed(.nothingWritten) }
         let (bytes, sha) = try f.commit(expectedTotal: known?.total) { size in
             guard writer.hashed == size else { throw DownloadError.disk("\(f.partPath) changed on disk while downloading") }
             return writer.digestHex()

@@ -45,7 +45,7 @@ public struct MediaFile: Sendable, Equatable {
     func commit(expectedTotal: Int64?, fd: Int32? = nil, digest: (Int64) throws -> String) throws -> (bytes: Int64, sha256: String) {
         let size = AtomicFile.size(of: partPath) ?? -1
         if let total = expectedTotal, size != total {
-            throw DownloadError.failed("\(name) has \(size) bytes, the server announced \(total)")
+            throw DownloadError.failed(.sizeMismatch(file: name, bytes: size, announced: total))
         }
         let sha = try digest(size)
         let syncFD: Int32

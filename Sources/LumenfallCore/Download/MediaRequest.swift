@@ -41,7 +41,7 @@ extension Downloader {
         } catch let e as CurlFailure {
             return TransportFailure(message: "\(URLPolicy.host(of: source.url)): \(e.message)", timedOut: e.isTimeout)
         } catch let e as APIError {
-            throw DownloadError.failed(e.summary)
+            throw DownloadError.failed(.requestRefused(e.summary))
         }
     }
 }

@@ -206,7 +206,7 @@ struct SegmentedDownload: Sendable {
     /// SHA-256 read back from disk (the ranges arrived out of order).
     private func finalize(_ part: SegmentedPart) throws -> (Int64, String) {
         try part.saveNow()
-        guard part.snapshot.isComplete else { throw DownloadError.failed("internal: ranges still missing at the end") }
+        guard part.snapshot.isComplete else { throw DownloadError.failed(.rangesMissing) }
         let (bytes, sha) = try part.file.commit(expectedTotal: part.snapshot.total, fd: part.fd) { size in
             let hasher = HashingFileWriter()
             try hasher.hashExisting(part.file.partPath, upTo: size)

@@ -52,7 +52,7 @@ extension Fetcher {
                 kind: .download,
                 message: "the media host \(host) keeps refusing the download (HTTP \(status)) even with a fresh link; \(partial)")
         case .failed(let why):
-            return FetchFailure(kind: .download, message: "download failed: \(why); \(partial)")
+            return FetchFailure(kind: .download, message: "download failed: \(why.sentence); \(partial)")
         case .authenticationFailed:
             return FetchFailure(kind: .authentication, message: "the API rejected the key (HTTP 401) on the content endpoint")
         case .disk(let why):
@@ -61,6 +61,21 @@ extension Fetcher {
             return FetchFailure(kind: .timedOut, message: "not saved within --max-time \(String(format: "%g", limit)) s; \(partial)")
         case .notOffered(let why):
             return FetchFailure(kind: .download, message: "not offered by the server: \(why)")
+        }
+    }
+}
+
+extension DownloadFailure {
+    /// The reason as a person reads it, inside "download failed: ...".
+    public var sentence: String {
+        switch self {
+        case let .gaveUp(attempts, last): "gave up after \(attempts) attempts in a row without progress: \(last)"
+        case .redirectWithoutLocation(let host): "\(host) redirected without a Location"
+        case let .refused(why, host): "\(why) (\(host))"
+        case let .sizeMismatch(file, bytes, announced): "\(file) has \(bytes) bytes, the server announced \(announced)"
+        case .requestRefused(let why): why
+        case .nothingWritten: "no file was written"
+        case .rangesMissing: "internal: ranges still missing at the end"
         }
     }
 }

@@ -224,7 +224,8 @@ public struct Fetcher: Sendable {
                     // would leave the paid-for video without its sidecar on every rerun.
                     // Link expiry and --max-time still fail the id, to be tried again.
                     switch e {
-                    case .failed(let why):
+                    case .failed(let failure):
+                        let why = failure.sentence
                         assets[name] = .missing("the \(name) could not be fetched (\(why))")
                         emit(.assetUnavailable(id: id, name: name, reason: why))
                     case .denied(let status, let host):

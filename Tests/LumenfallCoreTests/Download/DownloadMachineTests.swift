@@ -49,7 +49,7 @@ import Testing
             m.next(drop, now: at(2), random: 0.5) == .retry(reason: "the connection closed at byte 50 of 100", delay: 2, discard: false))
         #expect(
             m.next(drop, now: at(3), random: 0.5)
-                == .fail(.failed("gave up after 3 attempts in a row without progress: the connection closed at byte 50 of 100")))
+                == .fail(.failed(.gaveUp(attempts: 3, last: "the connection closed at byte 50 of 100"))))
     }
 
     @Test func aPartFromAnEarlierRunIsTheMarkToBeat() {
@@ -59,7 +59,7 @@ import Testing
         _ = m.next(ended(.write(offset: 0, total: 100, reason: nil), size: 60), now: at(1), random: 0.5)
         #expect(
             m.next(ended(nil, size: 60), now: at(1), random: 0.5)
-                == .fail(.failed("gave up after 3 attempts in a row without progress: no answer from cdn.test")))
+                == .fail(.failed(.gaveUp(attempts: 3, last: "no answer from cdn.test"))))
     }
 
     @Test func moreBytesThanAnnouncedDiscardThePart() {
@@ -73,7 +73,7 @@ import Testing
         #expect(
             m.next(over, now: at(1), random: 0.5)
                 == .fail(
-                    .failed("gave up after 3 attempts in a row without progress: the server sent more than 100 bytes; starting over"),
+                    .failed(.gaveUp(attempts: 3, last: "the server sent more than 100 bytes; starting over")),
                     discard: true))
     }
 
@@ -129,10 +129,10 @@ import Testing
 
     @Test func redirectsWithoutALocationAndHardFailuresStop() {
         var m = machine()
-        #expect(m.next(ended(.redirect, size: 0), now: at(1), random: 0.5) == .fail(.failed("cdn.test redirected without a Location")))
+        #expect(m.next(ended(.redirect, size: 0), now: at(1), random: 0.5) == .fail(.failed(.redirectWithoutLocation(host: "cdn.test"))))
         #expect(
             m.next(ended(.fail("the media host answered HTTP 418"), size: 0), now: at(1), random: 0.5)
-                == .fail(.failed("the media host answered HTTP 418 (cdn.test)")))
+                == .fail(.failed(.refused("the media host answered HTTP 418", host: "cdn.test"))))
     }
 
     @Test func maxTimeBoundsAttemptsWaitsAndTheTransfer() {
