@@ -11,7 +11,8 @@ import Synchronization
 /// easy handles and calls the sinks. `@unchecked Sendable` is sound for that reason: the queues
 /// are in the `Mutex`, `active` is the loop thread's.
 public final class CurlMulti: @unchecked Sendable {
-    /// The process-wide loop. It lives as long as the process: a CLI has no reason to stop it.
+    /// A loop for code that has no run of its own to own one (tests, the sandbox's webhook
+    /// sender, library callers that pass none). The commands make their own and shut it down.
     public static let shared = CurlMulti()
 
     private let multi: UnsafeMutableRawPointer
@@ -20,16 +21,22 @@ public final class CurlMulti: @unchecked Sendable {
         var incoming: [Transfer] = []
         var cancelled: [Transfer] = []
         var unpaused: [Transfer] = []
+        /// `shutdown()` was called: the loop ends every transfer and frees the multi handle.
+        var closing = false
+        /// The loop has taken `closing`: the handle is being freed, nothing may wake it.
+        var closed = false
     }
     private let queues = Mutex(Queues())
     // Touched by the loop thread only.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
 
-    private init() {
+    /// Starts a loop on a thread of its own, which lives until `shutdown()`.
+    public init() {
         _ = curlGlobalInit
         guard let m = curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
         multi = m
-        let thread = Thread { [unowned self] in self.run() }
+        // The thread holds the loop until it ends (after `shutdown()`).
+        let thread = Thread { self.run() }
         thread.name = "lumenfall-curl"
         thread.start()
     }
@@ -55,16 +62,49 @@ public final class CurlMulti: @unchecked Sendable {
         }
     }
 
+    /// Ends the loop: transfers in flight and any handed in later end with `CancellationError`,
+    /// then the loop frees its handles and its thread returns. Does not wait.
+    public func shutdown() {
+        queues.withLock { q in
+            guard !q.closed else { return }
+            q.closing = true
+            curl_multi_wakeup(multi)
+        }
+    }
+
     private func enqueue(_ t: Transfer, into queue: WritableKeyPath<Queues, [Transfer]> & Sendable) {
-        queues.withLock { $0[keyPath: queue].append(t) }
-        curl_multi_wakeup(multi)
+        // The wake-up is sent under the lock: once the loop has set `closed` there, the handle
+        // may be freed, and nobody touches it again.
+        let refused = queues.withLock { q in
+            guard !q.closed, !q.closing else { return true }
+            q[keyPath: queue].append(t)
+            curl_multi_wakeup(multi)
+            return false
+        }
+        if refused { t.finish(.failure(CancellationError())) }
     }
 
     private func run() {
         while true {
-            let (adds, cancels, resumes) = queues.withLock { q in
-                defer { q = Queues() }
-                return (q.incoming, q.cancelled, q.unpaused)
+            let (adds, cancels, resumes, closing) = queues.withLock { q in
+                defer {
+                    q.incoming = []
+                    q.cancelled = []
+                    q.unpaused = []
+                    if q.closing { q.closed = true }
+                }
+                return (q.incoming, q.cancelled, q.unpaused, q.closing)
+            }
+            if closing {
+                for t in adds { t.finish(.failure(CancellationError())) }
+                for (handle, t) in active {
+                    curl_multi_remove_handle(multi, handle)
+                    t.finish(.failure(CancellationError()))
+                    t.releaseEasy()
+                }
+                active.removeAll()
+                curl_multi_cleanup(multi)
+                return
             }
             for t in adds { add(t) }
             for t in cancels {

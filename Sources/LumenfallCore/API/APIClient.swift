@@ -11,6 +11,12 @@ public struct APIClient: Sendable {
     public let baseURL: String
     let key: APIKey
     var http = HTTPClient()
+    /// The libcurl loop this client's requests run on (a command passes its own, and shuts it
+    /// down when its run ends).
+    public var multi: CurlMulti {
+        get { http.multi }
+        set { http.multi = newValue }
+    }
     public var connectTimeout: Double = 30
     public var stallTimeout: Double = 30
     /// One API exchange never takes longer than this, whatever the server does.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import LumenfallCore
+import LumenfallCurl
 
 struct FetchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -116,12 +117,17 @@ struct FetchCommand: AsyncParsableCommand {
         }
         // -o s3://: the files are saved in a work folder first, then go up. With --archive
         // they stay there until the archive of the batch is written from them, then go.
-        let opened = try await OpenedOutput.open(out.output, s3: s3Output, endpoint: endpoint, keepLocalCopies: archive != nil)
+        // The run's own libcurl loop: every request of this run (API, media, S3) goes through it,
+        // and it is shut down when the run ends.
+        let curl = CurlMulti()
+        defer { curl.shutdown() }
+        let opened = try await OpenedOutput.open(
+            out.output, s3: s3Output, endpoint: endpoint, keepLocalCopies: archive != nil, multi: curl)
         defer { withExtendedLifetime(opened.lock) {} }
         let destination = opened.destination
         let dir = opened.folder
 
-        var config = FetchConfiguration(outputDirectory: dir, api: connection.makeClient(key: key))
+        var config = FetchConfiguration(outputDirectory: dir, api: connection.makeClient(key: key, multi: curl))
         transfer.apply(to: &config)
         config.previews = preview.previews
         config.destination = destination
@@ -242,7 +248,9 @@ struct FetchCommand: AsyncParsableCommand {
             do {
                 let result: Archiver.Result
                 if target.isS3 {
-                    result = try await runS3Archiver(archiver, items: items, options: s3Archive, endpoint: endpoint) { printer.line($0) }
+                    result = try await runS3Archiver(archiver, items: items, options: s3Archive, endpoint: endpoint, multi: curl) {
+                        printer.line($0)
+                    }
                     printer.line(
                         "archived \(result.items.count) video\(result.items.count == 1 ? "" : "s") (\(formatBytes(result.bytes))) into \(path)"
                     )

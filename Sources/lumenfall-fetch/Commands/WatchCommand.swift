@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LumenfallCore
+import LumenfallCurl
 import LumenfallWatch
 
 struct WatchCommand: AsyncParsableCommand {
@@ -118,11 +119,14 @@ struct WatchCommand: AsyncParsableCommand {
         let key = try connection.loadKey()
         // -o s3://: each replica saves into its own work folder and stores into the bucket;
         // replicas sharing the prefix claim each id there, so one of them fetches it.
-        let opened = try await OpenedOutput.open(output, s3: s3Output, endpoint: endpoint)
+        // The service's own libcurl loop, shut down when it stops.
+        let curl = CurlMulti()
+        defer { curl.shutdown() }
+        let opened = try await OpenedOutput.open(output, s3: s3Output, endpoint: endpoint, multi: curl)
         defer { withExtendedLifetime(opened.lock) {} }
         let dir = opened.folder
         let log = WatchLog(json: logFormat == .json, quiet: quiet, redact: { key.redact($0) })
-        let api = connection.makeClient(key: key)
+        let api = connection.makeClient(key: key, multi: curl)
         let secrets = try await loadSecrets(api: api, log: log)
         if secrets == nil && sweep.seconds == nil {
             throw CLIError(code: Exit.setup, "no webhook secret and --sweep off: nothing would ever be fetched")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LumenfallCore
+import LumenfallCurl
 
 /// How to reach the API: shared by every subcommand that talks to it.
 struct ConnectionOptions: ParsableArguments {
@@ -46,8 +47,9 @@ struct ConnectionOptions: ParsableArguments {
         }
     }
 
-    func makeClient(key: APIKey) -> APIClient {
+    func makeClient(key: APIKey, multi: CurlMulti = .shared) -> APIClient {
         var api = APIClient(baseURL: resolvedBaseURL, key: key)
+        api.multi = multi
         api.caFile = resolvedCAFile
         return api
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LumenfallCore
+import LumenfallCurl
 
 /// `--s3-endpoint` (fetch, archive, verify, s3 cleanup) and the settings it completes.
 struct S3EndpointOption: ParsableArguments {
@@ -34,13 +35,15 @@ struct S3ArchiveOptions: ParsableArguments {
     }
 
     /// The client for an `s3://bucket/key` archive, from the usual AWS variables.
-    static func client(for target: String, endpoint: S3EndpointOption) throws -> S3Client {
+    static func client(for target: String, endpoint: S3EndpointOption, multi: CurlMulti = .shared) throws -> S3Client {
         let (location, _): (S3Location, String)
         switch S3Location.parseObject(target) {
         case .success(let v): (location, _) = v
         case .failure(let e): throw CLIError(code: 64, "\(e)")
         }
-        return S3Client(config: try endpoint.config(), location: location)
+        var client = S3Client(config: try endpoint.config(), location: location)
+        client.multi = multi
+        return client
     }
 }
 
@@ -48,9 +51,9 @@ struct S3ArchiveOptions: ParsableArguments {
 /// Swift's cooperative pool), printing what went up.
 func runS3Archiver(
     _ archiver: Archiver, items: [ArchiveItem], options: S3ArchiveOptions, endpoint: S3EndpointOption,
-    say: @escaping @Sendable (String) -> Void
+    multi: CurlMulti = .shared, say: @escaping @Sendable (String) -> Void
 ) async throws -> Archiver.Result {
-    let client = try S3ArchiveOptions.client(for: archiver.path, endpoint: endpoint)
+    let client = try S3ArchiveOptions.client(for: archiver.path, endpoint: endpoint, multi: multi)
     let (partSize, inFlight) = (Int(options.partSize.bytes), options.partsInFlight)
     return try await withCheckedThrowingContinuation { c in
         Thread {

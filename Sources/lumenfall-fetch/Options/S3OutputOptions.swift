@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LumenfallCore
+import LumenfallCurl
 
 /// `-o s3://bucket/prefix/` for fetch and watch: where files wait before their upload, and how
 /// long a claim lives without renewal.
@@ -44,7 +45,8 @@ struct OpenedOutput {
     /// `-o DIR` or `-o s3://...`: a bucket that does not exist, a folder that cannot be made or
     /// written, or one another process holds, is a set-up error (exit 2) named here.
     static func open(
-        _ target: OutputTarget, s3 options: S3OutputOptions, endpoint: S3EndpointOption, keepLocalCopies: Bool = false
+        _ target: OutputTarget, s3 options: S3OutputOptions, endpoint: S3EndpointOption, keepLocalCopies: Bool = false,
+        multi: CurlMulti
     ) async throws -> OpenedOutput {
         switch target {
         case .folder(let path):
@@ -52,7 +54,8 @@ struct OpenedOutput {
             return OpenedOutput(destination: LocalFolder(path: path), folder: path, lock: lock)
         case .s3(let location):
             let config = try endpoint.config()
-            let client = S3Client(config: config, location: location)
+            var client = S3Client(config: config, location: location)
+            client.multi = multi
             do {
                 guard try await client.bucketExists() else {
                     throw CLIError(
