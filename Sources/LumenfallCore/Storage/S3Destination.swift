@@ -97,10 +97,11 @@ public struct S3Destination: Destination {
         claimed.renewals.withLock { $0.updateValue(task, forKey: id)?.cancel() }
     }
 
-    /// Drops our claim on the id (stored, or given up here); never another worker's.
+    /// Drops our claim on the id (stored, or given up here); never another worker's. A claim
+    /// this process did not take (a run of this work folder killed before its release) is ours
+    /// too when it names this worker.
     public func release(_ id: String) async {
-        guard let renewal = claimed.renewals.withLock({ $0.removeValue(forKey: id) }) else { return }
-        renewal.cancel()
+        claimed.renewals.withLock { $0.removeValue(forKey: id) }?.cancel()
         let key = location.key(".claims/\(id)")
         // Taken over while we were cut off for longer than the TTL: it is no longer ours to drop.
         guard let held = try? await holder(key), held.worker == worker else { return }
@@ -145,9 +146,13 @@ public struct S3Destination: Destination {
 
     /// Uploads the id's saved files from `directory`, proves each, then removes them there;
     /// the claim goes once the id is stored.
+    /// The claim goes before the local copies: a kill between the two leaves a whole save in
+    /// the work folder (uploaded again by proof on the next run, which then releases), never a
+    /// claim whose id the next run finds stored and so never releases.
     public func store(_ id: String, directory: String) async throws -> StoreResult {
-        _ = try await upload(id, directory: directory)
+        let stored = try await upload(id, directory: directory, removeLocal: false)
         await release(id)
+        if !keepLocalCopies { for f in stored.localFiles { unlink("\(directory)/\(f)") } }
         return .moved
     }
 
@@ -155,10 +160,12 @@ public struct S3Destination: Destination {
         /// `s3://bucket/key` of the video.
         public var videoURL: String
         public var uploadedBytes: Int64
+        /// The id's files in the work folder (video, previews, sidecar).
+        public var localFiles: [String]
     }
 
     /// The upload itself: the files go up, each proved, then leave `directory`.
-    public func upload(_ id: String, directory: String) async throws -> Stored {
+    public func upload(_ id: String, directory: String, removeLocal: Bool = true) async throws -> Stored {
         let item: ArchiveItem
         do {
             item = try ArchiveItem.load(directory: directory, id: id)
@@ -188,11 +195,11 @@ public struct S3Destination: Destination {
         let sidecar = Self.withStorage(item.sidecar, storage)
         try await client.put(
             location.key(item.sidecarFile), .bytes(sidecar), sha256Hex: sha256Hex(sidecar), contentType: "application/json")
-        if !keepLocalCopies {
-            for f in files { unlink("\(directory)/\(f.name)") }
-            unlink("\(directory)/\(item.sidecarFile)")
-        }
-        return Stored(videoURL: "s3://\(location.bucket)/\(location.key(item.videoFile))", uploadedBytes: uploaded + Int64(sidecar.count))
+        let local = files.map(\.name) + [item.sidecarFile]
+        if removeLocal && !keepLocalCopies { for f in local { unlink("\(directory)/\(f)") } }
+        return Stored(
+            videoURL: "s3://\(location.bucket)/\(location.key(item.videoFile))", uploadedBytes: uploaded + Int64(sidecar.count),
+            localFiles: local)
     }
 
     /// An object found before the upload is kept only on the store's own word: its checksum,

@@ -105,16 +105,7 @@ struct FetchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let key = try connection.loadKey()
-        // Every id file is opened now (an unreadable one is a set-up problem before any work)
-        // and read line by line while the run goes: a million-line file is never held whole.
-        var files: [LineIDSource] = []
-        for path in input {
-            do {
-                files.append(try LineIDSource(path: path))
-            } catch {
-                throw CLIError(code: Exit.setup, "cannot read the id list \(path); check the path")
-            }
-        }
+        let files = try openIDFiles()
         // -o s3://: the files are saved in a work folder first, then go up. With --archive
         // they stay there until the archive of the batch is written from them, then go.
         // The run's own libcurl loop: every request of this run (API, media, S3) goes through it,
@@ -138,23 +129,7 @@ struct FetchCommand: AsyncParsableCommand {
         // ids (one string each) to bundle them afterwards.
         config.keepOutcomes = false
         config.keepSavedIDs = archive != nil
-        let env = ProcessInfo.processInfo.environment
-        let mode = out.progress.resolved(stderrIsTerminal: isatty(STDERR_FILENO) == 1, term: env["TERM"])
-        // NO_COLOR (no-color.org): any non-empty value turns colour off.
-        let live =
-            mode == .live ? LiveDisplay(color: (env["NO_COLOR"] ?? "").isEmpty && env["TERM"] != "dumb", redact: { key.redact($0) }) : nil
-        let printer = EventPrinter(
-            // With the live block on a terminal that is also stdout, the saved lines name the
-            // files: paths there would land inside the block.
-            quiet: out.quiet || mode == .none, key: key, place: { destination.place(of: $0) },
-            pathsOnStdout: !out.json && !(live != nil && isatty(STDOUT_FILENO) == 1), live: live,
-            plainProgress: mode == .plain)
-        let events = out.json ? JSONEvents(key: key, place: { destination.place(of: $0) }) : nil
-        LoggingSystem.bootstrap { label in
-            var h = RedactingLogHandler(label: label, printer: printer)
-            h.logLevel = .debug
-            return h
-        }
+        let (printer, events, live) = makeOutput(key: key, destination: destination)
         var logger = Logger(label: "lumenfall-fetch")
         logger.logLevel = out.verbose ? .debug : .warning
         let fetcher = Fetcher(
@@ -201,6 +176,60 @@ struct FetchCommand: AsyncParsableCommand {
             printer.line("interrupted; partial downloads are kept and resume on the next run")
             throw CLIError.silent(Exit.forSignal(sig))
         }
+        try reportSources(report, counts, printer: printer, api: config.api)
+        printer.closingTable(report.tally)
+        printer.summary(summary)
+        events?.summary(summary, interrupted: false)
+        if let auth = report.authenticationFailure {
+            throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
+        }
+        try galleryStep(dir, printer: printer)
+        try await archiveStep(dir, items: items, summary: summary, printer: printer, events: events, curl: curl)
+        if !report.allSucceeded { throw CLIError.silent(Exit.someFailed) }
+    }
+}
+
+extension FetchCommand {
+    /// Every id file is opened before any work (an unreadable one is a set-up problem) and read
+    /// line by line while the run goes: a million-line file is never held whole.
+    func openIDFiles() throws -> [LineIDSource] {
+        var files: [LineIDSource] = []
+        for path in input {
+            do {
+                files.append(try LineIDSource(path: path))
+            } catch {
+                throw CLIError(code: Exit.setup, "cannot read the id list \(path); check the path")
+            }
+        }
+        return files
+    }
+
+    /// Where the run speaks: the live block or plain lines on stderr, paths on stdout, `--json`
+    /// events; and the log handler that sends library logs through the same redaction.
+    func makeOutput(key: APIKey, destination: any Destination) -> (EventPrinter, JSONEvents?, LiveDisplay?) {
+        let env = ProcessInfo.processInfo.environment
+        let mode = out.progress.resolved(stderrIsTerminal: isatty(STDERR_FILENO) == 1, term: env["TERM"])
+        // NO_COLOR (no-color.org): any non-empty value turns colour off.
+        let live =
+            mode == .live ? LiveDisplay(color: (env["NO_COLOR"] ?? "").isEmpty && env["TERM"] != "dumb", redact: { key.redact($0) }) : nil
+        let printer = EventPrinter(
+            // With the live block on a terminal that is also stdout, the saved lines name the
+            // files: paths there would land inside the block.
+            quiet: out.quiet || mode == .none, key: key, place: { destination.place(of: $0) },
+            pathsOnStdout: !out.json && !(live != nil && isatty(STDOUT_FILENO) == 1), live: live,
+            plainProgress: mode == .plain)
+        let events = out.json ? JSONEvents(key: key, place: { destination.place(of: $0) }) : nil
+        LoggingSystem.bootstrap { label in
+            var h = RedactingLogHandler(label: label, printer: printer)
+            h.logLevel = .debug
+            return h
+        }
+        return (printer, events, live)
+    }
+
+    /// What the id sources came to: the listing's count, a source that failed part-way, id
+    /// lists that held nothing.
+    func reportSources(_ report: FetchReport, _ counts: SourceCounts, printer: EventPrinter, api: APIClient) throws {
         if let taken = counts.listed, !out.quiet {
             let skipped = counts.listingSkipped > 0 ? " (\(counts.listingSkipped) failed or cancelled skipped)" : ""
             let capped = maxItems.map { taken >= $0 ? " (stopped at --max-items \($0))" : "" } ?? ""
@@ -209,7 +238,7 @@ struct FetchCommand: AsyncParsableCommand {
         if let e = report.sourceFailure {
             if let e = e as? APIError {
                 let before = (counts.listed ?? 0) > 0 ? "; the ids listed before it were fetched" : ""
-                printer.line("error: \(describeListError(e, api: config.api))\(before)")
+                printer.line("error: \(describeListError(e, api: api))\(before)")
             } else {
                 printer.line("error: \(e); the ids read before it were fetched")
             }
@@ -223,12 +252,11 @@ struct FetchCommand: AsyncParsableCommand {
         {
             printer.line("nothing to fetch")
         }
-        printer.closingTable(report.tally)
-        printer.summary(summary)
-        events?.summary(summary, interrupted: false)
-        if let auth = report.authenticationFailure {
-            throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
-        }
+    }
+
+    /// `--gallery`: the folder's page, after the batch. A failure fails the run unless an
+    /// archive is still to be written (which then decides).
+    func galleryStep(_ dir: String, printer: EventPrinter) throws {
         if gallery {
             do {
                 let page = try writeGallery(dir, say: { printer.line($0) })
@@ -238,6 +266,13 @@ struct FetchCommand: AsyncParsableCommand {
                 if archive == nil { throw CLIError.silent(Exit.someFailed) }
             }
         }
+    }
+
+    /// `--archive`: the batch's saved ids into one archive (a file, or streamed into a multipart
+    /// upload), then what leaves the work folder.
+    func archiveStep(
+        _ dir: String, items: [ArchiveItem], summary: BatchSummary, printer: EventPrinter, events: JSONEvents?, curl: CurlMulti
+    ) async throws {
         if let target = archive {
             let path = target.path
             // The archive carries a gallery when asked, or when the folder has one already.
@@ -274,7 +309,6 @@ struct FetchCommand: AsyncParsableCommand {
                 throw CLIError.silent(Exit.someFailed)
             }
         }
-        if !report.allSucceeded { throw CLIError.silent(Exit.someFailed) }
     }
 }
 

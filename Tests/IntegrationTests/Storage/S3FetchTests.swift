@@ -140,6 +140,26 @@ import Testing
         }
     }
 
+    /// A run killed after an id's objects went up and before its claim went: the next run on
+    /// the work folder finds the files whole there, proves the objects, and drops the claim,
+    /// which names it (issue 18). Without that the claim stayed until its TTL.
+    @Test func aClaimLeftByAKilledRunOfThisWorkFolderIsReleasedByTheNext() async throws {
+        try await withMoto { moto in
+            try await withSandbox { server in
+                let work = makeTempDir()
+                let id = server.createJob(spec(bytes: 300_000))
+                #expect(await fetch(server, [id], dir: work).allSucceeded)
+                let me = try WorkerIdentity.load(directory: work)
+                let client = try moto.client(prefix: "")
+                #expect(try await client.putIfAbsent("left/.claims/\(id)", Array(#"{"worker":"\#(me)","claimed_at":1}"#.utf8)))
+                let r = try await run(moto, server, [id, "-o", "s3://\(moto.bucket)/left/", "--work-dir", work])
+                #expect(r.status == 0, "\(r.stderr)")
+                #expect(try await object(moto, "left/\(id).mp4").map(sha256Hex) == server.content(for: id)!.sha256Hex())
+                #expect(try await object(moto, "left/.claims/\(id)") == nil, "the claim is still there")
+            }
+        }
+    }
+
     @Test func shardsSplitABacklogWithoutOverlap() async throws {
         try await withMoto { moto in
             try await withSandbox { server in
