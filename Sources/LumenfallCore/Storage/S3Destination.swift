@@ -101,7 +101,12 @@ public struct S3Destination: Destination {
     /// this process did not take (a run of this work folder killed before its release) is ours
     /// too when it names this worker.
     public func release(_ id: String) async {
-        claimed.renewals.withLock { $0.removeValue(forKey: id) }?.cancel()
+        if let renewal = claimed.renewals.withLock({ $0.removeValue(forKey: id) }) {
+            // A renewal already sending its PUT would put the claim back after the delete:
+            // it is waited for (cancelled, it ends at its next step).
+            renewal.cancel()
+            await renewal.value
+        }
         let key = location.key(".claims/\(id)")
         // Taken over while we were cut off for longer than the TTL: it is no longer ours to drop.
         guard let held = try? await holder(key), held.worker == worker else { return }

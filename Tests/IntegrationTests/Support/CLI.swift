@@ -22,6 +22,10 @@ struct CLIRun {
     var stdout: String
     var stderr: String
     var reason: Process.TerminationReason
+    /// When the child was reaped, taken on the waiting thread: a bound on how fast the child
+    /// stops reads this, not the time the test task was scheduled again (on a loaded machine
+    /// the pool can resume it seconds later).
+    var ended = Date()
 }
 
 /// Runs the binary with a controlled environment (no inherited key or base URL).
@@ -59,7 +63,7 @@ final class CLIProcess: @unchecked Sendable {
         process.waitUntilExit()
         return CLIRun(
             status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-            stderr: String(decoding: e, as: UTF8.self), reason: process.terminationReason)
+            stderr: String(decoding: e, as: UTF8.self), reason: process.terminationReason, ended: Date())
     }
 }
 
