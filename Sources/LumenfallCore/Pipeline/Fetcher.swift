@@ -168,6 +168,13 @@ public struct Fetcher: Sendable {
                 await context.polls.release()
                 return .finished(Finished(outcome: .elsewhere(holder: holder), saved: nil))
             }
+            // Another worker may have stored the id and dropped its claim between our look and
+            // our claim: looked at again under the claim, it is not fetched a second time.
+            if let file = try await destination.storedVideo(id) {
+                await destination.release(id)
+                await context.polls.release()
+                return .finished(Finished(outcome: .alreadySaved(file: file), saved: nil))
+            }
         } catch {
             await context.polls.release()
             return .finished(Finished(outcome: .failed(FetchFailure(kind: .storage, message: "\(error)"))))
