@@ -149,13 +149,12 @@ public struct S3Destination: Destination {
         return etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
     }
 
-    /// Uploads the id's saved files from `directory`, proves each, then removes them there;
-    /// the claim goes once the id is stored.
-    /// The claim goes before the local copies: a kill between the two leaves a whole save in
-    /// the work folder (uploaded again by proof on the next run, which then releases), never a
-    /// claim whose id the next run finds stored and so never releases.
+    /// Uploads the id's saved files from `directory` and proves each; then the claim goes, then
+    /// the local copies (unless `keepLocalCopies`). In that order: a kill between the two leaves
+    /// a whole save in the work folder (uploaded again by proof on the next run, which then
+    /// releases), never a claim whose id the next run finds stored and so never releases.
     public func store(_ id: String, directory: String) async throws -> StoreResult {
-        let stored = try await upload(id, directory: directory, removeLocal: false)
+        let stored = try await upload(id, directory: directory)
         await release(id)
         if !keepLocalCopies { for f in stored.localFiles { unlink("\(directory)/\(f)") } }
         return .moved
@@ -169,8 +168,9 @@ public struct S3Destination: Destination {
         public var localFiles: [String]
     }
 
-    /// The upload itself: the files go up, each proved, then leave `directory`.
-    public func upload(_ id: String, directory: String, removeLocal: Bool = true) async throws -> Stored {
+    /// The upload itself: the files go up, each proved; they stay in `directory` (`store`
+    /// removes them once the claim is gone).
+    public func upload(_ id: String, directory: String) async throws -> Stored {
         let item: ArchiveItem
         do {
             item = try ArchiveItem.load(directory: directory, id: id)
@@ -200,11 +200,9 @@ public struct S3Destination: Destination {
         let sidecar = Self.withStorage(item.sidecar, storage)
         try await client.put(
             location.key(item.sidecarFile), .bytes(sidecar), sha256Hex: sha256Hex(sidecar), contentType: "application/json")
-        let local = files.map(\.name) + [item.sidecarFile]
-        if removeLocal && !keepLocalCopies { for f in local { unlink("\(directory)/\(f)") } }
         return Stored(
             videoURL: "s3://\(location.bucket)/\(location.key(item.videoFile))", uploadedBytes: uploaded + Int64(sidecar.count),
-            localFiles: local)
+            localFiles: files.map(\.name) + [item.sidecarFile])
     }
 
     /// An object found before the upload is kept only on the store's own word: its checksum,
