@@ -15,7 +15,7 @@ public final class SandboxServer: Sendable {
     let channel: Channel
     public let port: Int
 
-    public var baseURL: String { "\(state.scheme)://127.0.0.1:\(port)/openai/v1" }
+    public var baseURL: String { "\(state.store.withLock { $0.scheme })://127.0.0.1:\(port)/openai/v1" }
     public var apiKey: String { state.apiKey }
 
     private init(state: SandboxState, group: MultiThreadedEventLoopGroup, channel: Channel, port: Int) {
@@ -35,7 +35,7 @@ public final class SandboxServer: Sendable {
         let state = SandboxState(
             apiKey: apiKey, offersList: offersList, listMode: listMode, chaos: chaos,
             throttle: throttleBytesPerSecond.map { max(1, $0) })
-        state.webhooks = webhooks
+        state.store.withLock { $0.webhooks = webhooks }
         let sslContext = try tls.map { tls in
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
@@ -44,7 +44,7 @@ public final class SandboxServer: Sendable {
             config.applicationProtocols = ["h2", "http/1.1"]
             return try NIOSSLContext(configuration: config)
         }
-        if sslContext != nil { state.scheme = "https" }
+        if sslContext != nil { state.store.withLock { $0.scheme = "https" } }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
@@ -75,7 +75,7 @@ public final class SandboxServer: Sendable {
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
         let channel = try await bootstrap.bind(host: host, port: port).get()
         let bound = channel.localAddress?.port ?? port
-        state.port = bound
+        state.store.withLock { $0.port = bound }
         return SandboxServer(state: state, group: group, channel: channel, port: bound)
     }
 
@@ -91,17 +91,17 @@ public final class SandboxServer: Sendable {
     public func requests() -> [LoggedRequest] { state.requests() }
 
     /// Every webhook delivery attempt so far, in the order they were answered.
-    public func webhookDeliveries() -> [WebhookDelivery] { state.withLock { state.webhookLog } }
+    public func webhookDeliveries() -> [WebhookDelivery] { state.store.withLock { $0.webhookLog } }
 
     /// When the job ended (or will), by its schedule: for measuring how soon a receiver saved it.
-    public func completedAt(_ id: String) -> Date? { state.withLock { state.jobs[id]?.completedAt } }
+    public func completedAt(_ id: String) -> Date? { state.store.withLock { $0.jobs[id]?.completedAt } }
 
     /// Ends every stall in progress now (tests that need an exact order rather than a timer).
     public func releaseStalls() { state.releaseStalls() }
 
     /// Media from now on is written to `dir` and served by another server at `base`.
     public func serveMediaExternally(dir: String, base: String) {
-        state.withLock { state.externalMedia = (dir, base) }
+        state.store.withLock { $0.externalMedia = (dir, base) }
     }
 
     /// TCP connections accepted so far: how tests see connection reuse.
@@ -114,7 +114,7 @@ public final class SandboxServer: Sendable {
     public func content(for id: String) -> MediaContent? { state.content(for: id) }
 
     /// The bytes a job serves for `variant=thumbnail` or `variant=spritesheet`.
-    public func preview(for id: String, variant: String) -> [UInt8] { SandboxState.previewImage(jobID: id, variant: variant).1 }
+    public func preview(for id: String, variant: String) -> [UInt8] { SandboxStore.previewImage(jobID: id, variant: variant).1 }
 
     public func shutdown() async throws {
         try await channel.close()
@@ -165,10 +165,27 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             guard let h = head else { return }
             head = nil
-            let response = state.handle(
+            let request = SandboxRequest(
                 method: h.method.rawValue, uri: h.uri, version: h.version.major == 2 ? "2" : "1.\(h.version.minor)",
                 headers: h.headers.map { ($0.name, $0.value) }, body: body)
-            respond(context: context, request: h, response: response)
+            let route = state.route(request)
+            guard route.createsJobs else {
+                respond(context: context, request: h, response: state.handle(request, route: route))
+                return
+            }
+            // Creating jobs may write media files (`--media-dir`) and a million ids at once:
+            // done on NIO's blocking pool, answered back on this loop.
+            let state = state
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) {
+                state.handle(request, route: route)
+            }.whenComplete { result in
+                let (me, ctx) = loopBound.value
+                switch result {
+                case .success(let response): me.respond(context: ctx, request: h, response: response)
+                case .failure: me.respond(context: ctx, request: h, response: .plain(503, "shutting down"))
+                }
+            }
         }
     }
 

@@ -81,27 +81,19 @@ extension SandboxState {
     /// Called at creation: schedules the job's deliveries for when it ends (time-based
     /// schedules only; a job counted in polls ends when polled, with no clock to wake).
     func scheduleWebhook(for id: String) {
-        guard let config = webhooks, let job = jobs[id], job.spec.queuedPolls == nil,
+        let found = store.withLock { s in s.webhooks.flatMap { config in s.jobs[id].map { (config, $0) } } }
+        guard let (config, job) = found, job.spec.queuedPolls == nil,
             let url = job.spec.webhookURL ?? config.url, !job.spec.webhook.drop
         else { return }
         let due = job.completedAt.timeIntervalSinceNow + job.spec.webhook.delaySeconds
         DispatchQueue.global().asyncAfter(deadline: .now() + max(0, due) + 0.02) { [self] in
             let messageID = "msg_" + String(UInt64.random(in: 0..<UInt64.max), radix: 36)
-            guard let body = withLock({ jobs[id].map(webhookBody) }) else { return }
+            guard let body = store.withLock({ s in s.jobs[id].map { s.webhookBody($0) } }) else { return }
             let copies = 1 + max(0, job.spec.webhook.duplicates)
             for _ in 0..<copies {
                 send(url: url, config: config, jobID: id, messageID: messageID, body: body, attempt: 0, faults: job.spec.webhook)
             }
         }
-    }
-
-    private func webhookBody(_ job: Job) -> [UInt8] {
-        let (status, _) = status(job)
-        var data: [String: Any] = ["object": "video.generation", "id": job.id, "model": job.spec.model, "status": status]
-        if status == "completed", !job.spec.contentEndpointOnly { data["output"] = ["url": mediaURL(job)] }
-        let type = status == "completed" ? "video.completed" : status == "failed" ? "video.failed" : "video.cancelled"
-        let event: [String: Any] = ["type": type, "timestamp": Int(Date().timeIntervalSince1970), "data": data]
-        return Array((try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
     }
 
     private func send(
@@ -122,8 +114,8 @@ extension SandboxState {
             let sink = StatusSink()
             let result = try? await CurlMulti.shared.perform(request, sink: sink)
             let status = result?.head?.status ?? 0
-            withLock {
-                webhookLog.append(WebhookDelivery(jobID: jobID, messageID: messageID, attempt: attempt, status: status, at: Date()))
+            store.withLock {
+                $0.webhookLog.append(WebhookDelivery(jobID: jobID, messageID: messageID, attempt: attempt, status: status, at: Date()))
             }
             if !(200..<300).contains(status), attempt < config.retryDelays.count {
                 DispatchQueue.global().asyncAfter(deadline: .now() + config.retryDelays[attempt]) { [self] in
@@ -131,5 +123,17 @@ extension SandboxState {
                 }
             }
         }
+    }
+}
+
+extension SandboxStore {
+    /// A Lumenfall event: `video.completed`, `video.failed` or `video.cancelled`.
+    func webhookBody(_ job: SandboxJob) -> [UInt8] {
+        let (status, _) = job.status()
+        var data: [String: Any] = ["object": "video.generation", "id": job.id, "model": job.spec.model, "status": status]
+        if status == "completed", !job.spec.contentEndpointOnly { data["output"] = ["url": mediaURL(job)] }
+        let type = status == "completed" ? "video.completed" : status == "failed" ? "video.failed" : "video.cancelled"
+        let event: [String: Any] = ["type": type, "timestamp": Int(Date().timeIntervalSince1970), "data": data]
+        return Array((try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
     }
 }
