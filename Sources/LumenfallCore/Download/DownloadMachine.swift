@@ -36,7 +36,7 @@ struct DownloadMachine: Sendable {
         /// The `.part` is whole: verify and rename it.
         case finish
         /// Wait `delay` seconds and try again; empty the `.part` first when `discard`.
-        case retry(reason: String, delay: Double, discard: Bool)
+        case retry(reason: AttemptReason, delay: Double, discard: Bool)
         /// Fetch the video object again for a fresh signed URL, then try again at once.
         case refreshLink(status: Int)
         /// Stop with this error; empty the `.part` first when `discard` (the server proved it
@@ -80,24 +80,24 @@ struct DownloadMachine: Sendable {
     mutating func next(_ a: Attempt, now: Date, random: Double) -> Action {
         var size = a.size
         var discard = false
-        let reason: String
+        let reason: AttemptReason
         var after: Double?
         if let error = a.transportError {
             // libcurl's timeout at the deadline is --max-time, not a stall to retry.
             if a.timedOut, let left = remaining(now: now), left <= 0.05, let limit = policy.maxTime {
                 return .fail(.timedOut(limit))
             }
-            reason = error
+            reason = .transport(error)
         } else {
             switch a.decision {
             case nil:
-                reason = "no answer from \(a.host)"
+                reason = .noAnswer(host: a.host)
             case .write(_, let total, _):
                 if let total, size < total {
-                    reason = "the connection closed at byte \(size) of \(total)"
+                    reason = .closedEarly(at: size, of: total)
                 } else if let total, size > total {
                     discard = true
-                    reason = "the server sent more than \(total) bytes; starting over"
+                    reason = .longerThanAnnounced(total)
                 } else {
                     return .finish
                 }

@@ -77,10 +77,10 @@ public enum DownloadError: Error, Sendable, Equatable {
 public enum DownloadFailure: Sendable, Equatable {
     /// More failed attempts in a row than `--retries` without a byte of progress; `last` is
     /// the last attempt's reason.
-    case gaveUp(attempts: Int, last: String)
+    case gaveUp(attempts: Int, last: AttemptReason)
     case redirectWithoutLocation(host: String)
     /// The media host's answer is one no retry changes.
-    case refused(String, host: String)
+    case refused(AttemptReason, host: String)
     /// The finished `.part` is not the size the server announced.
     case sizeMismatch(file: String, bytes: Int64, announced: Int64)
     /// The URL policy refused the media URL or a redirect.
@@ -141,7 +141,7 @@ struct Downloader: Sendable {
             case .done(let result):
                 return result
             case .oneConnection(let discard?):
-                events(.restarting(reason: discard))
+                events(.restarting(reason: discard.sentence))
                 try await BlockingIO.run { [directory, id] in Self.discardAnyPart(directory: directory, id: id) }
             case .oneConnection(nil):
                 break
@@ -234,9 +234,9 @@ struct Downloader: Sendable {
             case let .retry(reason, delay, discard):
                 if discard {
                     try await BlockingIO.run { try io.discardPart() }
-                    events(.restarting(reason: reason))
+                    events(.restarting(reason: reason.sentence))
                 }
-                events(.retrying(reason: reason, delay: delay, kept: sink.localSize))
+                events(.retrying(reason: reason.sentence, delay: delay, kept: sink.localSize))
                 try await sleep(seconds: delay)
             }
         }

@@ -99,18 +99,18 @@ extension MediaHead {
 
 enum HeadDecision: Equatable, Sendable {
     /// Write the body at `offset` (0 means truncate the `.part` and start over).
-    case write(offset: Int64, total: Int64?, reason: String?)
+    case write(offset: Int64, total: Int64?, reason: AttemptReason?)
     /// The `.part` already holds all `total` bytes (a 416 whose `*/N` equals its size).
     case complete(total: Int64)
     /// The `.part` is proven stale without a usable body: empty it, then ask again.
-    case restart(String)
+    case restart(AttemptReason)
     /// The signed URL was refused (401/403/404/410): fetch a fresh one, keep the `.part`.
     case refreshURL(status: Int)
     /// Worth asking again later with the same `.part`.
-    case retry(String, after: Double?)
+    case retry(AttemptReason, after: Double?)
     /// Follow the redirect (the HTTP layer checks it).
     case redirect
-    case fail(String)
+    case fail(AttemptReason)
 }
 
 /// The resume rules of the careful downloaders (yt-dlp's http.py, and the bugs aria2 and
@@ -120,37 +120,37 @@ enum ResumeDecision {
     static func decide(_ h: MediaHead, localSize: Int64, known: ResumeValidator?) -> HeadDecision {
         switch h.status {
         case 200:
-            let why = localSize > 0 ? "the server sent the whole file instead of the rest; starting over" : nil
+            let why: AttemptReason? = localSize > 0 ? .wholeFileInsteadOfRest : nil
             return .write(offset: 0, total: h.contentLength, reason: why)
         case 206:
             guard let cr = h.contentRange.flatMap(ContentRange.init) else {
-                return .retry("a 206 answer without a usable Content-Range", after: nil)
+                return .retry(.noContentRange, after: nil)
             }
             if localSize > 0, let old = known?.strongETag, let new = h.etag, old != new {
-                return .restart("the file changed on the server (ETag \(old) became \(new))")
+                return .restart(.etagChanged(from: old, to: new))
             }
             if let oldTotal = known?.total, let newTotal = cr.total, oldTotal != newTotal {
-                return .restart("the file changed on the server (\(oldTotal) bytes became \(newTotal))")
+                return .restart(.sizeChanged(from: oldTotal, to: newTotal))
             }
             guard cr.start == localSize else {
-                return .retry("the server resumed at byte \(cr.start) but the file ends at \(localSize)", after: nil)
+                return .retry(.resumedElsewhere(at: cr.start, partEnds: localSize), after: nil)
             }
             return .write(offset: localSize, total: cr.total, reason: nil)
         case 416:
             let total = h.contentRange.flatMap(ContentRange.init)?.total
             if let total, total == localSize, localSize > 0 { return .complete(total: total) }
             if let total, localSize > total {
-                return .restart("the partial file (\(localSize) bytes) is longer than the file on the server (\(total) bytes)")
+                return .restart(.partLongerThanServer(part: localSize, server: total))
             }
-            return .retry("the server refused the range at byte \(localSize) (HTTP 416)", after: h.retryAfter)
+            return .retry(.rangeRefused(at: localSize, status: 416), after: h.retryAfter)
         case 301, 302, 303, 307, 308:
             return .redirect
         case 401, 403, 404, 410:
             return .refreshURL(status: h.status)
         case 408, 425, 429, 500...599:
-            return .retry("HTTP \(h.status)", after: h.retryAfter)
+            return .retry(.status(h.status), after: h.retryAfter)
         default:
-            return .fail("the media host answered HTTP \(h.status)")
+            return .fail(.unexpectedStatus(h.status))
         }
     }
 }

@@ -23,11 +23,11 @@ struct SegmentedDownload: Sendable {
         case done(DownloadResult)
         /// Go on with one connection; `discard`: the `.part` is stale or unreadable, empty it
         /// first (the reason is for the user).
-        case oneConnection(discard: String?)
+        case oneConnection(discard: AttemptReason?)
     }
 
     /// Thrown by a range when the server proves the `.part` stale.
-    struct Stale: Error { let reason: String }
+    struct Stale: Error { let reason: AttemptReason }
 
     private var settings: DownloadSettings { downloader.settings }
     private var id: String { downloader.id }
@@ -42,7 +42,7 @@ struct SegmentedDownload: Sendable {
         let plan: SegmentPlan
         if let saved = known?.segments {
             guard saved.isValid, saved.total == known?.total, existing != nil else {
-                return .oneConnection(discard: "the partial file's record of its ranges is damaged; starting over")
+                return .oneConnection(discard: .rangeRecordDamaged)
             }
             plan = saved
         } else if let f = existing {
@@ -172,7 +172,9 @@ struct SegmentedDownload: Sendable {
             case let .retry(reason, delay, discard):
                 if discard { throw Stale(reason: reason) }
                 downloader.events(
-                    .retrying(reason: "bytes \(after.next)-\(after.end - 1): \(reason)", delay: delay, kept: part.snapshot.written))
+                    .retrying(
+                        reason: AttemptReason.segment(first: after.next, last: after.end - 1, reason).sentence, delay: delay,
+                        kept: part.snapshot.written))
                 try await sleep(seconds: delay)
             }
         }

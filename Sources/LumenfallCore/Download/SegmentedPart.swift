@@ -165,7 +165,7 @@ final class SegmentSink: HTTPResponseSink {
         if h.status == 200 {
             // The range was ignored, or If-Range found the file changed: either way these
             // bytes cannot go at `next`.
-            decision = .restart("the server answered a range with the whole file; downloading in one piece instead")
+            decision = .restart(.rangeAnsweredWhole)
             return .abort
         }
         // localSize `next`: a 206 must start exactly there, with the same ETag and total.
@@ -175,7 +175,7 @@ final class SegmentSink: HTTPResponseSink {
             decision = d
             return .proceed
         case .complete:
-            decision = .retry("the server refused the range at byte \(next)", after: nil)
+            decision = .retry(.rangeRefused(at: next, status: nil), after: nil)
             return .abort
         case .redirect:
             decision = d

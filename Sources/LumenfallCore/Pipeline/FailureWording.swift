@@ -32,8 +32,12 @@ extension Fetcher {
         case let .refused(status, code, message):
             let what = [code, message].compactMap { $0 }.joined(separator: ": ")
             return FetchFailure(kind: .refused, message: "the API refused the request (HTTP \(status)\(what.isEmpty ? "" : ": \(what)"))")
-        case .gaveUp(let why):
-            return FetchFailure(kind: .gaveUp, message: "gave up polling: \(why)")
+        case let .gaveUp(n, .malformed(what)):
+            return FetchFailure(kind: .gaveUp, message: "gave up polling: \(n) malformed answers in a row (last: \(what))")
+        case let .gaveUp(n, last):
+            return FetchFailure(kind: .gaveUp, message: "gave up polling: \(n) failed attempts in a row (last: \(last.summary))")
+        case .unusable(let e):
+            return FetchFailure(kind: .gaveUp, message: "gave up polling: \(e.summary)")
         case .timedOut(let limit):
             return FetchFailure(
                 kind: .timedOut, message: "not completed after \(Checked.wholeSeconds(limit)) s (--max-wait); run again later")
@@ -69,13 +73,39 @@ extension DownloadFailure {
     /// The reason as a person reads it, inside "download failed: ...".
     public var sentence: String {
         switch self {
-        case let .gaveUp(attempts, last): "gave up after \(attempts) attempts in a row without progress: \(last)"
+        case let .gaveUp(attempts, last): "gave up after \(attempts) attempts in a row without progress: \(last.sentence)"
         case .redirectWithoutLocation(let host): "\(host) redirected without a Location"
-        case let .refused(why, host): "\(why) (\(host))"
+        case let .refused(why, host): "\(why.sentence) (\(host))"
         case let .sizeMismatch(file, bytes, announced): "\(file) has \(bytes) bytes, the server announced \(announced)"
         case .requestRefused(let why): why
         case .nothingWritten: "no file was written"
         case .rangesMissing: "internal: ranges still missing at the end"
+        }
+    }
+}
+
+extension AttemptReason {
+    /// The reason as a person reads it, after "retry in N s:" or "gave up ...:".
+    public var sentence: String {
+        switch self {
+        case .wholeFileInsteadOfRest: "the server sent the whole file instead of the rest; starting over"
+        case .rangeAnsweredWhole: "the server answered a range with the whole file; downloading in one piece instead"
+        case .rangeRecordDamaged: "the partial file's record of its ranges is damaged; starting over"
+        case .noContentRange: "a 206 answer without a usable Content-Range"
+        case let .etagChanged(old, new): "the file changed on the server (ETag \(old) became \(new))"
+        case let .sizeChanged(old, new): "the file changed on the server (\(old) bytes became \(new))"
+        case let .resumedElsewhere(at, ends): "the server resumed at byte \(at) but the file ends at \(ends)"
+        case let .partLongerThanServer(part, server):
+            "the partial file (\(part) bytes) is longer than the file on the server (\(server) bytes)"
+        case let .rangeRefused(at, status):
+            "the server refused the range at byte \(at)\(status.map { " (HTTP \($0))" } ?? "")"
+        case .status(let s): "HTTP \(s)"
+        case .unexpectedStatus(let s): "the media host answered HTTP \(s)"
+        case .transport(let why): why
+        case .noAnswer(let host): "no answer from \(host)"
+        case let .closedEarly(at, total): "the connection closed at byte \(at) of \(total)"
+        case .longerThanAnnounced(let total): "the server sent more than \(total) bytes; starting over"
+        case let .segment(first, last, why): "bytes \(first)-\(last): \(why.sentence)"
         }
     }
 }

@@ -38,7 +38,8 @@ public enum FetchEvent: Sendable {
     case assetSaved(id: String, name: String, file: String, bytes: Int64)
     /// The server does not offer this preview: noted in the sidecar, not a failure.
     case assetUnavailable(id: String, name: String, reason: String)
-    /// The completed video's link dies at this time (for a live display's countdown).
+    /// The completed video's link dies at this time (for a live display's countdown). Sent once
+    /// the id waits in the download queue, so an observer knows the queue's order is set.
     case linkExpiry(id: String, expiresAt: Date)
     /// At the speed seen so far, the rest of this file needs longer than its link lives.
     case expiryAtRisk(id: String, expiresAt: Date, remainingBytes: Int64, neededSeconds: Double)

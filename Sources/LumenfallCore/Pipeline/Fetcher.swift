@@ -98,6 +98,7 @@ public struct Fetcher: Sendable {
                             // The link that dies first is downloaded first.
                             await queue.push(
                                 .init(id: id, index: i, video: video), key: video.expiresAt?.timeIntervalSince1970 ?? .infinity)
+                            if let at = video.expiresAt { emit(.linkExpiry(id: id, expiresAt: at)) }
                         case .finished(let finished):
                             await queue.producerEnded()
                             let stop = ledger.finish(i, id, report(id, finished))
@@ -183,7 +184,6 @@ public struct Fetcher: Sendable {
         await context.polls.release()
         do {
             let video = try polled.get()
-            if let at = video.expiresAt { emit(.linkExpiry(id: id, expiresAt: at)) }
             return .ready(video)
         } catch {
             // A claim taken for an id that will not be fetched here goes at once.

@@ -14,7 +14,10 @@ enum PollStop: Equatable, Sendable {
     case authenticationFailed(message: String?)
     /// 400/402/404 and other answers that another try will not change.
     case refused(status: Int, code: String?, message: String?)
-    case gaveUp(String)
+    /// More transient failures (or malformed answers) in a row than the policy allows.
+    case gaveUp(failures: Int, last: APIError)
+    /// An answer no retry makes usable (too large, refused by the URL policy).
+    case unusable(APIError)
     case timedOut(Double)
 }
 
@@ -54,33 +57,30 @@ struct PollMachine: Sendable {
             case let .http(status, code, message, retryAfter):
                 if status == 401 { return .stop(.authenticationFailed(message: message)) }
                 if status == 429 || status == 408 || status >= 500 {
-                    return transient(
-                        retryAfter: retryAfter, elapsed: elapsed, random: random,
-                        what: "HTTP \(status)")
+                    return transient(e, retryAfter: retryAfter, elapsed: elapsed, random: random)
                 }
                 return .stop(.refused(status: status, code: code, message: message))
-            case .transport(let s, _):
-                return transient(retryAfter: nil, elapsed: elapsed, random: random, what: s)
-            case .malformed(let s):
+            case .transport:
+                return transient(e, retryAfter: nil, elapsed: elapsed, random: random)
+            case .malformed:
                 malformed += 1
                 if malformed > policy.maxMalformed {
-                    return .stop(.gaveUp("\(malformed) malformed answers in a row (last: \(s))"))
+                    return .stop(.gaveUp(failures: malformed, last: e))
                 }
-                return transient(retryAfter: nil, elapsed: elapsed, random: random, what: s, counts: false)
+                return transient(e, retryAfter: nil, elapsed: elapsed, random: random, counts: false)
             case .tooLarge, .refused:
-                return .stop(.gaveUp(e.summary))
+                return .stop(.unusable(e))
             }
         }
     }
 
     private mutating func transient(
-        retryAfter: Double?, elapsed: Double, random: Double,
-        what: String, counts: Bool = true
+        _ error: APIError, retryAfter: Double?, elapsed: Double, random: Double, counts: Bool = true
     ) -> PollAction {
         if counts {
             transientFailures += 1
             if transientFailures > policy.retry.maxRetries {
-                return .stop(.gaveUp("\(transientFailures) failed attempts in a row (last: \(what))"))
+                return .stop(.gaveUp(failures: transientFailures, last: error))
             }
         }
         let attempt = max(0, (counts ? transientFailures : malformed) - 1)

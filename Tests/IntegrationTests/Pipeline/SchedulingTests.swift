@@ -30,20 +30,18 @@ import Testing
                     $0.queuedPolls = 2
                     $0.urlTTL = 2000
                 })
-            // The blocker's stall ends only once the other three have finished polling and had
-            // time to queue for the slot: an order, not a race against a loaded machine's clock.
+            // The blocker's stall ends only once the other three wait in the download queue
+            // (`linkExpiry` is sent when an id is in it): an order, not a race against a loaded
+            // machine's clock.
             let log = EventLog()
             let others = [late, soon, middle]
             let release = Task {
-                while true {
-                    let completed = log.all.filter { e in
-                        if case .status(let id, .completed, _) = e { return others.contains(id) }
+                try await waitUntil("the other three queue for the slot", timeout: 60) {
+                    log.all.filter { e in
+                        if case .linkExpiry(let id, _) = e { return others.contains(id) }
                         return false
-                    }
-                    if completed.count >= others.count { break }
-                    try await Task.sleep(nanoseconds: 20_000_000)
+                    }.count >= others.count
                 }
-                try await Task.sleep(nanoseconds: 500_000_000)
                 server.releaseStalls()
             }
             let report = await fetch(server, [blocker, late, soon, middle], dir: dir, events: log) { $0.jobs = 1 }

@@ -17,3 +17,19 @@ struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }
+
+/// Waits for an event seen through `condition` (a log entry, a file, a count), polling every
+/// 20 ms; `timeout` is a hang's bound, never what the test relies on. Throws when it passes.
+func waitUntil(_ what: String, timeout: Double = 60, _ condition: () -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !condition() {
+        guard Date() < deadline else { throw WaitTimedOut(what: what, seconds: timeout) }
+        try await Task.sleep(nanoseconds: 20_000_000)
+    }
+}
+
+struct WaitTimedOut: Error, CustomStringConvertible {
+    let what: String
+    let seconds: Double
+    var description: String { "waited \(seconds) s for \(what)" }
+}

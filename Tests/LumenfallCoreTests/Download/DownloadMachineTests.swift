@@ -35,7 +35,7 @@ import Testing
         // Each attempt gets further: always the first backoff step, never a give-up.
         for size in [10, 20, 30, 40, 50] as [Int64] {
             let a = m.next(ended(.write(offset: 0, total: 100, reason: nil), size: size), now: at(1), random: 0.5)
-            #expect(a == .retry(reason: "the connection closed at byte \(size) of 100", delay: 1, discard: false))
+            #expect(a == .retry(reason: .closedEarly(at: size, of: 100), delay: 1, discard: false))
         }
     }
 
@@ -43,23 +43,23 @@ import Testing
         var m = machine()
         let drop = ended(.write(offset: 0, total: 100, reason: nil), size: 50)
         #expect(
-            m.next(drop, now: at(1), random: 0.5) == .retry(reason: "the connection closed at byte 50 of 100", delay: 1, discard: false))
+            m.next(drop, now: at(1), random: 0.5) == .retry(reason: .closedEarly(at: 50, of: 100), delay: 1, discard: false))
         // A Range-ignoring host truncates to 0 and drops at 50 again: not progress.
         #expect(
-            m.next(drop, now: at(2), random: 0.5) == .retry(reason: "the connection closed at byte 50 of 100", delay: 2, discard: false))
+            m.next(drop, now: at(2), random: 0.5) == .retry(reason: .closedEarly(at: 50, of: 100), delay: 2, discard: false))
         #expect(
             m.next(drop, now: at(3), random: 0.5)
-                == .fail(.failed(.gaveUp(attempts: 3, last: "the connection closed at byte 50 of 100"))))
+                == .fail(.failed(.gaveUp(attempts: 3, last: .closedEarly(at: 50, of: 100)))))
     }
 
     @Test func aPartFromAnEarlierRunIsTheMarkToBeat() {
         var m = machine(part: 80)
         let a = m.next(ended(.write(offset: 0, total: 100, reason: nil), size: 60), now: at(1), random: 0.5)
-        #expect(a == .retry(reason: "the connection closed at byte 60 of 100", delay: 1, discard: false))
+        #expect(a == .retry(reason: .closedEarly(at: 60, of: 100), delay: 1, discard: false))
         _ = m.next(ended(.write(offset: 0, total: 100, reason: nil), size: 60), now: at(1), random: 0.5)
         #expect(
             m.next(ended(nil, size: 60), now: at(1), random: 0.5)
-                == .fail(.failed(.gaveUp(attempts: 3, last: "no answer from cdn.test"))))
+                == .fail(.failed(.gaveUp(attempts: 3, last: .noAnswer(host: "cdn.test")))))
     }
 
     @Test func moreBytesThanAnnouncedDiscardThePart() {
@@ -67,38 +67,38 @@ import Testing
         let over = ended(.write(offset: 0, total: 100, reason: nil), size: 150)
         #expect(
             m.next(over, now: at(1), random: 0.5)
-                == .retry(reason: "the server sent more than 100 bytes; starting over", delay: 1, discard: true))
+                == .retry(reason: .longerThanAnnounced(100), delay: 1, discard: true))
         _ = m.next(over, now: at(1), random: 0.5)
         // Given up, the proven-stale part is still emptied.
         #expect(
             m.next(over, now: at(1), random: 0.5)
                 == .fail(
-                    .failed(.gaveUp(attempts: 3, last: "the server sent more than 100 bytes; starting over")),
+                    .failed(.gaveUp(attempts: 3, last: .longerThanAnnounced(100))),
                     discard: true))
     }
 
     @Test func aStalePartRestartsAtOnce() {
         var m = machine(part: 500)
         #expect(
-            m.next(ended(.restart("the file changed"), size: 500), now: at(1), random: 0.5)
-                == .retry(reason: "the file changed", delay: 0, discard: true))
+            m.next(ended(.restart(.etagChanged(from: "\"a\"", to: "\"b\"")), size: 500), now: at(1), random: 0.5)
+                == .retry(reason: .etagChanged(from: "\"a\"", to: "\"b\""), delay: 0, discard: true))
     }
 
     @Test func retryAfterIsHonoured() {
         var m = machine()
         #expect(
-            m.next(ended(.retry("HTTP 503", after: 7), size: 0), now: at(1), random: 0.5)
-                == .retry(reason: "HTTP 503", delay: 7, discard: false))
+            m.next(ended(.retry(.status(503), after: 7), size: 0), now: at(1), random: 0.5)
+                == .retry(reason: .status(503), delay: 7, discard: false))
     }
 
     @Test func transportErrorsAreRetriedWithBackoff() {
         var m = machine()
         #expect(
             m.next(ended(nil, size: 0, error: "cdn.test: reset"), now: at(1), random: 0.5)
-                == .retry(reason: "cdn.test: reset", delay: 1, discard: false))
+                == .retry(reason: .transport("cdn.test: reset"), delay: 1, discard: false))
         #expect(
             m.next(ended(nil, size: 0, error: "cdn.test: reset"), now: at(1), random: 0.5)
-                == .retry(reason: "cdn.test: reset", delay: 2, discard: false))
+                == .retry(reason: .transport("cdn.test: reset"), delay: 2, discard: false))
     }
 
     @Test func aRefusedLinkIsRefreshedABoundedNumberOfTimes() {
@@ -131,8 +131,8 @@ import Testing
         var m = machine()
         #expect(m.next(ended(.redirect, size: 0), now: at(1), random: 0.5) == .fail(.failed(.redirectWithoutLocation(host: "cdn.test"))))
         #expect(
-            m.next(ended(.fail("the media host answered HTTP 418"), size: 0), now: at(1), random: 0.5)
-                == .fail(.failed(.refused("the media host answered HTTP 418", host: "cdn.test"))))
+            m.next(ended(.fail(.unexpectedStatus(418)), size: 0), now: at(1), random: 0.5)
+                == .fail(.failed(.refused(.unexpectedStatus(418), host: "cdn.test"))))
     }
 
     @Test func maxTimeBoundsAttemptsWaitsAndTheTransfer() {
@@ -146,9 +146,9 @@ import Testing
         var n = machine(maxTime: 10)
         #expect(
             n.next(ended(nil, size: 5, error: "too slow", timedOut: true), now: at(2), random: 0.5)
-                == .retry(reason: "too slow", delay: 1, discard: false))
+                == .retry(reason: .transport("too slow"), delay: 1, discard: false))
         // ...unless the wait would end past the deadline.
-        #expect(n.next(ended(.retry("HTTP 429", after: 30), size: 5), now: at(3), random: 0.5) == .fail(.timedOut(10)))
+        #expect(n.next(ended(.retry(.status(429), after: 30), size: 5), now: at(3), random: 0.5) == .fail(.timedOut(10)))
         #expect(machine().remaining(now: at(4)) == nil)
     }
 }
