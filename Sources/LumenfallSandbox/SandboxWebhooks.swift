@@ -67,7 +67,8 @@ enum WebhookSigner {
     }
 }
 
-/// Collects a receiver's status and drops its body.
+/// Collects a receiver's status and drops its body. `@unchecked Sendable` is sound: libcurl's
+/// loop thread alone calls it during the transfer, and `status` is read after `perform` returns.
 final class StatusSink: HTTPResponseSink, @unchecked Sendable {
     var status = 0
     func didReceiveHead(_ head: HTTPResponseHead) -> SinkVerdict {

@@ -80,7 +80,7 @@ struct VerifyCommand: ParsableCommand {
 }
 
 /// Writes a GET's body into a pipe (blocking: the verify command has no other transfer).
-final class PipeSink: HTTPResponseSink, @unchecked Sendable {
+final class PipeSink: HTTPResponseSink, Sendable {
     let fd: Int32
     init(fd: Int32) { self.fd = fd }
     /// An error answer's body is not an archive: stop at its head, so the pipe closes at once
