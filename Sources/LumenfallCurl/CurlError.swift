@@ -35,11 +35,26 @@ public struct CurlError: CurlFailure, CustomStringConvertible {
     init(_ code: CURLcode, detail: String = "") {
         self.code = Int(code.rawValue)
         let base = String(cString: curl_easy_strerror(code))
-        self.message = detail.isEmpty || detail == base ? base : "\(base): \(detail)"
+        // The error buffer usually ends with strerror's words already ("Failed to connect to
+        // host port 1 after 0 ms: Couldn't connect to server"): say them once.
+        if detail.isEmpty || detail == base {
+            message = base
+        } else if detail.contains(base) {
+            message = detail
+        } else {
+            message = "\(base): \(detail)"
+        }
     }
 
     /// Slower than CURLOPT_LOW_SPEED_LIMIT for CURLOPT_LOW_SPEED_TIME, or the total timeout hit.
     public var isTimeout: Bool { code == Int(CURLE_OPERATION_TIMEDOUT.rawValue) }
+
+    /// The host was never reached: its name did not resolve, nothing listened, or TLS failed
+    /// before a byte of HTTP. Every request to that host fails alike until it comes back.
+    public var isUnreachable: Bool {
+        [CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_SSL_CONNECT_ERROR]
+            .contains { Int($0.rawValue) == code }
+    }
 
     public var description: String { "\(message) (curl error \(code))" }
 }

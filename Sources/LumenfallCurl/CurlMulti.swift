@@ -130,9 +130,25 @@ public final class CurlMulti: @unchecked Sendable {
                 t.complete(code)
                 t.releaseEasy()
             }
-            // Sleeps until a socket is ready, a timer is due, or perform/cancel wakes us.
+            endStalls()
+            // Sleeps until a socket is ready, a timer is due, or perform/cancel wakes us; at
+            // least once a second, so a stall is seen within a second of its deadline.
             let polled = curl_multi_poll(multi, nil, 0, 1000, nil)
             if polled != CURLM_OK { failAll(CurlMultiError(polled, during: "curl_multi_poll")) }
+        }
+    }
+
+    /// `stallTimeout` measured here, from the last byte that moved: libcurl's low-speed check
+    /// averages the speed over its own few seconds, so a transfer that stops after a fast start
+    /// was caught up to 6 s late. A transfer its sink paused is not stalled.
+    private func endStalls() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        for (handle, t) in active {
+            guard let why = t.stalled(now: now) else { continue }
+            active.removeValue(forKey: handle)
+            curl_multi_remove_handle(multi, handle)
+            t.finish(.failure(why))
+            t.releaseEasy()
         }
     }
 
@@ -199,6 +215,22 @@ final class Transfer: @unchecked Sendable {
     private var headers: [(name: String, value: String)] = []
     private var head: HTTPResponseHead?
     private var abortedBySink = false
+    /// When a byte last moved (head, body or upload), and whether the sink paused the body.
+    private var lastProgress: UInt64 = DispatchTime.now().uptimeNanoseconds
+    private var pausedBySink = false
+
+    private func progressed() { lastProgress = DispatchTime.now().uptimeNanoseconds }
+
+    /// Loop thread: the stall error when nothing has moved for `stallTimeout` seconds.
+    func stalled(now: UInt64) -> CurlError? {
+        let limit = request.stallTimeout
+        guard !pausedBySink, limit > 0, limit.isFinite, now > lastProgress,
+            Double(now - lastProgress) / 1e9 >= limit
+        else { return nil }
+        return CurlError(
+            code: Int(CURLE_OPERATION_TIMEDOUT.rawValue),
+            message: "Operation too slow: no data for \(String(format: "%g", limit)) s")
+    }
 
     init(request: HTTPRequest, sink: HTTPResponseSink) {
         self.request = request
@@ -282,6 +314,8 @@ final class Transfer: @unchecked Sendable {
     /// Loop thread: resumes a transfer its sink paused.
     func unpause() {
         guard let easy else { return }
+        pausedBySink = false
+        progressed()
         _ = lf_easy_unpause(easy.handle)
     }
 
@@ -289,6 +323,7 @@ final class Transfer: @unchecked Sendable {
     func makeEasy(control: TransferControl) throws -> CurlEasy {
         let easy = try CurlEasy()
         self.easy = easy
+        progressed()
         try configure(easy, request)
         sink.attach(control)
         return easy
@@ -415,12 +450,14 @@ final class Transfer: @unchecked Sendable {
                 buf.baseAddress!.copyMemory(from: src.baseAddress!.advanced(by: Int(uploadSent)), byteCount: want)
             }
             uploadSent += Int64(want)
+            progressed()
             return want
         case .file(_, let offset, _):
             var n = -1
             repeat { n = pread(uploadFD, buf.baseAddress, want, off_t(offset + uploadSent)) } while n < 0 && errno == EINTR
             guard n > 0 else { return Int(lf_readfunc_abort()) }
             uploadSent += Int64(n)
+            progressed()
             return n
         }
     }
@@ -437,6 +474,7 @@ final class Transfer: @unchecked Sendable {
     /// libcurl hands over one header line at a time, for every response of the exchange
     /// (1xx interim ones included). The head is complete at the blank line of a final response.
     private func onHeaderLine(_ raw: UnsafeRawBufferPointer) -> Bool {
+        progressed()
         let line = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if line.hasPrefix("HTTP/") {
             let parts = line.split(separator: " ", maxSplits: 2)
@@ -473,7 +511,11 @@ final class Transfer: @unchecked Sendable {
             return .abort
         }
         let verdict = sink.didReceiveBody(bytes)
-        if verdict == .abort { abortedBySink = true }
+        switch verdict {
+        case .abort: abortedBySink = true
+        case .pause: pausedBySink = true
+        case .proceed: progressed()
+        }
         return verdict
     }
 }

@@ -34,6 +34,9 @@ public final class Watcher: Sendable {
     /// What the handlers and the sweep share, under one `Mutex`.
     private struct State {
         var deliveries = RecentIDs(limit: 10_000)
+        /// Ids that failed for good in this process: the sweep lists them again (still
+        /// "completed" on the server), and must not queue them again only to fail again.
+        var failedForGood = RecentIDs(limit: 100_000)
         var listUnavailableLogged = false
         var rejectedWindowStart = Date.distantPast
         var rejectedInWindow = 0
@@ -212,6 +215,7 @@ public final class Watcher: Sendable {
             metrics.forgetExpiry(id)
             if Self.isFinal(f.kind) {
                 journal.finish(id, "failed:\(f.kind.rawValue)")
+                _ = state.withLock { $0.failedForGood.insert(id) }
                 log(.warning, "failed for good", [("id", id), ("reason", f.message)])
             } else if f.kind != .stopped {
                 log(.warning, "failed; will try again", [("id", id), ("reason", f.message), ("in_seconds", "\(Int(settings.retryAfter))")])
@@ -227,6 +231,10 @@ public final class Watcher: Sendable {
             offerAgainLater(id)
         case let .linkExpiry(id, at):
             metrics.noteExpiry(id, at)
+        case .apiUnreachable(let reason, _):
+            log(.warning, "the API cannot be reached; every id waits for it", [("reason", reason)])
+        case .apiReachable(let after):
+            log(.info, "the API answers again", [("after_seconds", "\(Int(after.rounded()))")])
         default:
             break
         }
@@ -242,7 +250,7 @@ public final class Watcher: Sendable {
     static func isFinal(_ kind: FetchFailure.Kind) -> Bool {
         switch kind {
         case .invalidID, .generationFailed, .cancelled, .unknownStatus, .refused, .expired: true
-        case .authentication, .timedOut, .gaveUp, .download, .disk, .stopped, .storage: false
+        case .authentication, .timedOut, .gaveUp, .download, .disk, .stopped, .storage, .apiUnreachable: false
         }
     }
 
@@ -276,6 +284,10 @@ public final class Watcher: Sendable {
         for v in videos {
             switch v.status {
             case .completed:
+                // A link already dead, or an id that failed for good here: another try would
+                // only say "failed for good" again, on every sweep.
+                if let expires = v.expiresAt, expires < now { continue }
+                if state.withLock({ $0.failedForGood.contains(v.id) }) { continue }
                 guard !journal.isPending(v.id), (try? ArchiveItem.load(directory: settings.directory, id: v.id)) == nil else { continue }
                 do { try journal.accept(v.id) } catch { continue }
                 queue.offer(v.id)

@@ -6,6 +6,11 @@ enum Exit {
     static let someFailed: Int32 = 1
     static let setup: Int32 = 2
     static let apiKey: Int32 = 3
+    /// The API could not be reached: never within --api-wait, or not again within --outage-limit.
+    static let apiUnreachable: Int32 = 4
+    /// Bad usage (a typo, a missing value, options that do not go together): what the argument
+    /// parser uses, EX_USAGE.
+    static let usage: Int32 = 64
     static let sigint: Int32 = 130
     static let sigterm: Int32 = 143
 

@@ -48,7 +48,9 @@ enum HelpEpilogue {
     static let usageCode = ("64", "bad usage (an unknown option, a bad value)")
     static let fetchCodes = [
         ("0", "every id saved (or already saved)"), ("1", "some ids not saved (each is named above the summary)"),
-        ("2", "a local set-up problem (the folder, the lock, a CA file)"), keyCode, usageCode,
+        ("2", "a local set-up problem (the folder, the lock, an id list)"), keyCode,
+        ("4", "the API could not be reached (not once within --api-wait, or not again within --outage-limit)"),
+        ("64", "bad usage (an unknown option, a bad value, a typo of a subcommand, an id that cannot be one, an unreadable --cacert)"),
         ("130/143", "interrupted by SIGINT/SIGTERM; partial files are kept and resume"),
     ]
 

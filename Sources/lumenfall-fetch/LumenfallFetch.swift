@@ -9,7 +9,7 @@ struct LumenfallFetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lumenfall-fetch",
         abstract: "Save AI-generated videos from a Lumenfall (or OpenAI) Videos API before their links expire.",
-        version: "\(lumenfallFetchVersion) (\(libcurlVersion); \(libarchiveVersion))",
+        version: "lumenfall-fetch \(lumenfallFetchVersion) (\(libcurlVersion); \(libarchiveVersion))",
         subcommands: commands,
         defaultSubcommand: FetchCommand.self)
 
@@ -26,7 +26,10 @@ struct LumenfallFetch: AsyncParsableCommand {
     static func main() async {
         do {
             // Defaults from the config file go in front of the user's own arguments.
-            var command = try parseAsRoot(try ConfigFile.apply(to: Array(CommandLine.arguments.dropFirst())))
+            let args = CommandWords.joinNegativeValues(Array(CommandLine.arguments.dropFirst()))
+            try CommandWords.checkHelp(args)
+            var command = try parseAsRoot(try ConfigFile.apply(to: args))
+            try CommandWords.checkIDs(userArguments: args, fetchIDs: (command as? FetchCommand)?.ids)
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {
@@ -36,7 +39,7 @@ struct LumenfallFetch: AsyncParsableCommand {
             if !e.message.isEmpty {
                 Console.err("lumenfall-fetch: error: \(TerminalText.safe(e.message))\n")
             }
-            Foundation.exit(e.code)
+            SignalTrap.exitNow(e.code)
         } catch {
             // A help screen gets the examples and the exit codes below the options.
             if exitCode(for: error) == .success, let subject = helpSubject(fullMessage(for: error)) {
@@ -46,7 +49,17 @@ struct LumenfallFetch: AsyncParsableCommand {
                 print(HelpEpilogue.text(for: subject), terminator: "")
                 Foundation.exit(0)
             }
-            exit(withError: error)
+            // Usage errors read like ours: one prefix, then the parser's usage line.
+            let code = exitCode(for: error)
+            var text = fullMessage(for: error)
+            if code == .success {
+                print(text)  // --version
+                Foundation.exit(0)
+            }
+            if text.hasPrefix("Error: ") { text = "lumenfall-fetch: error: " + text.dropFirst(7) }
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.safe(String($0)) }
+            Console.err(lines.joined(separator: "\n") + (text.hasSuffix("\n") ? "" : "\n"))
+            Foundation.exit(code.rawValue)
         }
     }
 

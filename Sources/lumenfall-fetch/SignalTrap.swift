@@ -1,11 +1,18 @@
 import Dispatch
 import Foundation
+import LumenfallCore
 import Synchronization
 
 /// SIGINT/SIGTERM, for every command: the first signal calls `onSignal` once (later ones are
 /// ignored). A one-shot command passes `exitAfter` so a hang cannot outlive the promise to stop
 /// within 2 s; `watch` passes nil and decides itself when to exit.
 final class SignalTrap: Sendable {
+    /// An exit that skips deinitializers, from a handler: the folder's lock file goes first.
+    static func exitNow(_ code: Int32) -> Never {
+        DirectoryLock.removeHeldFiles()
+        exit(code)
+    }
+
     private struct State {
         var sources: [DispatchSourceSignal] = []
         var signal: Int32?
@@ -29,7 +36,7 @@ final class SignalTrap: Sendable {
                     onSignal(sig)
                     if let exitAfter {
                         DispatchQueue.global().asyncAfter(deadline: .now() + exitAfter) {
-                            exit(sig == SIGINT ? 130 : 143)
+                            Self.exitNow(Exit.forSignal(sig))
                         }
                     }
                 }

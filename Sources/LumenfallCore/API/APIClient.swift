@@ -163,7 +163,9 @@ public struct APIClient: Sendable {
         do {
             result = try await http.send(req, credentials: credentials, credentialOrigin: baseURL, sink: sink)
         } catch let e as CurlFailure {
-            throw APIError.transport("\(URLPolicy.host(of: url)): \(e.message)", isTimeout: e.isTimeout)
+            let what = "\(URLPolicy.host(of: url)): \(e.message)"
+            if (e as? CurlError)?.isUnreachable == true { throw APIError.unreachable(what) }
+            throw APIError.transport(what, isTimeout: e.isTimeout)
         }
         if sink.overflowed { throw APIError.tooLarge(limit: Self.maxAnswerBytes) }
         guard let head = result.head else { throw APIError.malformed("no HTTP answer from \(URLPolicy.host(of: url))") }

@@ -9,6 +9,9 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
     case tooLarge(limit: Int)
     /// DNS, connect, TLS, reset, timeout: nothing usable came back.
     case transport(String, isTimeout: Bool)
+    /// The host was never reached (its name did not resolve, nothing listened, TLS failed):
+    /// every request fails alike, so the run waits for it as a whole (`APIHealth`).
+    case unreachable(String)
     /// The URL or a redirect was refused by URLPolicy, or redirects looped.
     case refused(String)
 
@@ -20,6 +23,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .malformed(let s): return "unexpected answer: \(s)"
         case .tooLarge(let limit): return "the answer is larger than \(limit / (1024 * 1024)) MiB; refusing it"
         case .transport(let s, _): return s
+        case .unreachable(let s): return s
         case .refused(let s): return s
         }
     }

@@ -8,6 +8,9 @@ public struct BatchSummary: Sendable, Equatable, Codable {
     public var expired: Int
     /// Ids another worker had claimed (`-o s3://`): left to it, not fetched here.
     public var elsewhere: Int = 0
+    /// Ids the run stopped before they ended (Ctrl-C, SIGTERM, or a run-wide stop): not
+    /// failures; their partial files are kept for the next run.
+    public var interrupted: Int = 0
     public var bytes: Int64
     public var cost: [String: Double]
     /// Saved ids whose cost is unknown (none given, or not a finite number).
@@ -35,6 +38,7 @@ public struct BatchSummary: Sendable, Equatable, Codable {
         failed = try c.decode(Int.self, forKey: .failed)
         expired = try c.decode(Int.self, forKey: .expired)
         elsewhere = try c.decodeIfPresent(Int.self, forKey: .elsewhere) ?? 0  // absent before issue 12
+        interrupted = try c.decodeIfPresent(Int.self, forKey: .interrupted) ?? 0  // absent before issue 19
         bytes = try c.decode(Int64.self, forKey: .bytes)
         cost = try c.decode([String: Double].self, forKey: .cost)
         costUnknown = try c.decodeIfPresent(Int.self, forKey: .costUnknown) ?? 0
@@ -42,7 +46,7 @@ public struct BatchSummary: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case saved, failed, expired, bytes, cost, elsewhere
+        case saved, failed, expired, bytes, cost, elsewhere, interrupted
         case alreadySaved = "already_saved", costUnknown = "cost_unknown", elapsedSeconds = "elapsed_seconds"
     }
 
@@ -53,6 +57,7 @@ public struct BatchSummary: Sendable, Equatable, Codable {
         try c.encode(failed, forKey: .failed)
         try c.encode(expired, forKey: .expired)
         if elsewhere > 0 { try c.encode(elsewhere, forKey: .elsewhere) }
+        if interrupted > 0 { try c.encode(interrupted, forKey: .interrupted) }
         try c.encode(bytes, forKey: .bytes)
         try c.encode(cost.filter { $0.value.isFinite }, forKey: .cost)
         try c.encode(costUnknown, forKey: .costUnknown)
@@ -71,16 +76,14 @@ public struct BatchTally: Sendable {
     public private(set) var failed = 0
     public private(set) var expired = 0
     public private(set) var elsewhere = 0
+    public private(set) var interrupted = 0
     public private(set) var bytes: Int64 = 0
-    /// The first failures, for a closing list; `failed + expired` says how many there were.
+    /// The first failures (interrupted ids among them), for a closing list; `failed + expired
+    /// + interrupted` says how many there were.
     public private(set) var failures: [(id: String, failure: FetchFailure)] = []
     public private(set) var savedIDs: [String]?
-    /// How many ids a closing table shows, one row each; a bigger batch gets its failures.
-    public static let tableRows = 50
-    /// The first `tableRows` ids to end, in the order they ended.
-    public private(set) var firstEnds: [(id: String, outcome: IDOutcome, saved: SavedFacts?)] = []
     /// Every id that ended, whatever the outcome.
-    public var ended: Int { saved + alreadySaved + failed + expired + elsewhere }
+    public var ended: Int { saved + alreadySaved + failed + expired + elsewhere + interrupted }
     private var costSums: [String: Double] = [:]
     private var costCounts: [String: Int] = [:]
     private var costMissing = 0
@@ -91,7 +94,6 @@ public struct BatchTally: Sendable {
 
     /// `saved`: the video's bytes and cost, for an id whose video is on disk.
     mutating func add(id: String, outcome: IDOutcome, saved item: SavedFacts?) {
-        if firstEnds.count < Self.tableRows { firstEnds.append((id, outcome, item)) }
         switch outcome {
         case .saved: saved += 1
         case .alreadySaved: alreadySaved += 1
@@ -99,7 +101,11 @@ public struct BatchTally: Sendable {
             elsewhere += 1
             return
         case .failed(let f):
-            if f.kind == .expired { expired += 1 } else { failed += 1 }
+            switch f.kind {
+            case .expired: expired += 1
+            case .stopped, .apiUnreachable: interrupted += 1
+            default: failed += 1
+            }
             if failures.count < Self.keptFailures { failures.append((id, f)) }
             return
         }
@@ -128,6 +134,7 @@ public struct BatchTally: Sendable {
             saved: saved, alreadySaved: alreadySaved, failed: failed, expired: expired, bytes: bytes,
             cost: cost, costUnknown: costUnknown, elapsedSeconds: elapsedSeconds)
         s.elsewhere = elsewhere
+        s.interrupted = interrupted
         return s
     }
 }

@@ -12,7 +12,7 @@ extension Fetcher {
             let kept = MediaFile.existingPart(directory: config.outputDirectory, id: id).flatMap { AtomicFile.size(of: $0.partPath) } ?? 0
             return Self.failure(e, kept: kept)
         case is CancellationError:
-            return FetchFailure(kind: .stopped, message: "interrupted; partial files are kept and resume on the next run")
+            return FetchFailure(kind: .stopped, message: "interrupted before it finished")
         default:
             return FetchFailure(kind: .download, message: "\(error)")
         }
@@ -41,6 +41,23 @@ extension Fetcher {
         case .timedOut(let limit):
             return FetchFailure(
                 kind: .timedOut, message: "not completed after \(Checked.wholeSeconds(limit)) s (--max-wait); run again later")
+        }
+    }
+
+    static func failure(_ o: APIOutage) -> FetchFailure {
+        switch o {
+        case let .neverAnswered(reason, seconds):
+            return FetchFailure(
+                kind: .apiUnreachable,
+                message:
+                    "the API could not be reached in \(Checked.wholeSeconds(seconds)) s (\(reason)); check --base-url and the network, or wait longer with --api-wait"
+            )
+        case let .outlasted(reason, seconds):
+            return FetchFailure(
+                kind: .apiUnreachable,
+                message:
+                    "the API stopped answering and was still unreachable after \(Checked.wholeSeconds(seconds)) s (\(reason)); partial files are kept, run again later (--outage-limit waits longer)"
+            )
         }
     }
 

@@ -4,6 +4,9 @@ public struct FetchFailure: Error, Sendable, Equatable {
     public enum Kind: String, Sendable {
         case invalidID, generationFailed, cancelled, unknownStatus, refused, authentication
         case expired, timedOut, gaveUp, download, disk, stopped
+        /// The API could not be reached for longer than the run waits (`APIHealthPolicy`):
+        /// the whole run stops.
+        case apiUnreachable
         /// The destination refused or failed to take the saved files (they stay in the work folder).
         case storage
     }
@@ -32,6 +35,11 @@ public enum FetchEvent: Sendable {
     case claimedElsewhere(id: String, holder: String)
     case status(id: String, status: VideoStatus, progress: Double?)
     case pollRetry(id: String, reason: String, delay: Double)
+    /// The API cannot be reached (sent once when it goes down): every id waits for it, up to
+    /// `waitingUpTo` seconds (nil: for ever).
+    case apiUnreachable(reason: String, waitingUpTo: Double?)
+    /// The API answers again after being unreachable this long.
+    case apiReachable(afterSeconds: Double)
     case download(id: String, DownloadEvent)
     case saved(id: String, file: String, bytes: Int64, sha256: String, cost: Double?, currency: String?)
     /// A preview (`--with`) was saved beside the video (reported before the id's `saved`).
@@ -53,11 +61,14 @@ public struct FetchReport: Sendable {
     public var tally: BatchTally
     /// Set when the API rejected the key: the run stopped at once.
     public var authenticationFailure: String?
+    /// Set when the API could not be reached for longer than the run waits: the run stopped.
+    public var apiUnreachable: String?
     /// An id source (the listing, an id file) failed part-way: the ids it gave were fetched,
     /// the rest not.
     public var sourceFailure: Error?
     public var allSucceeded: Bool {
-        tally.failed == 0 && tally.expired == 0 && authenticationFailure == nil && sourceFailure == nil
+        tally.failed == 0 && tally.expired == 0 && tally.interrupted == 0 && authenticationFailure == nil && apiUnreachable == nil
+            && sourceFailure == nil
     }
 }
 
@@ -65,6 +76,8 @@ public struct FetchConfiguration: Sendable {
     public var outputDirectory: String
     public var api: APIClient
     public var poll = PollPolicy()
+    /// How long the run waits for an API that cannot be reached.
+    public var apiHealth = APIHealthPolicy()
     public var download = DownloadSettings()
     /// How many downloads run at once; they start earliest `expires_at` first.
     public var jobs = 4

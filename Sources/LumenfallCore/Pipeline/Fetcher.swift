@@ -31,7 +31,9 @@ public struct Fetcher: Sendable {
         var sourceFailure: Error?
         let window = max(config.window, config.jobs + config.pollJobs)
         let ledger = Ledger(keepOutcomes: config.keepOutcomes, keepSavedIDs: config.keepSavedIDs)
-        let context = RunContext(polls: Slots(config.pollJobs), folderSync: DirectorySync(directory: config.outputDirectory))
+        let context = RunContext(
+            polls: Slots(config.pollJobs), folderSync: DirectorySync(directory: config.outputDirectory),
+            health: APIHealth(policy: config.apiHealth))
         let inFlight = Slots(window)
         let queue = DownloadQueue()
         // Two stages: a short task per id polls it (with a poll slot), then hands its video
@@ -180,7 +182,7 @@ public struct Fetcher: Sendable {
             await context.polls.release()
             return .finished(Finished(outcome: .failed(FetchFailure(kind: .storage, message: "\(error)"))))
         }
-        let polled = await context.guarded { try await pollUntilCompleted(id) }
+        let polled = await context.guarded { try await pollUntilCompleted(id, health: context.health) }
         await context.polls.release()
         do {
             let video = try polled.get()
@@ -331,7 +333,7 @@ public struct Fetcher: Sendable {
                 }
             })
         downloader.preview = variant
-        let result = try await downloader.run(video: video, refresh: { try await pollUntilCompleted(id) })
+        let result = try await downloader.run(video: video, refresh: { try await pollUntilCompleted(id, health: context.health) })
         context.meter.record(bytes: result.transferred, seconds: Date().timeIntervalSince(started))
         return result
     }

@@ -11,6 +11,7 @@ extension Fetcher {
             var results: [IDOutcome?] = []
             var tally: BatchTally
             var authFailure: String?
+            var apiFailure: String?
         }
         private let keepOutcomes: Bool
         private let state: Mutex<State>
@@ -33,7 +34,8 @@ extension Fetcher {
             }
         }
 
-        /// Records an id's end; true when it was the API rejecting the key (the run stops).
+        /// Records an id's end; true when it ends the run (the key was rejected, or the API
+        /// could not be reached for longer than the run waits).
         func finish(_ i: Int, _ id: String, _ finished: Finished) -> Bool {
             state.withLock { s in
                 let outcome = finished.outcome
@@ -44,6 +46,10 @@ extension Fetcher {
                     if s.authFailure == nil { s.authFailure = f.message }
                     return true
                 }
+                if case .failed(let f) = outcome, f.kind == .apiUnreachable {
+                    if s.apiFailure == nil { s.apiFailure = f.message }
+                    return true
+                }
                 return false
             }
         }
@@ -52,14 +58,15 @@ extension Fetcher {
 
         func report(sourceFailure: Error?) -> FetchReport {
             state.withLock { s in
-                let stopped = FetchFailure(
-                    kind: .stopped,
-                    message: s.authFailure != nil
-                        ? "not finished: the run stopped because the API key was rejected"
-                        : "not finished: the run was interrupted")
+                let why =
+                    s.authFailure != nil
+                    ? "the run stopped because the API key was rejected"
+                    : s.apiFailure != nil ? "the run stopped because the API could not be reached" : "the run was interrupted"
+                let stopped = FetchFailure(kind: .stopped, message: "not finished: \(why)")
                 return FetchReport(
                     outcomes: s.order.enumerated().map { ($0.element, s.results[$0.offset] ?? .failed(stopped)) },
-                    tally: s.tally, authenticationFailure: s.authFailure, sourceFailure: sourceFailure)
+                    tally: s.tally, authenticationFailure: s.authFailure, apiUnreachable: s.apiFailure,
+                    sourceFailure: sourceFailure)
             }
         }
     }
@@ -69,9 +76,12 @@ extension Fetcher {
         let polls: Slots
         let meter = ThroughputMeter()
         let folderSync: DirectorySync
-        /// Set the moment the API rejects the key, before the failing id gives up its slot,
-        /// so no waiting id sends another request with it.
+        /// The API's reachability, shared by every poller.
+        let health: APIHealth
+        /// Set the moment the API rejects the key (or is given up on), before the failing id
+        /// gives up its slot, so no waiting id sends another request.
         let keyRejected = Flag()
+        let apiGivenUp = Flag()
     }
 
     final class Flag: Sendable {
@@ -88,10 +98,14 @@ extension Fetcher.RunContext {
         if keyRejected.isSet {
             return .failure(FetchFailure(kind: .stopped, message: "not finished: the run stopped because the API key was rejected"))
         }
+        if apiGivenUp.isSet {
+            return .failure(FetchFailure(kind: .stopped, message: "not finished: the run stopped because the API could not be reached"))
+        }
         do {
             return .success(try await work())
         } catch {
             if let f = error as? FetchFailure, f.kind == .authentication { keyRejected.set() }
+            if let f = error as? FetchFailure, f.kind == .apiUnreachable { apiGivenUp.set() }
             if case DownloadError.authenticationFailed = error { keyRejected.set() }
             return .failure(error)
         }

@@ -60,7 +60,7 @@ struct PollMachine: Sendable {
                     return transient(e, retryAfter: retryAfter, elapsed: elapsed, random: random)
                 }
                 return .stop(.refused(status: status, code: code, message: message))
-            case .transport:
+            case .transport, .unreachable:
                 return transient(e, retryAfter: nil, elapsed: elapsed, random: random)
             case .malformed:
                 malformed += 1

@@ -3,16 +3,34 @@ import Foundation
 /// Polling's driver, beside `PollMachine` as `Downloader` sits beside `DownloadMachine`: one
 /// request per turn, the machine's action after it.
 extension Fetcher {
-    /// Polls until the job completes, per PollMachine's decisions.
-    func pollUntilCompleted(_ id: String) async throws -> VideoObject {
+    /// Polls until the job completes, per PollMachine's decisions. An API that cannot be
+    /// reached is the run's concern, not the id's: `health` holds every poller until it answers
+    /// again (or says the run is over), and those failures count against no id's retries.
+    func pollUntilCompleted(_ id: String, health: APIHealth) async throws -> VideoObject {
         var machine = PollMachine(policy: config.poll)
         let start = Date()
         var lastShown: (String, Int?)?
         while true {
             let event: PollEvent
             var video: VideoObject?
+            try await health.admitted()
             do {
-                let v = try await config.api.retrieve(id)
+                let v: VideoObject
+                do {
+                    v = try await config.api.retrieve(id)
+                } catch APIError.unreachable(let reason) {
+                    switch health.unreachable(reason, random: config.random()) {
+                    case .retry(let announce):
+                        if announce { emit(.apiUnreachable(reason: reason, waitingUpTo: health.waitLimit)) }
+                        continue
+                    case .stop(let outage):
+                        throw Self.failure(outage)
+                    }
+                } catch let e as APIError {
+                    if let down = health.answered() { emit(.apiReachable(afterSeconds: down)) }
+                    throw e
+                }
+                if let down = health.answered() { emit(.apiReachable(afterSeconds: down)) }
                 video = v
                 event = .video(v)
                 let shown = (v.status.text, v.progress.map { Int($0) })  // 0...100, checked on decode

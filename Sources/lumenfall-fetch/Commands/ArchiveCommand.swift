@@ -88,7 +88,7 @@ func runArchiver(
     trap.install { sig in
         let stopped = commit.abort()
         Console.err("lumenfall-fetch: interrupted; \(stopped ? "no archive was written" : "the archive was already complete")\n")
-        exit(Exit.forSignal(sig))
+        SignalTrap.exitNow(Exit.forSignal(sig))
     }
     defer { withExtendedLifetime(trap) {} }
     let result: Archiver.Result

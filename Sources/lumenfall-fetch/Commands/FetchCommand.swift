@@ -69,6 +69,7 @@ struct FetchCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(title: "Polling") var polling: PollingOptions
+    @OptionGroup(title: "Polling") var apiWait: APIWaitOptions
     @OptionGroup(title: "Transfer") var transfer: TransferOptions
 
     @Option(
@@ -94,6 +95,10 @@ struct FetchCommand: AsyncParsableCommand {
                 "--work-dir and --s3-endpoint go with -o s3://bucket/prefix/ (--s3-endpoint also with --archive s3://...)")
         }
         if ids.isEmpty && input.isEmpty && !all { throw ValidationError("give at least one video id, --input FILE or --all") }
+        // Checked before any request or lock: an id becomes a file name in the folder.
+        for id in ids {
+            if let why = VideoID.problem(with: id) { throw ValidationError("'\(TerminalText.safe(id))' is not a video id: \(why)") }
+        }
         if since != nil && !all { throw ValidationError("--since goes with --all") }
         if maxItems != nil && !all { throw ValidationError("--max-items goes with --all") }
         if let m = maxItems, m < 1 { throw ValidationError("--max-items must be at least 1") }
@@ -124,6 +129,7 @@ struct FetchCommand: AsyncParsableCommand {
         config.destination = destination
         config.poll = polling.policy(retry: transfer.retryPolicy)
         config.pollJobs = polling.pollJobs
+        config.apiHealth = apiWait.policy
 
         // The report keeps the batch's numbers, not one entry per id; --archive keeps the saved
         // ids (one string each) to bundle them afterwards.
@@ -173,7 +179,13 @@ struct FetchCommand: AsyncParsableCommand {
             // One summary of what was done, whatever was still queued.
             printer.summary(summary)
             events?.summary(summary, interrupted: true)
-            printer.line("interrupted; partial downloads are kept and resume on the next run")
+            // Only the partial files that exist are promised to the next run.
+            let stopped = report.tally.failures.filter { $0.failure.kind == .stopped }.map(\.id)
+            let kept = stopped.filter { MediaFile.existingPart(directory: dir, id: $0) != nil }.count
+            let parts = kept == 0 ? "no partial file" : kept == 1 ? "1 partial file is" : "\(kept) partial files are"
+            printer.line(
+                "interrupted: \(report.tally.interrupted) id\(report.tally.interrupted == 1 ? "" : "s") not finished; \(parts)"
+                    + (kept == 0 ? " was started" : " kept and resume on the next run"))
             throw CLIError.silent(Exit.forSignal(sig))
         }
         try reportSources(report, counts, printer: printer, api: config.api)
@@ -183,6 +195,7 @@ struct FetchCommand: AsyncParsableCommand {
         if let auth = report.authenticationFailure {
             throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
         }
+        if let down = report.apiUnreachable { throw CLIError(code: Exit.apiUnreachable, down, redacting: key) }
         try galleryStep(dir, printer: printer)
         try await archiveStep(dir, items: items, summary: summary, printer: printer, events: events, curl: curl)
         if !report.allSucceeded { throw CLIError.silent(Exit.someFailed) }

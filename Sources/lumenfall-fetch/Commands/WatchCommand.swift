@@ -149,6 +149,8 @@ struct WatchCommand: AsyncParsableCommand {
         config.previews = preview.previews
         config.poll = polling.policy(retry: transfer.retryPolicy)
         config.pollJobs = polling.pollJobs
+        // A service waits out any outage of the API: the journal keeps what is pending.
+        config.apiHealth = APIHealthPolicy(firstContact: nil, outage: nil)
         config.destination = opened.destination
 
         var options = WatchService.Options()
@@ -195,7 +197,7 @@ struct WatchCommand: AsyncParsableCommand {
             service.stop()
             DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) {
                 log.warning("still winding down after 9.5 s; exiting anyway", [])
-                Foundation.exit(0)
+                SignalTrap.exitNow(0)
             }
         }
         let report = await service.finished()

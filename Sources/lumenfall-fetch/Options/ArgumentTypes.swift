@@ -62,5 +62,12 @@ struct Interval: ExpressibleByArgument, Sendable {
         guard let v = Double(text), v.isFinite, v > 0, v * unit <= 366 * 86_400 else { return nil }
         seconds = v * unit
     }
-    var defaultValueDescription: String { seconds.map { String(format: "%gs", $0) } ?? "off" }
+    /// In the largest unit that divides it: 3600 shows as `1h`, 1800 as `30m`.
+    var defaultValueDescription: String {
+        guard let s = seconds else { return "off" }
+        for (unit, size) in [("d", 86_400.0), ("h", 3600), ("m", 60)] where s >= size && s.truncatingRemainder(dividingBy: size) == 0 {
+            return String(format: "%g%@", s / size, unit)
+        }
+        return String(format: "%gs", s)
+    }
 }

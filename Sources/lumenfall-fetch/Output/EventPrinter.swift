@@ -66,9 +66,13 @@ final class EventPrinter: Sendable {
             if !quiet { line(describe(e)) }
         case .failed(let id, let f):
             milestones.withLock { _ = $0.removeValue(forKey: id) }
-            line("\(Self.shown(id)): \(f.message)")
+            // An interrupted id is not a failure: the summary counts them, one line says what is kept.
+            // (nor is the id that found the API gone: the run's own error says that once).
+            if f.kind != .stopped && f.kind != .apiUnreachable { line("\(Self.shown(id)): \(f.message)") }
         case .expiryAtRisk:
             line(describe(e))  // a warning: shown even with --quiet
+        case .apiUnreachable, .apiReachable:
+            if !quiet { line(describe(e)) }  // one line for the run, above the live rows
         case .queued, .linkExpiry, .download(_, .receiving):
             break  // "downloading from" / "resuming at" already said it; the rest is the live display's
         case let .download(id, .progress(bytes, total)):
@@ -110,6 +114,11 @@ final class EventPrinter: Sendable {
             return "\(id): \(status.text)"
         case .pollRetry(let id, let reason, let delay):
             return "\(id): \(reason); polling again in \(String(format: "%.1f", delay)) s"
+        case let .apiUnreachable(reason, limit):
+            let upTo = limit.map { " for up to \(formatDuration($0))" } ?? ""
+            return "the API cannot be reached (\(reason)); every id waits for it\(upTo)"
+        case .apiReachable(let after):
+            return "the API answers again after \(formatDuration(after)); polling goes on"
         case .download(let id, let d):
             switch d {
             case let .started(host, offset, total):
@@ -148,35 +157,30 @@ final class EventPrinter: Sendable {
         }
     }
 
-    /// Before the totals: a row per id (status, size, cost, then the path or the reason) when
-    /// the batch had at most `BatchTally.tableRows` ids; a bigger one gets its failures.
+    /// Before the totals: the ids not saved (failed, expired, interrupted), one row each with
+    /// the reason; the saved ones were each said as they were saved. At most the tally's first
+    /// `BatchTally.keptFailures`.
     func closingTable(_ t: BatchTally) {
-        guard !quiet, t.ended > 1 else { return }
-        if t.ended <= BatchTally.tableRows {
-            let rows: [[String]] = t.firstEnds.map { end in
-                let cost = end.saved.flatMap { f in f.cost.map { String(format: "%@ %.2f", f.currency ?? "", $0) } } ?? "-"
-                let size = end.saved.map { formatBytes($0.bytes) } ?? "-"
-                switch end.outcome {
-                case .saved(let file, _, _):
-                    return [Self.shown(end.id), "saved", size, cost, place(file)]
-                case .alreadySaved(let file):
-                    return [Self.shown(end.id), "had", size, cost, place(file)]
-                case .elsewhere(let holder):
-                    return [Self.shown(end.id), "elsewhere", "-", "-", "claimed by \(holder)"]
-                case .failed(let f):
-                    return [Self.shown(end.id), f.kind == .expired ? "expired" : "failed", "-", "-", f.message]
+        guard !quiet, !t.failures.isEmpty else { return }
+        let all = t.failed + t.expired + t.interrupted
+        line("not saved\(all > t.failures.count ? " (the first \(t.failures.count) of \(all))" : ""):")
+        let rows = t.failures.map { (id, f) -> (String, String, String) in
+            let status: String =
+                switch f.kind {
+                case .expired: "expired"
+                case .stopped, .apiUnreachable: "interrupted"
+                default: "failed"
                 }
-            }
-            let widths = (0..<4).map { c in rows.map { $0[c].count }.max() ?? 0 }
-            for r in rows {
-                line(
-                    "  " + (0..<4).map { r[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  "
-                        + r[4])
-            }
-        } else if !t.failures.isEmpty {
-            let more = t.failed + t.expired - t.failures.count
-            line("not saved\(more > 0 ? " (the first \(t.failures.count) of \(t.failed + t.expired))" : ""):")
-            for (id, f) in t.failures { line("  \(Self.shown(id)): \(f.message)") }
+            // The id that found the API gone: the run's error below says why, once.
+            let why = f.kind == .apiUnreachable ? "not finished: the run stopped because the API could not be reached" : f.message
+            return (Self.shown(id), status, why)
+        }
+        let idWidth = rows.map(\.0.count).max() ?? 0
+        let statusWidth = rows.map(\.1.count).max() ?? 0
+        for r in rows {
+            line(
+                "  \(r.0.padding(toLength: idWidth, withPad: " ", startingAt: 0))  \(r.1.padding(toLength: statusWidth, withPad: " ", startingAt: 0))  \(r.2)"
+            )
         }
     }
 
@@ -188,6 +192,7 @@ final class EventPrinter: Sendable {
         if s.costUnknown > 0, !s.cost.isEmpty { cost += " (+ \(s.costUnknown) with unknown cost)" }
         line(
             "done: \(s.saved) saved, \(s.alreadySaved) already saved, \(s.failed) failed, \(s.expired) expired"
+                + (s.interrupted > 0 ? ", \(s.interrupted) interrupted" : "")
                 + (s.elsewhere > 0 ? ", \(s.elsewhere) claimed by other workers; " : "; ")
                 + "\(formatBytes(s.bytes)) on disk; \(cost); \(String(format: "%.1f", s.elapsedSeconds)) s")
     }

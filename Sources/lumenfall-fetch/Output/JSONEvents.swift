@@ -29,6 +29,10 @@ final class JSONEvents: Sendable {
             emit("status", id: id, [("status", status.text), ("progress", progress.map { Int($0) })])
         case let .pollRetry(id, reason, delay):
             emit("retry", id: id, [("stage", "poll"), ("reason", reason), ("delay", rounded(delay))])
+        case let .apiUnreachable(reason, limit):
+            emit("api_unreachable", id: nil, [("reason", reason), ("waiting_up_to", limit.map { rounded($0) })])
+        case .apiReachable(let after):
+            emit("api_reachable", id: nil, [("after_seconds", rounded(after))])
         case .download(let id, let d):
             download(id, d)
         case let .saved(id, file, bytes, sha256, cost, currency):
@@ -95,7 +99,7 @@ final class JSONEvents: Sendable {
             "summary", id: nil,
             [
                 ("saved", s.saved), ("already_saved", s.alreadySaved), ("failed", s.failed), ("expired", s.expired),
-                ("claimed_elsewhere", s.elsewhere),
+                ("claimed_elsewhere", s.elsewhere), ("interrupted_ids", s.interrupted),
                 ("bytes", s.bytes), ("cost", JSONObject(cost)), ("cost_unknown", s.costUnknown),
                 ("elapsed", rounded(s.elapsedSeconds)), ("interrupted", interrupted),
             ])

@@ -65,6 +65,8 @@ final class LiveDisplay: Sendable {
                 rows[id]?.note = "\(name) saved"
             case let .assetUnavailable(id, name, _):
                 rows[id]?.note = "no \(name) on the server"
+            case .apiUnreachable, .apiReachable:
+                break  // one plain line above the block says it
             }
             dirty = true
         }

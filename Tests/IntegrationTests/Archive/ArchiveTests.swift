@@ -180,7 +180,7 @@ import Testing
             #expect(ok.status == 0, "\(ok.stderr)")
             #expect(ok.stdout == path + "\n")
             let left = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
-            #expect(left == [".lumenfall-fetch.lock", "notes.txt"])  // the lock stays, empty of meaning
+            #expect(left == ["notes.txt"])  // the lock file goes with the run
             #expect(ArchiveVerifier.verify(path: path).ok)
             #expect(try memberNames(path).count == 2 + 2 * ids.count)
 

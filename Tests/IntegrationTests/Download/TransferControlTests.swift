@@ -19,6 +19,36 @@ import Testing
         }
     }
 
+    /// `stallTimeout` counts from the last byte, on the loop: a body that stops after a fast
+    /// start ends within a second of the deadline (libcurl's own check, averaging over several
+    /// seconds, took up to 6 s longer). The upper bound is generous for a loaded machine.
+    @Test func aStallEndsTheTransferWithinASecondOfItsDeadline() async throws {
+        try await withSandbox { server in
+            let id = server.createJob(
+                spec(bytes: 1 << 20) {
+                    $0.queuedPolls = 0
+                    $0.faults.stallAfterBytes = 512 << 10
+                    $0.faults.stallSeconds = 120
+                })
+            let url = "http://127.0.0.1:\(server.port)/openai/v1/videos/\(id)/content?variant=video"
+            let sink = LastByteClock()
+            let outcome = await Task {
+                try await CurlMulti.shared.perform(
+                    HTTPRequest(url: url, headers: ["Authorization: Bearer \(server.apiKey)"], stallTimeout: 2), sink: sink)
+            }.result
+            let ended = Date()
+            guard case .failure(let e as CurlError) = outcome else {
+                Issue.record("a stalled body must end the transfer: \(outcome)")
+                return
+            }
+            #expect(e.isTimeout)
+            #expect(e.message.contains("no data for 2 s"), "\(e.message)")
+            let quiet = ended.timeIntervalSince(try #require(sink.last))
+            #expect(quiet >= 1.9 && quiet < 4.5, "ended \(quiet) s after the last byte")
+            server.releaseStalls()
+        }
+    }
+
     @Test func aCancelledTransferEndsPromptlyAndOnlyOnce() async throws {
         try await withSandbox { server in
             let id = server.createJob(
@@ -45,5 +75,16 @@ import Testing
                 #expect(throws: CancellationError.self) { try outcome.get() }
             }
         }
+    }
+}
+
+/// When the last body byte came. `@unchecked Sendable` is sound: libcurl's loop thread writes
+/// it during the transfer; the test reads it after `perform` returns.
+final class LastByteClock: HTTPResponseSink, @unchecked Sendable {
+    var last: Date?
+    func didReceiveHead(_ head: HTTPResponseHead) -> SinkVerdict { .proceed }
+    func didReceiveBody(_ bytes: UnsafeRawBufferPointer) -> SinkVerdict {
+        last = Date()
+        return .proceed
     }
 }

@@ -1,0 +1,84 @@
+import Foundation
+import LumenfallCore
+import LumenfallSandbox
+import Testing
+
+/// A newcomer's first mistakes (issue 19): typos of subcommands, `help` of one that does not
+/// exist, an id that cannot be one, a negative number: bad usage (64) with a message that says
+/// what to do, before any request, and no lock file left behind.
+@Suite(.removesTempDirs) struct UsageTests {
+    @Test(arguments: [("lsit", "list"), ("verfiy", "verify"), ("galery", "gallery"), ("wacth", "watch"), ("fecth", "fetch")])
+    func aTypoOfASubcommandIsBadUsageWithASuggestion(typo: String, meant: String) async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let run = try await offPool {
+                try runIn(dir, [typo], env: ["LUMENFALL_API_KEY": server.apiKey, "LUMENFALL_BASE_URL": server.baseURL])
+            }
+            #expect(run.status == 64)
+            #expect(run.stderr.contains("did you mean '\(meant)'?"), "\(run.stderr)")
+            #expect(run.stderr.hasPrefix("lumenfall-fetch: error: "))
+            #expect(server.requests().isEmpty, "nothing was sent to the API")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "no lock file is left")
+        }
+    }
+
+    @Test func namingFetchSendsTheWordAsAnIdAndLeavesNoLockFile() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let id = server.createJob(spec(bytes: 1000) { $0.id = "lsit" })
+            let run = try await server.runCLI(["fetch", id, "-o", dir], env: ["LUMENFALL_API_KEY": server.apiKey])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: "\(dir)/\(DirectoryLock.fileName)"))
+            #expect(FileManager.default.fileExists(atPath: "\(dir)/lsit.mp4"))
+        }
+    }
+
+    @Test func helpOfNoSuchSubcommandIsBadUsage() async throws {
+        let run = try await runCLI(["help", "nosuch"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("there is no subcommand 'nosuch'"))
+        #expect(run.stderr.contains("fetch, list, archive, verify, gallery, watch, s3"))
+        let typo = try await runCLI(["help", "lsit"])
+        #expect(typo.status == 64 && typo.stderr.contains("did you mean 'list'?"))
+        #expect(try await runCLI(["help", "list"]).status == 0)
+    }
+
+    @Test func anIdThatCannotBeOneIsRefusedBeforeAnyRequest() async throws {
+        let run = try await runCLI(["../etc/passwd"], env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("'../etc/passwd' is not a video id"), "\(run.stderr)")
+    }
+
+    @Test func aNegativeNumberIsJudgedByItsOptionNotTakenForOne() async throws {
+        let run = try await runCLI(["video_1", "--retries", "-1"], env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("--retries must be between 0 and 1000"), "\(run.stderr)")
+        #expect(!run.stderr.contains("Missing value"))
+    }
+
+    @Test func versionNamesTheProgram() async throws {
+        let run = try await runCLI(["--version"])
+        #expect(run.status == 0)
+        #expect(run.stdout.hasPrefix("lumenfall-fetch "))
+        #expect(run.stdout.contains("libcurl/") && run.stdout.contains("libarchive"))
+    }
+
+    /// The binary run with `dir` as its working folder, as a user types it in a shell.
+    func runIn(_ dir: String, _ args: [String], env: [String: String]) throws -> CLIRun {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try fetchBinary())
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        var e = ProcessInfo.processInfo.environment
+        e["XDG_CONFIG_HOME"] = "/nonexistent/lumenfall-test-config"
+        for (k, v) in env { e[k] = v }
+        p.environment = e
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return CLIRun(status: p.terminationStatus, stdout: "", stderr: String(decoding: data, as: UTF8.self), reason: p.terminationReason)
+    }
+}
