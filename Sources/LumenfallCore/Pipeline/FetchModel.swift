@@ -30,6 +30,9 @@ public enum IDOutcome: Sendable, Equatable {
 public enum FetchEvent: Sendable {
     /// The id entered the run (it has a place in the window and a poll slot).
     case queued(id: String)
+    /// Every id has been read from the input (arguments, id files, the listing): the run holds
+    /// `ids` in all, so a display can say "of N" and not "of N so far".
+    case inputEnded(ids: Int)
     case alreadySaved(id: String, file: String)
     /// Another worker claimed this id (`-o s3://` with several workers): skipped here.
     case claimedElsewhere(id: String, holder: String)

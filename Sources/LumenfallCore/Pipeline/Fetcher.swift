@@ -29,6 +29,7 @@ public struct Fetcher: Sendable {
     public func run(source: IDSource) async -> FetchReport {
         var recent = RecentIDs(limit: config.dedupLimit)
         var sourceFailure: Error?
+        var queuedCount = 0
         let window = max(config.window, config.jobs + config.pollJobs)
         let ledger = Ledger(keepOutcomes: config.keepOutcomes, keepSavedIDs: config.keepSavedIDs)
         let context = RunContext(
@@ -71,7 +72,10 @@ public struct Fetcher: Sendable {
                         sourceFailure = error
                         break
                     }
-                    guard let id = next else { break }
+                    guard let id = next else {
+                        emit(.inputEnded(ids: queuedCount))
+                        break
+                    }
                     // Each id once per run, however often it is given or listed: never two
                     // tasks on one id (they would share its .part), and repeats within the
                     // last `dedupLimit` ids are dropped.
@@ -92,6 +96,7 @@ public struct Fetcher: Sendable {
                         break  // cancelled
                     }
                     let i = ledger.start(id)
+                    queuedCount += 1
                     emit(.queued(id: id))
                     await queue.producerStarted()
                     group.addTask {

@@ -231,7 +231,13 @@ extension FetchCommand {
             quiet: out.quiet || mode == .none, key: key, place: { destination.place(of: $0) },
             pathsOnStdout: !out.json && !(live != nil && isatty(STDOUT_FILENO) == 1), live: live,
             plainProgress: mode == .plain)
-        let events = out.json ? JSONEvents(key: key, place: { destination.place(of: $0) }) : nil
+        // JSON lines on a stdout that is the live block's terminal go above the block, never into it.
+        let above = live != nil && isatty(STDOUT_FILENO) == 1 ? live : nil
+        let events =
+            out.json
+            ? JSONEvents(
+                key: key, place: { destination.place(of: $0) }, write: { line in above.map { $0.scrollOut(line) } ?? Console.out(line) })
+            : nil
         LoggingSystem.bootstrap { label in
             var h = RedactingLogHandler(label: label, printer: printer)
             h.logLevel = .debug

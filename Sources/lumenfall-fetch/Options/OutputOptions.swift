@@ -21,7 +21,7 @@ struct OutputOptions: ParsableArguments {
 
     @Flag(
         help:
-            "Write events as JSON Lines on stdout (queued, status, download_started, progress, retry, saved, failed, expired, archived, summary; README documents each); human lines stay on stderr."
+            "Write events as JSON Lines on stdout (\(JSONEvents.names.joined(separator: ", ")); docs/reference.md documents each); human lines stay on stderr."
     )
     var json = false
 }

@@ -51,7 +51,9 @@ final class EventPrinter: Sendable {
     func line(_ s: String) {
         let text = "lumenfall-fetch: " + TerminalText.safe(key.redact(s))
         if let live {
-            live.scroll(text)
+            // On the terminal a long line is broken at spaces by us, indented, never by the
+            // terminal's wrap (which the block's redraw cannot count).
+            live.scroll(LiveDisplay.wrap(text, width: live.width - 1).joined(separator: "\n"))
             return
         }
         output.withLock { _ in Console.err("\(text)\n") }
@@ -63,7 +65,7 @@ final class EventPrinter: Sendable {
         case .saved(let id, let file, _, _, _, _), .alreadySaved(let id, let file):
             milestones.withLock { _ = $0.removeValue(forKey: id) }  // bounded by the work in flight
             if pathsOnStdout { path(file) }
-            if !quiet { line(describe(e)) }
+            if !quiet { line(live.map { compact(e, width: $0.width) } ?? describe(e)) }
         case .failed(let id, let f):
             milestones.withLock { _ = $0.removeValue(forKey: id) }
             // An interrupted id is not a failure: the summary counts them, one line says what is kept.
@@ -73,7 +75,7 @@ final class EventPrinter: Sendable {
             line(describe(e))  // a warning: shown even with --quiet
         case .apiUnreachable, .apiReachable:
             if !quiet { line(describe(e)) }  // one line for the run, above the live rows
-        case .queued, .linkExpiry, .download(_, .receiving):
+        case .queued, .inputEnded, .linkExpiry, .download(_, .receiving):
             break  // "downloading from" / "resuming at" already said it; the rest is the live display's
         case let .download(id, .progress(bytes, total)):
             if plainProgress, !quiet, live == nil, let text = milestone(id, bytes: bytes, total: total) { line(text) }
@@ -81,6 +83,21 @@ final class EventPrinter: Sendable {
             guard !quiet, live == nil else { return }  // the live rows show state changes
             line(describe(e))
         }
+    }
+
+    /// A saved id as one line that fits the live display's terminal: the id, the file's name
+    /// (not its folder, said once by -o) and its size; the sha256 is in the sidecar.
+    private func compact(_ e: FetchEvent, width: Int) -> String {
+        let text: String
+        switch e {
+        case let .saved(id, file, bytes, _, _, _):
+            text = "\(id): saved \((file as NSString).lastPathComponent) (\(formatBytes(bytes)))"
+        case let .alreadySaved(id, file):
+            text = "\(id): already saved as \((file as NSString).lastPathComponent)"
+        default:
+            text = describe(e)
+        }
+        return LiveDisplay.middle(text, max(20, width - 1 - "lumenfall-fetch: ".count))
     }
 
     /// A plain progress line when a download passes a 10 % step, or 30 s after the last one.
@@ -103,6 +120,8 @@ final class EventPrinter: Sendable {
         switch e {
         case .queued(let id):
             return "\(id): queued"
+        case .inputEnded(let n):
+            return "all \(n) ids are in the run"
         case let .linkExpiry(id, at):
             return "\(id): its link expires at \(utcString(at))"
         case .alreadySaved(let id, let file):
@@ -178,9 +197,10 @@ final class EventPrinter: Sendable {
         let idWidth = rows.map(\.0.count).max() ?? 0
         let statusWidth = rows.map(\.1.count).max() ?? 0
         for r in rows {
-            line(
+            let row =
                 "  \(r.0.padding(toLength: idWidth, withPad: " ", startingAt: 0))  \(r.1.padding(toLength: statusWidth, withPad: " ", startingAt: 0))  \(r.2)"
-            )
+            // On a terminal a row fits its width: each reason was said in full when it happened.
+            line(live.map { LiveDisplay.fit(row, width: max(30, $0.width - 1 - "lumenfall-fetch: ".count)) } ?? row)
         }
     }
 

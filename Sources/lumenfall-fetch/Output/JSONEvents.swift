@@ -8,21 +8,36 @@ import Synchronization
 /// C1 and bidi controls are escaped, as in `list --json`.
 final class JSONEvents: Sendable {
     static let schema = 1
+    /// Every event this writes, for `--help` (a test holds it to the documented list).
+    static let names = [
+        "queued", "input_ended", "status", "download_started", "segmented", "progress", "retry", "restart", "state_set_aside",
+        "api_unreachable", "api_reachable", "expiry_at_risk", "asset_saved", "asset_unavailable", "saved", "failed", "expired",
+        "claimed_elsewhere", "summary", "archived",
+    ]
     let key: APIKey
     /// Where a saved file is, as the destination names it.
     let place: @Sendable (String) -> String
     /// Per id: the last progress sent (bytes, uptime ns), for `speed`.
     private let last = Mutex<[String: (bytes: Int64, at: UInt64)]>([:])
 
-    init(key: APIKey, place: @escaping @Sendable (String) -> String) {
+    /// Where a line goes: stdout, or above the live block when stdout is its terminal too.
+    let write: @Sendable (String) -> Void
+
+    init(
+        key: APIKey, place: @escaping @Sendable (String) -> String,
+        write: @escaping @Sendable (String) -> Void = { Console.out($0) }
+    ) {
         self.key = key
         self.place = place
+        self.write = write
     }
 
     func handle(_ e: FetchEvent) {
         switch e {
         case .queued(let id):
             emit("queued", id: id, [])
+        case .inputEnded(let n):
+            emit("input_ended", id: nil, [("ids", n)])
         case .linkExpiry:
             break  // a live display's countdown; the sidecar has expires_at
         case let .status(id, status, progress):
@@ -142,7 +157,7 @@ final class JSONEvents: Sendable {
         all += fields
         let line = TerminalText.safeJSON(key.redact(Self.encode(JSONObject(all))))
         // One write per line: lines from concurrent ids never interleave.
-        Console.out((line + "\n"))
+        write(line + "\n")
     }
 
     static func now() -> String {

@@ -29,6 +29,8 @@ final class LiveDisplay: Sendable {
         var done = 0
         var failed = 0
         var queuedTotal = 0
+        /// Set when the input has been read to its end: the footer's "of N" is then final.
+        var inputEnded = false
         var bytes: Int64 = 0
         var cost: [String: Double] = [:]
         var rate = RateWindow()
@@ -39,6 +41,8 @@ final class LiveDisplay: Sendable {
                 queuedTotal += 1
                 order += 1
                 rows[id] = Row(id: id, seq: order)
+            case .inputEnded:
+                inputEnded = true
             case let .status(id, status, progress):
                 // Completed and polled: it waits in the queue for a download worker.
                 rows[id]?.phase =
@@ -144,36 +148,59 @@ final class LiveDisplay: Sendable {
             return lines.map { LiveDisplay.fit(redact($0), width: width - 1) + "\n" }.joined()
         }
 
+        /// One row: the id (its tail: ids share their start, `video_`), then what it is doing,
+        /// most telling first, as much as the width holds: the percentage, a bar on a wide
+        /// terminal, bytes, speed, ETA, the link's time left. A retry's reason takes the place
+        /// of speed and ETA (stale while it waits), so it is what gets the room.
         func render(_ r: Row, now: Date) -> String {
-            let idWidth = min(28, max(12, width / 3))
-            let id = LiveDisplay.middle(TerminalText.safe(r.id), idWidth).padding(toLength: idWidth, withPad: " ", startingAt: 0)
+            let idWidth = min(30, max(12, width / 4))
+            let id = LiveDisplay.tail(TerminalText.safe(r.id), idWidth).padding(toLength: idWidth, withPad: " ", startingAt: 0)
+            let room = max(10, width - 1 - 2 - idWidth - 1)
             var parts: [String] = []
             switch r.phase {
             case "generating":
-                parts.append("generating \(r.progress.map { "\(Int($0))%" } ?? "")")
+                parts.append("generating\(r.progress.map { " \(Int($0))%" } ?? "")")
             case "downloading":
-                let of = r.total.map { "/\(formatBytes($0))" } ?? ""
-                var s = "\(formatBytes(r.bytes))\(of)"
-                if let v = r.speed { s += "  \(formatBytes(Int64(min(v, 1e15))))/s" }
-                var late = false
-                if let v = r.speed, v > 0, let total = r.total {
-                    let eta = Double(total - r.bytes) / v
-                    s += "  ETA \(LiveDisplay.duration(eta))"
-                    if let exp = r.expiresAt, now.addingTimeInterval(eta) > exp { late = true }
+                if let total = r.total, total > 0 {
+                    let fraction = min(1, max(0, Double(r.bytes) / Double(total)))
+                    parts.append(String(format: "%3d%%", Int(fraction * 100)))
+                    if room >= 70 {
+                        let cells = 12
+                        let full = Int(fraction * Double(cells))
+                        parts.append("[" + String(repeating: "#", count: full) + String(repeating: "-", count: cells - full) + "]")
+                    }
+                    parts.append("\(formatBytes(r.bytes))/\(formatBytes(total))")
+                } else {
+                    parts.append(formatBytes(r.bytes))
+                }
+                if r.note == nil {
+                    if let v = r.speed { parts.append("\(formatBytes(Int64(min(v, 1e15))))/s") }
+                    if let v = r.speed, v > 0, let total = r.total {
+                        parts.append("ETA \(LiveDisplay.duration(Double(total - r.bytes) / v))")
+                    }
                 }
                 if let exp = r.expiresAt {
                     let left = exp.timeIntervalSince(now)
+                    let eta = r.speed.flatMap { v in v > 0 ? r.total.map { Double($0 - r.bytes) / v } : nil }
+                    let late = eta.map { now.addingTimeInterval($0) > exp } ?? false
                     let text = left > 0 ? "link \(LiveDisplay.duration(left))" : "link expired"
-                    s += "  " + (late && color ? "\u{1b}[31m\(text)\u{1b}[0m" : late ? "\(text)!" : text)
+                    parts.append(late && color ? "\u{1b}[31m\(text)\u{1b}[0m" : late ? "\(text)!" : text)
                 }
-                parts.append(s)
             default:
                 parts.append(TerminalText.safe(r.phase))  // an unknown status is the server's word
             }
-            if let n = r.note { parts.append(TerminalText.safe(n)) }
-            return "  \(id) \(parts.joined(separator: "  "))"
+            var line = parts.joined(separator: "  ")
+            if let n = r.note {
+                // The reason is what a person looks for: the rest gives way to it.
+                let note = TerminalText.safe(n)
+                let keep = max(0, room - note.count - 2)
+                line = line.count <= keep ? "\(line)  \(note)" : LiveDisplay.fit(line, width: keep) + "  " + note
+            }
+            return "  \(id) \(line)"
         }
 
+        /// The run's totals: ids done, failed and active (of how many, "so far" until the input
+        /// has ended), bytes saved and in flight, the speed over the last seconds, cost, time.
         func footer() -> String {
             let now = DispatchTime.now().uptimeNanoseconds
             let elapsed = Double(now - started.uptimeNanoseconds) / 1e9
@@ -181,8 +208,11 @@ final class LiveDisplay: Sendable {
                 cost.isEmpty
                 ? ""
                 : "  " + cost.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: ", ")
+            let inFlight = rows.values.reduce(Int64(0)) { $0 + ($1.phase == "downloading" ? $1.bytes : 0) }
+            let of = inputEnded ? "of \(queuedTotal)" : "of \(queuedTotal) so far"
+            let speed = formatBytes(Int64(min(rate.perSecond(now: now), 1e15)))
             let body =
-                "\(done) done, \(failed) failed, \(rows.count) active of \(queuedTotal)  \(formatBytes(bytes))  \(formatBytes(Int64(min(rate.perSecond(now: now), 1e15))))/s\(costText)  \(LiveDisplay.duration(elapsed))"
+                "\(done) done, \(failed) failed, \(rows.count) active \(of)  \(formatBytes(bytes + inFlight))  \(speed)/s\(costText)  \(LiveDisplay.duration(elapsed))"
             return color ? "\u{1b}[1m\(body)\u{1b}[0m" : body
         }
     }
@@ -262,6 +292,23 @@ final class LiveDisplay: Sendable {
         }
     }
 
+    /// The terminal's width now, for lines that must not wrap.
+    var width: Int { screen.withLock { $0.width } }
+
+    /// A `--json` line bound for stdout when stdout is this terminal too: written above the
+    /// block like any other line, never into it.
+    func scrollOut(_ line: String) {
+        screen.withLock { s in
+            if s.stopped {
+                Console.out(line)
+                return
+            }
+            Self.write(s.erase())
+            Console.out(line)
+            Self.write(s.block())
+        }
+    }
+
     /// A line that stays: printed above the block, which is drawn again under it.
     func scroll(_ line: String) {
         screen.withLock { s in
@@ -292,7 +339,44 @@ final class LiveDisplay: Sendable {
 
     // MARK: - Text helpers
 
-    /// `abc…xyz`: the start and the end of an id, which is where ids differ.
+    /// `…xyz`: the end of an id, which is where ids differ (they share `video_` and often
+    /// a few characters more at the start).
+    static func tail(_ s: String, _ n: Int) -> String {
+        guard s.count > n, n > 1 else { return s }
+        return "…\(s.suffix(n - 1))"
+    }
+
+    /// A line broken at spaces into lines of at most `width` visible characters, the later ones
+    /// indented; a word longer than a line is cut into pieces.
+    static func wrap(_ s: String, width: Int, indent: String = "    ") -> [String] {
+        let width = max(indent.count + 8, width)
+        guard s.count > width else { return [s] }
+        var lines: [String] = []
+        var current = ""
+        for word in s.split(separator: " ", omittingEmptySubsequences: false).map(String.init) {
+            var w = word
+            while !w.isEmpty {
+                let prefix = current.isEmpty ? (lines.isEmpty ? "" : indent) : current + " "
+                if prefix.count + w.count <= width {
+                    current = prefix + w
+                    w = ""
+                } else if current.isEmpty || current == indent {
+                    // A word longer than a whole line: as much as fits, the rest on the next.
+                    let room = width - prefix.count
+                    lines.append(prefix + w.prefix(room))
+                    w = String(w.dropFirst(room))
+                    current = ""
+                } else {
+                    lines.append(current)
+                    current = ""
+                }
+            }
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
+    }
+
+    /// `/home/u/vid…/video_abc.mp4`: a line cut in its middle to `width`, for a path.
     static func middle(_ s: String, _ n: Int) -> String {
         guard s.count > n, n > 3 else { return s }
         let head = (n - 1) / 2

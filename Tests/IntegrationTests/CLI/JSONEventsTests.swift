@@ -9,6 +9,9 @@ import Testing
     /// The fields each event must carry (beyond schema, event, time), and which may be null.
     static let required: [String: [String]] = [
         "queued": ["id"],
+        "input_ended": ["ids"],
+        "api_unreachable": ["reason", "waiting_up_to"],
+        "api_reachable": ["after_seconds"],
         "status": ["id", "status", "progress"],
         "download_started": ["id", "host", "offset", "total"],
         "progress": ["id", "bytes", "total", "speed"],
@@ -23,8 +26,19 @@ import Testing
         "expired": ["id", "message"],
         "expiry_at_risk": ["id", "expires_at", "remaining_bytes", "needed_seconds"],
         "archived": ["path", "parts", "members", "bytes"],
-        "summary": ["saved", "already_saved", "failed", "expired", "bytes", "cost", "cost_unknown", "elapsed", "interrupted"],
+        "summary": [
+            "saved", "already_saved", "failed", "expired", "bytes", "cost", "cost_unknown", "elapsed", "interrupted_ids", "interrupted",
+        ],
     ]
+
+    /// `fetch --help` names every event, and only those.
+    @Test func helpNamesEveryEvent() async throws {
+        let help = try await runCLI(["fetch", "--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: #"\s+"#, with: " ", options: .regularExpression)
+        for name in Self.required.keys.sorted() + ["state_set_aside"] {
+            #expect(help.contains(name), "fetch --help does not name \(name)")
+        }
+    }
 
     @Test func everyLineIsADocumentedEvent() async throws {
         try await withSandbox { server in

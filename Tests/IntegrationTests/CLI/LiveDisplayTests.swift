@@ -108,6 +108,63 @@ import Testing
         }
     }
 
+    /// At 60, 80 and 100 columns nothing wraps: rows, footer, the saved lines that scroll
+    /// above the block and the closing table. Rows show a percentage; the footer counts the
+    /// bytes in flight, not only those of finished files.
+    @Test(arguments: [60, 80, 100])
+    func nothingWrapsAndTheFooterCountsBytesInFlight(cols: Int) async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            var ids = (0..<5).map { _ in server.createJob(spec(bytes: 3 << 20) { $0.faults.throttleBytesPerSecond = 1 << 20 }) }
+            ids.append(server.createJob(spec { $0.outcome = "failed" }))
+            let (ts, status) = try await inTerminal(try fetchCommand(server, ids, dir), cols: cols)
+            #expect(status == 1)
+            let frames = Self.frames(ts)
+            for f in frames {
+                for line in Self.visible(f).split(separator: "\n") where !line.hasPrefix("Script ") {
+                    #expect(line.count < cols, "\(line.count) of \(cols) columns: \(line)")
+                }
+            }
+            // While the first files are still coming, the footer's bytes are not 0.
+            let early = frames.prefix { !Self.visible($0).contains("saved") }
+            #expect(
+                early.contains { f in Self.visible(f).split(separator: "\n").contains { $0.contains("active of") && !$0.contains(" 0 B ") }
+                })
+            #expect(frames.contains { Self.visible($0).range(of: #"\s\d{1,3}%"#, options: .regularExpression) != nil })
+            #expect(frames.contains { Self.visible($0).contains("active of 6") }, "the total, once the input has ended")
+            let end = Self.visible(frames.last ?? "")
+            #expect(end.contains("not saved:") && end.contains("failed"))
+        }
+    }
+
+    /// `--json` with stdout on the same terminal: each JSON line is written above the block,
+    /// whole, never inside it (which left stale rows in the scrollback).
+    @Test func jsonOnTheTerminalStaysAboveTheBlock() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let ids = (0..<4).map { _ in server.createJob(spec(bytes: 2 << 20) { $0.faults.throttleBytesPerSecond = 1 << 20 }) }
+            let (ts, status) = try await inTerminal(try fetchCommand(server, ids, dir, "--json"))
+            #expect(status == 0)
+            var jsonLines = 0
+            let frames = Self.frames(ts)
+            for (n, f) in frames.enumerated() {
+                let lines = Self.visible(f).split(separator: "\n", omittingEmptySubsequences: false)
+                // A frame: lines that stay, then the block (rows, then the footer); after the
+                // last erasure, no block.
+                let blockStart =
+                    n == frames.count - 1
+                    ? lines.endIndex : lines.firstIndex { $0.hasPrefix("  ") || $0.contains("active of") } ?? lines.endIndex
+                for (i, line) in lines.enumerated() where line.contains("\"schema\"") {
+                    jsonLines += 1
+                    #expect(i < blockStart, "a JSON line inside the block: \(line)")
+                    #expect(line.hasPrefix("{") && line.hasSuffix("}"), "\(line)")
+                    #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line)")
+                }
+            }
+            #expect(jsonLines >= 8, "queued and saved for each id at least")
+        }
+    }
+
     @Test func pipedOutputHasNoEscapeCodes() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
