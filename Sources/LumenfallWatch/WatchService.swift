@@ -78,7 +78,7 @@ public final class WatchService: Sendable {
                         for w in written { watcher.log(.info, "archived", [("path", w.path), ("videos", "\(w.videos)")]) }
                         if gallery && rotation.removeAfterArchive && !written.isEmpty { _ = try? Gallery.write(directory: dir) }
                     case .failure(let e):
-                        watcher.log(.warning, "archive rotation failed; tried again at the next period", [("error", "\(e)")])
+                        watcher.log(.warning, "archive rotation failed; tried again at the next period", [("error", ErrorText.describe(e))])
                     }
                     let wait = rotation.nextBoundary(after: Date()).timeIntervalSinceNow + 2
                     try? await Task.sleep(nanoseconds: UInt64(max(1, wait) * 1e9))

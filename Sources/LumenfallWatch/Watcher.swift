@@ -182,7 +182,7 @@ public final class Watcher: Sendable {
                 try journal.accept(id)
             } catch {
                 // Not recorded: the sender must try again.
-                log(.error, "cannot record a webhook", [("id", id), ("error", "\(error)")])
+                log(.error, "cannot record a webhook", [("id", id), ("error", "\(ErrorText.describe(error))")])
                 return Answer(status: 503, body: #"{"error":"cannot record the event; try again"}"#)
             }
             queue.offer(id)
@@ -274,7 +274,7 @@ public final class Watcher: Sendable {
             if !listless || !state.withLock({ $0.listUnavailableLogged }) {
                 log(
                     .warning, listless ? "the server cannot list videos; webhooks alone will find them" : "sweep failed",
-                    [("error", TerminalText.safe("\(error)"))])
+                    [("error", TerminalText.safe("\(ErrorText.describe(error))"))])
                 if listless { state.withLock { $0.listUnavailableLogged = true } }
             }
             return nil

@@ -85,7 +85,7 @@ enum ConfigFile {
         } catch let e as TOMLParseError {
             throw CLIError(code: 2, "the config file \(file) is not valid TOML (\(e.source.begin.debugDescription)): \(e.description)")
         } catch {
-            throw CLIError(code: 2, "the config file \(file) is not valid TOML: \(error)")
+            throw CLIError(code: 2, "the config file \(file) is not valid TOML: \(ErrorText.describe(error))")
         }
         for key in root.keys.sorted() {
             guard subcommands[key] != nil, root[key]?.table != nil else {
@@ -93,7 +93,21 @@ enum ConfigFile {
                     code: 2, "unknown key '\(key)' in \(file): options go under \(tableNames)")
             }
         }
-        guard let table = root[command]?.table, let type = subcommands[command] else { return [] }
+        // Every table is checked, not only the one this run reads: a typo under [gallery] is
+        // said when `fetch` runs, not left to surprise a later `gallery`.
+        var mine: [String] = []
+        for name in root.keys.sorted() {
+            guard let table = root[name]?.table, let type = subcommands[name] else { continue }
+            let args = try arguments(of: table, command: name, type: type, file: file, home: home)
+            if name == command { mine = args }
+        }
+        return mine
+    }
+
+    /// The arguments one `[command]` table stands for, each key checked against the command's options.
+    static func arguments(
+        of table: TOMLTable, command: String, type: ParsableCommand.Type, file: String, home: String
+    ) throws(CLIError) -> [String] {
         let help = type.helpMessage(columns: 10_000)
         var out: [String] = []
         for key in table.keys.sorted() {

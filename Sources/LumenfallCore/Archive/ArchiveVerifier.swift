@@ -13,7 +13,8 @@ public enum ArchiveVerifier {
         public var kind: Kind
         public var member: String
         public var detail: String
-        public var description: String { "\(kind.rawValue): \(member): \(detail)" }
+        /// `member` is empty for a problem of the whole archive (it cannot be opened or read).
+        public var description: String { member.isEmpty ? "\(kind.rawValue): \(detail)" : "\(kind.rawValue): \(member): \(detail)" }
     }
 
     public struct Report: Sendable {
@@ -40,7 +41,9 @@ public enum ArchiveVerifier {
         let fd: Int32
         do { fd = try AtomicFile.openRegular(path, followLinks: true) } catch {
             var report = Report(path: path)
-            report.problems.append(Problem(kind: .unreadable, member: path, detail: "\(error)"))
+            // The report is printed under the archive's name: the reason need not repeat it.
+            let why = ErrorText.describe(error).replacingOccurrences(of: "cannot open \(path): ", with: "")
+            report.problems.append(Problem(kind: .unreadable, member: "", detail: "cannot open it: \(why)"))
             return report
         }
         defer { close(fd) }
@@ -54,7 +57,7 @@ public enum ArchiveVerifier {
 
         let reader: TarReader
         do { reader = try TarReader(fd: fd) } catch {
-            problem(.unreadable, path, "\(error)")
+            problem(.unreadable, "", "\(ErrorText.describe(error))")
             return report
         }
         var fromManifest: [String: (Int64, String)]?
@@ -138,7 +141,7 @@ public enum ArchiveVerifier {
                 }
             }
         } catch {
-            problem(.unreadable, path, "the archive is truncated or damaged: \(error)")
+            problem(.unreadable, path, "the archive is truncated or damaged: \(ErrorText.describe(error))")
         }
         if fromManifest == nil && !report.problems.contains(where: { $0.member == Manifest.memberName }) {
             problem(.missing, Manifest.memberName, "no manifest; nothing can be checked against it")

@@ -25,7 +25,7 @@ extension Archiver {
             do {
                 stream = try S3MultipartStream.begin(client: client, key: key, contentType: type, partSize: partSize, inFlight: inFlight)
             } catch {
-                throw Failure("\(error)")
+                throw Failure("\(ErrorText.describe(error))")
             }
             do {
                 let tar = try TarWriter(compression: compression, sink: { try stream.write($0) })
@@ -36,7 +36,7 @@ extension Archiver {
                 )
             } catch {
                 stream.abort()
-                throw error as? Failure ?? Failure("\(error)")
+                throw error as? Failure ?? Failure("\(ErrorText.describe(error))")
             }
         }
         return Result(parts: finals, items: items, bytes: items.reduce(0) { $0 + $1.videoBytes })

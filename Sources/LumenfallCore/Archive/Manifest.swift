@@ -149,7 +149,7 @@ public struct Manifest: Sendable, Equatable, Codable {
         do {
             bytes = Array(try encoder.encode(self)) + [UInt8(ascii: "\n")]
         } catch {
-            throw Unwritable(description: "the manifest cannot be written as JSON: \(error)")
+            throw Unwritable(description: "the manifest cannot be written as JSON: \(ErrorText.describe(error))")
         }
         // The archive's own verifier must accept it: checked here, before any member is written.
         guard Self.expectations(fromJSON: bytes) != nil else {

@@ -252,7 +252,7 @@ struct Downloader: Sendable {
         do {
             try AtomicFile.rename(orphan.path, to: orphan.partPath)
         } catch {
-            throw DownloadError.disk("\(error)")
+            throw DownloadError.disk("\(ErrorText.describe(error))")
         }
     }
 

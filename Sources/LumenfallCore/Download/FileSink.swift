@@ -161,7 +161,7 @@ final class FileSink: HTTPResponseSink {
                 onWrite(offset, total)
                 return .proceed
             } catch {
-                failure = "\(error)"
+                failure = "\(ErrorText.describe(error))"
                 return .abort
             }
         case .redirect:
@@ -209,7 +209,7 @@ final class FileSink: HTTPResponseSink {
         do {
             guard try writer.append(bytes) else { return .pause }
         } catch {
-            failure = "\(error)"
+            failure = "\(ErrorText.describe(error))"
             return .abort
         }
         localSize += Int64(bytes.count)
@@ -260,7 +260,7 @@ final class FileSink: HTTPResponseSink {
         do {
             try writer.close()
         } catch {
-            if failure == nil { failure = "\(error)" }
+            if failure == nil { failure = "\(ErrorText.describe(error))" }
         }
         if let total = statePending?.total, localSize >= total { return }  // whole: no resume to help
         writePendingState()
@@ -332,7 +332,7 @@ final class StateFileWriter: @unchecked Sendable {
                 // prepareAttempt), and two fsyncs per download were a cost every file paid.
                 try AtomicFile.write(bytes, to: path, durable: false)
             } catch {
-                if self.failure == nil { self.failure = "\(error)" }
+                if self.failure == nil { self.failure = "\(ErrorText.describe(error))" }
             }
         }
     }

@@ -52,7 +52,9 @@ public struct MediaFile: Sendable, Equatable {
         if let fd {
             syncFD = fd
         } else {
-            do { syncFD = try AtomicFile.openRegular(partPath, flags: O_RDWR) } catch { throw DownloadError.disk("\(error)") }
+            do { syncFD = try AtomicFile.openRegular(partPath, flags: O_RDWR) } catch {
+                throw DownloadError.disk("\(ErrorText.describe(error))")
+            }
         }
         defer { if fd == nil { close(syncFD) } }
         guard fsync(syncFD) == 0 else { throw DownloadError.disk("cannot sync \(partPath): \(String(cString: strerror(errno)))") }
@@ -67,7 +69,7 @@ public struct MediaFile: Sendable, Equatable {
         do {
             try AtomicFile.rename(partPath, to: path, syncDirectory: false)
         } catch {
-            throw DownloadError.disk("\(error)")
+            throw DownloadError.disk("\(ErrorText.describe(error))")
         }
         unlink(statePath)
     }

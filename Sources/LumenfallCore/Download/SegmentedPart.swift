@@ -109,7 +109,7 @@ final class SegmentedPart: Sendable {
                 v.segments = snap
                 try AtomicFile.write(Array(try JSONEncoder().encode(v)), to: file.statePath)
             } catch {
-                state.withLock { s in if s.failure == nil { s.failure = "\(error)" } }
+                state.withLock { s in if s.failure == nil { s.failure = "\(ErrorText.describe(error))" } }
             }
         }
     }
@@ -219,7 +219,7 @@ final class SegmentSink: HTTPResponseSink {
             reachedEnd = whole
             part.checkpoint()
         } catch {
-            failure = "\(error)"
+            failure = "\(ErrorText.describe(error))"
         }
     }
 }

@@ -14,7 +14,7 @@ extension Fetcher {
         case is CancellationError:
             return FetchFailure(kind: .stopped, message: "interrupted before it finished")
         default:
-            return FetchFailure(kind: .download, message: "\(error)")
+            return FetchFailure(kind: .download, message: "\(ErrorText.describe(error))")
         }
     }
 

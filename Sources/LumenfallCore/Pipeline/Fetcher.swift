@@ -185,7 +185,7 @@ public struct Fetcher: Sendable {
             }
         } catch {
             await context.polls.release()
-            return .finished(Finished(outcome: .failed(FetchFailure(kind: .storage, message: "\(error)"))))
+            return .finished(Finished(outcome: .failed(FetchFailure(kind: .storage, message: "\(ErrorText.describe(error))"))))
         }
         let polled = await context.guarded { try await pollUntilCompleted(id, health: context.health) }
         await context.polls.release()
@@ -257,7 +257,7 @@ public struct Fetcher: Sendable {
                     try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: id), syncDirectory: false)
                 }
             } catch {
-                throw DownloadError.disk("\(error)")
+                throw DownloadError.disk("\(ErrorText.describe(error))")
             }
             // The renames (video, previews, sidecar) become durable with one folder fsync,
             // shared with every id that finished meanwhile; only then is the id saved.
@@ -292,7 +292,7 @@ public struct Fetcher: Sendable {
                     FetchFailure(
                         kind: .storage,
                         message:
-                            "storing in \(destination) failed: \(error); the files stay in \(config.outputDirectory) and go up on the next run"
+                            "storing in \(destination) failed: \(ErrorText.describe(error)); the files stay in \(config.outputDirectory) and go up on the next run"
                     )))
         }
         let c = cost ?? item.cost

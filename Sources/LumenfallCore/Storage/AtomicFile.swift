@@ -11,6 +11,17 @@ public enum AtomicFile {
         public let description: String
     }
 
+    /// Why `path` cannot be read as a folder, in a person's words; nil when it can.
+    public static func folderProblem(_ path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            return errno == ENOENT ? "there is no such folder" : String(cString: strerror(errno))
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else { return "it is a file, not a folder" }
+        guard access(path, R_OK | X_OK) == 0 else { return String(cString: strerror(errno)) }
+        return nil
+    }
+
     static func errnoText(_ what: String, _ path: String) -> Failure {
         Failure(description: "\(what) \(path): \(String(cString: strerror(errno)))")
     }

@@ -31,7 +31,7 @@ public final class DirectoryLock: Sendable {
             do {
                 fd = try AtomicFile.openForWriting(path, flags: O_RDWR | O_CREAT)
             } catch {
-                throw .cannotOpen("\(error)")
+                throw .cannotOpen("\(ErrorText.describe(error))")
             }
             guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
                 var buf = [UInt8](repeating: 0, count: 32)

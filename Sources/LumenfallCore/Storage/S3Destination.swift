@@ -175,7 +175,7 @@ public struct S3Destination: Destination {
         do {
             item = try ArchiveItem.load(directory: directory, id: id)
         } catch {
-            throw S3Error.mismatch("\(id): nothing whole to upload in \(directory) (\(error))")
+            throw S3Error.mismatch("\(id): nothing whole to upload in \(directory) (\(ErrorText.describe(error)))")
         }
         var files = [(name: item.videoFile, bytes: item.videoBytes, sha: item.videoSHA256, type: Self.type(item.videoFile))]
         for a in item.assets { files.append((a.file, a.bytes, a.sha256, Self.type(a.file))) }

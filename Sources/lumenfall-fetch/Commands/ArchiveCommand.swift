@@ -39,10 +39,11 @@ struct ArchiveCommand: AsyncParsableCommand {
         let lock = archive.removeAfterArchive ? try lockFolder(directory) : nil
         defer { withExtendedLifetime(lock) {} }
         let scanned: (items: [ArchiveItem], problems: [ArchiveItem.Problem])
+        if let why = AtomicFile.folderProblem(directory) { throw CLIError(code: Exit.setup, "cannot read the folder \(directory): \(why)") }
         do {
             scanned = try ArchiveItem.scan(directory: directory)
         } catch {
-            throw CLIError(code: Exit.setup, "cannot read the folder \(directory): \(error.localizedDescription)")
+            throw CLIError(code: Exit.setup, "cannot read the folder \(directory): \(ErrorText.describe(error))")
         }
         for p in scanned.problems { say("skipped: \(p)") }
         let hadGallery = AtomicFile.size(of: "\(directory)/\(Gallery.fileName)") != nil
@@ -66,7 +67,7 @@ struct ArchiveCommand: AsyncParsableCommand {
         } catch let e as CLIError {
             throw e
         } catch {
-            throw CLIError(code: Exit.someFailed, "\(error); no archive was written")
+            throw CLIError(code: Exit.someFailed, "\(ErrorText.describe(error)); no archive was written")
         }
         // The archived files are gone from the folder: its page must not link to them.
         if archive.removeAfterArchive && (gallery || hadGallery) { try writeGallery(directory, say: say) }

@@ -324,7 +324,7 @@ extension FetchCommand {
             } catch let e as CLIError {
                 throw e
             } catch {
-                printer.line("error: \(error); no archive was written")
+                printer.line("error: \(ErrorText.describe(error)); no archive was written")
                 throw CLIError.silent(Exit.someFailed)
             }
         }

@@ -31,12 +31,13 @@ struct GalleryCommand: ParsableCommand {
 func writeGallery(_ directory: String, say: (String) -> Void) throws -> String {
     let path = "\(directory)/\(Gallery.fileName)"
     let result: (videos: Int, problems: [ArchiveItem.Problem])
+    if let why = AtomicFile.folderProblem(directory) { throw CLIError(code: Exit.setup, "cannot read the folder \(directory): \(why)") }
     do {
         result = try Gallery.write(directory: directory)
     } catch let e as AtomicFile.Failure {
         throw CLIError(code: Exit.setup, "cannot write the gallery: \(e)")
     } catch {
-        throw CLIError(code: Exit.setup, "cannot read the folder \(directory): \(error.localizedDescription)")
+        throw CLIError(code: Exit.setup, "cannot read the folder \(directory): \(ErrorText.describe(error))")
     }
     for p in result.problems { say("gallery: skipped: \(p)") }
     say("gallery: \(path) lists \(result.videos) video\(result.videos == 1 ? "" : "s")")

@@ -76,7 +76,7 @@ func listVideos(
         }
         throw CLIError(code: Exit.someFailed, describeListError(e, api: api), redacting: key)
     } catch {
-        throw CLIError(code: Exit.someFailed, "cannot list videos: \(error)", redacting: key)
+        throw CLIError(code: Exit.someFailed, "cannot list videos: \(ErrorText.describe(error))", redacting: key)
     }
 }
 

@@ -31,7 +31,7 @@ struct S3CleanupCommand: AsyncParsableCommand {
     @OptionGroup var endpoint: S3EndpointOption
 
     func validate() throws {
-        if case .failure(let e) = S3Location.parse(target) { throw ValidationError("\(target): \(e)") }
+        if case .failure(let e) = S3Location.parse(target) { throw ValidationError("\(e)") }
     }
 
     func run() async throws {
@@ -41,7 +41,7 @@ struct S3CleanupCommand: AsyncParsableCommand {
         do {
             pending = try await client.listMultipartUploads(prefix: location.prefix)
         } catch {
-            throw CLIError(code: Exit.setup, "\(error)")
+            throw CLIError(code: Exit.setup, "\(ErrorText.describe(error))")
         }
         let cutoff = Date().addingTimeInterval(-(olderThan.seconds ?? 0))
         var aborted = 0
@@ -63,7 +63,7 @@ struct S3CleanupCommand: AsyncParsableCommand {
                 print("aborted  \(name) (started \(started))")
             } catch {
                 failed += 1
-                Console.err("lumenfall-fetch: cannot abort \(name): \(TerminalText.safe("\(error)"))\n")
+                Console.err("lumenfall-fetch: cannot abort \(name): \(TerminalText.safe("\(ErrorText.describe(error))"))\n")
             }
         }
         Console.err(

@@ -38,8 +38,12 @@ struct VerifyCommand: ParsableCommand {
                 print("\(shown): OK (\(r.members) members, \(formatBytes(r.bytes)) checked)")
             } else {
                 bad = true
-                for p in r.problems { print("\(shown): \(TerminalText.safe(p.description))") }
-                print("\(shown): FAILED (\(r.problems.count) problem\(r.problems.count == 1 ? "" : "s"))")
+                if r.problems.count == 1, let p = r.problems.first, p.member.isEmpty {
+                    print("\(shown): FAILED: \(TerminalText.safe(p.detail))")  // one line for an archive that cannot be read
+                } else {
+                    for p in r.problems { print("\(shown): \(TerminalText.safe(p.description))") }
+                    print("\(shown): FAILED (\(r.problems.count) problem\(r.problems.count == 1 ? "" : "s"))")
+                }
             }
         }
         if bad { throw CLIError.silent(Exit.someFailed) }
@@ -72,7 +76,7 @@ struct VerifyCommand: ParsableCommand {
         case .success(let status) where status == 200: break
         case .success(let status):
             throw CLIError(code: Exit.someFailed, "\(target): S3 answered HTTP \(status)\(status == 404 ? " (no such object)" : "")")
-        case .failure(let e): throw CLIError(code: Exit.someFailed, "\(target): \(e)")
+        case .failure(let e): throw CLIError(code: Exit.someFailed, "\(target): \(ErrorText.describe(e))")
         case nil: break
         }
         return report

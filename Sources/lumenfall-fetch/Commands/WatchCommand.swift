@@ -141,7 +141,7 @@ struct WatchCommand: AsyncParsableCommand {
         do {
             watcher = try Watcher(settings: settings, api: api, log: { log.line($0, $1, $2) })
         } catch {
-            throw CLIError(code: Exit.setup, "\(error)")
+            throw CLIError(code: Exit.setup, "\(ErrorText.describe(error))")
         }
 
         var config = FetchConfiguration(outputDirectory: dir, api: api)
@@ -163,7 +163,7 @@ struct WatchCommand: AsyncParsableCommand {
             do {
                 try AtomicFile.makeDirectories(archiveDir)
             } catch {
-                throw CLIError(code: Exit.setup, "cannot create the archive folder \(archiveDir): \(error)")
+                throw CLIError(code: Exit.setup, "cannot create the archive folder \(archiveDir): \(ErrorText.describe(error))")
             }
             options.rotation = ArchiveRotation(
                 folder: dir, archiveDirectory: archiveDir, period: period, removeAfterArchive: removeAfterArchive)
@@ -176,7 +176,7 @@ struct WatchCommand: AsyncParsableCommand {
         do {
             service = try await WatchService.start(watcher: watcher, fetch: config, options: options)
         } catch {
-            throw CLIError(code: Exit.setup, "cannot listen on \(listen): \(error)")
+            throw CLIError(code: Exit.setup, "cannot listen on \(listen): \(ErrorText.describe(error))")
         }
         let address = service.address(host: listen.host)
         log.info(
@@ -233,7 +233,7 @@ struct WatchCommand: AsyncParsableCommand {
         } catch {
             log.warning(
                 "no webhook secret (set LUMENFALL_WEBHOOK_SECRET or --webhook-secret-file; the API did not give one): webhooks are refused, the sweep alone runs",
-                [("error", "\(error)")])
+                [("error", "\(ErrorText.describe(error))")])
             return nil
         }
     }

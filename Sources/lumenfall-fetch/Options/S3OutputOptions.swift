@@ -64,7 +64,7 @@ struct OpenedOutput {
             } catch let e as CLIError {
                 throw e
             } catch {
-                throw CLIError(code: Exit.setup, "\(error)")
+                throw CLIError(code: Exit.setup, "\(ErrorText.describe(error))")
             }
             let dir = options.workDir ?? S3OutputOptions.defaultWorkDir(location)
             let lock = try prepareFolder(dir)
@@ -72,7 +72,7 @@ struct OpenedOutput {
             do {
                 worker = try WorkerIdentity.load(directory: dir)
             } catch {
-                throw CLIError(code: Exit.setup, "cannot write the worker name into \(dir): \(error)")
+                throw CLIError(code: Exit.setup, "cannot write the worker name into \(dir): \(ErrorText.describe(error))")
             }
             var s3 = S3Destination(client: client, claimTTL: options.claimTTL.seconds ?? 3600, worker: worker)
             s3.keepLocalCopies = keepLocalCopies
@@ -84,7 +84,7 @@ struct OpenedOutput {
         do {
             try AtomicFile.makeDirectories(dir)
         } catch {
-            throw CLIError(code: Exit.setup, "cannot create the output folder \(dir): \(error)")
+            throw CLIError(code: Exit.setup, "cannot create the output folder \(dir): \(ErrorText.describe(error))")
         }
         guard access(dir, W_OK) == 0 else {
             throw CLIError(code: Exit.setup, "cannot write into the output folder \(dir); check its permissions")
