@@ -1,7 +1,7 @@
 import Foundation
 import LumenfallCore
 
-/// Documented in README.md ("Exit codes") and in `--help`; scripts depend on these numbers.
+/// Documented in docs/reference.md ("Exit codes"), README.md and `--help`; scripts depend on these numbers.
 enum Exit {
     static let someFailed: Int32 = 1
     static let setup: Int32 = 2

@@ -1,4 +1,4 @@
-/// What every `--help` ends with: real examples, then the exit codes (README.md has the same
+/// What every `--help` ends with: real examples, then the exit codes (docs/reference.md has the same
 /// table). swift-argument-parser prints a command's discussion above its options; these go
 /// below them, where a reader who scrolled past the options looks next.
 enum HelpEpilogue {

@@ -9,6 +9,10 @@ struct LumenfallFetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lumenfall-fetch",
         abstract: "Save AI-generated videos from a Lumenfall (or OpenAI) Videos API before their links expire.",
+        usage: """
+            lumenfall-fetch [fetch] <id> ... [-o DIR] [<options>]   (fetch is the default)
+            lumenfall-fetch <subcommand> [<options>]
+            """,
         version: "lumenfall-fetch \(lumenfallFetchVersion) (\(libcurlVersion); \(libarchiveVersion))",
         subcommands: commands,
         defaultSubcommand: FetchCommand.self)
@@ -30,6 +34,11 @@ struct LumenfallFetch: AsyncParsableCommand {
             try CommandWords.checkHelp(args)
             var command = try parseAsRoot(try ConfigFile.apply(to: args))
             try CommandWords.checkIDs(userArguments: args, fetchIDs: (command as? FetchCommand)?.ids)
+            // For the docs' tests: every example in --help and the docs must parse and validate.
+            if ProcessInfo.processInfo.environment["LUMENFALL_FETCH_PARSE_ONLY"] == "1" {
+                print(type(of: command).configuration.commandName ?? "")
+                Foundation.exit(0)
+            }
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {

@@ -8,8 +8,33 @@ struct LumenfallSandboxCommand: AsyncParsableCommand {
         commandName: "lumenfall-sandbox",
         abstract: "An offline Lumenfall-compatible Videos API on loopback, with scheduled jobs and injectable faults.",
         discussion: """
-            Create jobs with POST {base}/videos; an optional "sandbox" object in the body sets the
-            schedule, outcome, size and faults (see README.md, "The sandbox").
+            Start it, then point lumenfall-fetch (or OpenAI's SDK) at the URL it prints:
+
+              lumenfall-sandbox --port 8090 &
+              export LUMENFALL_BASE_URL=http://127.0.0.1:8090/openai/v1
+              export LUMENFALL_API_KEY=lmnfl_sandbox_0123456789abcdef
+
+            Create a job with POST {base}/videos (JSON or multipart, as OpenAI's API takes it); \
+            the answer is the video object, with its id. An optional "sandbox" object sets the \
+            job's schedule, size, outcome and faults:
+
+              curl -H "Authorization: Bearer $LUMENFALL_API_KEY" \\
+                -H 'Content-Type: application/json' \\
+                -d '{"prompt":"a fox","sandbox":{"bytes":5000000,
+                     "queuedSeconds":2,"faults":{"dropAfterBytes":1000000}}}' \\
+                $LUMENFALL_BASE_URL/videos
+
+            Schedule: queuedSeconds, processingSeconds (or queuedPolls, processingPolls). \
+            Outcome: "completed" (the default), "failed", "cancelled"; urlTTL (the seconds a \
+            link lives); bytes, contentType, previews. Faults, each for a bounded number of \
+            answers so a correct client gets there: dropAfterBytes, stallAfterBytes with \
+            stallSeconds, mediaErrorStatus with retryAfter, expireURLAfterRequests, ignoreRange, \
+            changeContentAfterRequests, redirect, throttleBytesPerSecond, apiErrors, rawObject \
+            (a hostile template).
+
+            For scripts, without a key: GET /sandbox/manifest (the sha256 of every completed \
+            job), GET /sandbox/stats, POST /sandbox/jobs?count=N (N jobs from one spec, their \
+            ids one a line). Every field and option: docs/sandbox.md.
             """)
 
     @Option(help: "Address to bind (loopback only).")

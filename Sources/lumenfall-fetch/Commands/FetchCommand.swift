@@ -18,48 +18,14 @@ struct FetchCommand: AsyncParsableCommand {
     @Argument(help: "Video ids (video_...). More can come from --input or --all.")
     var ids: [String] = []
 
-    @Option(
-        name: [.customShort("i"), .long],
-        help: ArgumentHelp(
-            "Read more ids from FILE, one a line; '-' reads stdin. Blank lines and # comments are skipped.", valueName: "FILE"))
-    var input: [String] = []
-
-    @Flag(help: "Also fetch every video the API lists (GET /videos), except failed and cancelled ones.")
-    var all = false
-
-    @Option(
-        help: ArgumentHelp(
-            "With --all: only videos created since DATE (2026-11-01, 2026-11-01T08:00:00Z, or an age: 36h, 7d).", valueName: "DATE"))
-    var since: Since?
-
-    @Option(
-        help: ArgumentHelp("With --all: stop after N listed videos (the listing is read page by page as downloads go).", valueName: "N"))
-    var maxItems: Int?
+    @OptionGroup(title: "Input") var source: InputOptions
 
     @OptionGroup(title: "Output") var out: OutputOptions
 
-    @OptionGroup var preview: PreviewOptions
+    @OptionGroup(title: "Output") var preview: PreviewOptions
 
-    @Option(
-        help: ArgumentHelp(
-            "Take only the ids in shard K of N (by a hash of the id), so N machines split one backlog: 1/3, 2/3, 3/3.", valueName: "K/N"))
-    var shard: Shard?
-
-    @OptionGroup var endpoint: S3EndpointOption
-    @OptionGroup var s3Output: S3OutputOptions
-
-    struct Shard: ExpressibleByArgument, Sendable {
-        let index: Int
-        let count: Int
-        init?(argument: String) {
-            let parts = argument.split(separator: "/")
-            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), (1...10_000).contains(n), (1...n).contains(k) else {
-                return nil
-            }
-            index = k
-            count = n
-        }
-    }
+    @OptionGroup(title: "S3") var endpoint: S3EndpointOption
+    @OptionGroup(title: "S3") var s3Output: S3OutputOptions
 
     /// `-o s3://bucket/prefix/`, when that is the output.
     var s3Location: S3Location? {
@@ -72,20 +38,19 @@ struct FetchCommand: AsyncParsableCommand {
     @OptionGroup(title: "Polling") var apiWait: APIWaitOptions
     @OptionGroup(title: "Transfer") var transfer: TransferOptions
 
-    @Option(
-        help: ArgumentHelp(
-            "After the batch, bundle every saved id (video and sidecar) into this archive (.tar, .tar.gz, .tar.zst, .tar.xz).",
-            valueName: "PATH"), transform: ArchiveTarget.parseForWriting)
-    var archive: ArchiveTarget?
+    @OptionGroup(title: "After the batch") var after: AfterBatchOptions
 
     @OptionGroup(title: "Archive") var archiveOptions: ArchiveOptions
     @OptionGroup(title: "S3") var s3Archive: S3ArchiveOptions
 
-    @Flag(
-        help:
-            "After the batch, write DIR/index.html, a static page of every saved video (see the gallery subcommand); with --archive, the archive carries one too."
-    )
-    var gallery = false
+    // The groups' values under their plain names, as the run reads them.
+    var input: [String] { source.input }
+    var all: Bool { source.all }
+    var since: Since? { source.since }
+    var maxItems: Int? { source.maxItems }
+    var shard: InputOptions.Shard? { source.shard }
+    var archive: ArchiveTarget? { after.archive }
+    var gallery: Bool { after.gallery }
 
     func validate() throws {
         if s3Location != nil {

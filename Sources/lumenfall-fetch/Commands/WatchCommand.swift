@@ -28,7 +28,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "Log only warnings and errors.")
     var quiet = false
 
-    @OptionGroup var preview: PreviewOptions
+    @OptionGroup(title: "Output") var preview: PreviewOptions
 
     @Flag(help: "Write DIR/index.html again after each saved video (see the gallery subcommand).")
     var gallery = false
@@ -89,8 +89,8 @@ struct WatchCommand: AsyncParsableCommand {
             valueName: "N"))
     var maxConnections: Int?
 
-    @OptionGroup var endpoint: S3EndpointOption
-    @OptionGroup var s3Output: S3OutputOptions
+    @OptionGroup(title: "S3") var endpoint: S3EndpointOption
+    @OptionGroup(title: "S3") var s3Output: S3OutputOptions
 
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(title: "Polling") var polling: PollingOptions

@@ -2,7 +2,7 @@ import Foundation
 import LumenfallCore
 import Synchronization
 
-/// `--json`: one JSON object per line on stdout, a stable contract (README.md, "--json events").
+/// `--json`: one JSON object per line on stdout, a stable contract (docs/reference.md, "--json events").
 /// Every object starts with `schema` (1), `event`, `time` (RFC 3339, UTC, milliseconds) and,
 /// for events about one video, `id`. Every line passes through the key's redaction, and DEL,
 /// C1 and bidi controls are escaped, as in `list --json`.

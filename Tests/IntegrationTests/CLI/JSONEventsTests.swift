@@ -3,7 +3,7 @@ import LumenfallCore
 import LumenfallSandbox
 import Testing
 
-/// `--json` is a contract (README.md, "--json events"): every stdout line is one object with
+/// `--json` is a contract (docs/reference.md, "--json events"): every stdout line is one object with
 /// the documented fields, whatever happens to the ids.
 @Suite(.removesTempDirs) struct JSONEventsTests {
     /// The fields each event must carry (beyond schema, event, time), and which may be null.
