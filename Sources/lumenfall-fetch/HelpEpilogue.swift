@@ -72,7 +72,8 @@ enum HelpEpilogue {
         ),
     ]
     static let listExamples = [
-        ("The 20 newest videos", "lumenfall-fetch list"),
+        ("The 100 newest videos (--limit says how many)", "lumenfall-fetch list"),
+        ("The 20 newest", "lumenfall-fetch list --limit 20"),
         ("Completed videos of the last two days", "lumenfall-fetch list --status completed --since 2d"),
         ("One JSON object per line, for jq", "lumenfall-fetch list --json --limit 100 | jq -r .id"),
     ]
