@@ -44,6 +44,8 @@ public struct VideoObject: Sendable {
     public let errorCode: String?
     public let errorMessage: String?
     public let model: String?
+    /// The prompt, when the server echoes it (OpenAI's object and Lumenfall's do).
+    public let prompt: String?
 
     public enum ParseError: Error, Equatable {
         case notJSON
@@ -84,6 +86,7 @@ public struct VideoObject: Sendable {
         errorCode = error?["code"] as? String
         errorMessage = error?["message"] as? String
         model = obj["model"] as? String
+        prompt = obj["prompt"] as? String
     }
 
     /// The bytes as UTF-8 JSON: a UTF-8 byte-order mark is dropped (RFC 8259 lets a parser

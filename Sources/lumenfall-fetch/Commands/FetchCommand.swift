@@ -64,9 +64,6 @@ struct FetchCommand: AsyncParsableCommand {
         for id in ids {
             if let why = VideoID.problem(with: id) { throw ValidationError("'\(TerminalText.safe(id))' is not a video id: \(why)") }
         }
-        if since != nil && !all { throw ValidationError("--since goes with --all") }
-        if maxItems != nil && !all { throw ValidationError("--max-items goes with --all") }
-        if let m = maxItems, m < 1 { throw ValidationError("--max-items must be at least 1") }
         if input.filter({ $0 == "-" }).count > 1 { throw ValidationError("--input - (stdin) can be given only once") }
         if archive == nil && (archiveOptions.maxSize != nil || archiveOptions.removeAfterArchive) {
             throw ValidationError("--max-size and --remove-after-archive go with --archive PATH")
@@ -114,13 +111,14 @@ struct FetchCommand: AsyncParsableCommand {
         let signals = SignalTrap()
         // The sources are iterators owned by the task that runs the loop: they move into it
         // (the opened id files with them) and only their counts come back.
-        let work = Task { [files, config, all, ids, since, maxItems, shard] () async -> (FetchReport, SourceCounts) in
+        let filter = source.filter
+        let work = Task { [files, config, all, ids, filter, maxItems, shard] () async -> (FetchReport, SourceCounts) in
             // --all: the listing is read page by page while the downloads run, never held whole.
             let listing =
                 all
                 ? ListingIDSource(
-                    cursor: ListCursor(api: config.api, since: since?.date, pageSize: 100),
-                    maxItems: maxItems, keep: { $0.status != .failed && $0.status != .cancelled }) : nil
+                    cursor: ListCursor(api: config.api, since: filter.since, pageSize: 100),
+                    maxItems: maxItems, keep: { filter.keeps($0) }) : nil
             let chained = ChainedIDSource([ArrayIDSource(ids)] + files + (listing.map { [$0] } ?? []))
             let source: IDSource = shard.map { ShardIDSource(chained, index: $0.index, count: $0.count) } ?? chained
             let report = await fetcher.run(source: source)
@@ -215,7 +213,9 @@ extension FetchCommand {
     /// lists that held nothing.
     func reportSources(_ report: FetchReport, _ counts: SourceCounts, printer: EventPrinter, api: APIClient) throws {
         if let taken = counts.listed, !out.quiet {
-            let skipped = counts.listingSkipped > 0 ? " (\(counts.listingSkipped) failed or cancelled skipped)" : ""
+            let custom = !source.status.isEmpty || !source.model.isEmpty || source.until != nil
+            let n = counts.listingSkipped
+            let skipped = n == 0 ? "" : custom ? " (\(n) left out by --status, --model or --until)" : " (\(n) failed or cancelled left out)"
             let capped = maxItems.map { taken >= $0 ? " (stopped at --max-items \($0))" : "" } ?? ""
             printer.line("the API listed \(taken) videos to fetch\(skipped)\(capped)")
         }

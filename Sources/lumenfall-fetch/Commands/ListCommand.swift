@@ -12,12 +12,23 @@ struct ListCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
 
-    @Option(help: ArgumentHelp("Only this status.", valueName: "STATUS"))
-    var status: StatusFilter?
+    @Option(help: ArgumentHelp("Only videos with this status; may be repeated.", valueName: "STATUS"))
+    var status: [StatusFilter] = []
+
+    @Option(help: ArgumentHelp("Only videos made by this model; may be repeated.", valueName: "MODEL"))
+    var model: [String] = []
 
     @Option(
         help: ArgumentHelp("Only videos created since DATE: 2026-11-01, 2026-11-01T08:00:00Z, or an age: 90m, 36h, 7d.", valueName: "DATE"))
     var since: Since?
+
+    @Option(help: ArgumentHelp("Only videos created before DATE (same forms as --since).", valueName: "DATE"))
+    var until: Since?
+
+    @Option(
+        name: [.customShort("o"), .long],
+        help: ArgumentHelp("Say which videos are already saved in this folder (an ON DISK column).", valueName: "DIR"))
+    var output: String?
 
     @Option(help: ArgumentHelp("Print at most N videos.", valueName: "N"))
     var limit: Int = 100
@@ -28,7 +39,19 @@ struct ListCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object per line (the API's objects) instead of a table.")
     var json = false
 
+    /// `2026-12-04 08:15` in UTC: enough to tell a batch's videos apart.
+    static func shortDate(_ d: Date) -> String {
+        String(utcString(d).replacingOccurrences(of: "T", with: " ").prefix(16))
+    }
+
+    /// The first `n` characters of a prompt on one line, `…` when there is more.
+    static func start(of text: String, _ n: Int) -> String {
+        let line = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return line.count <= n ? line : line.prefix(n - 1) + "…"
+    }
+
     func validate() throws {
+        if let s = since?.date, let u = until?.date, s >= u { throw ValidationError("--since must be before --until") }
         if limit < 1 { throw ValidationError("--limit must be at least 1") }
         if pageSize < 1 || pageSize > 100 { throw ValidationError("--page-size must be between 1 and 100") }
     }
@@ -36,24 +59,30 @@ struct ListCommand: AsyncParsableCommand {
     func run() async throws {
         let key = try connection.loadKey()
         let api = connection.makeClient(key: key)
-        let videos = try await listVideos(api, since: since?.date, limit: limit, pageSize: pageSize, key: key) {
-            status == nil || $0.status.text == status?.rawValue
-        }
+        let filter = ListingFilter(
+            statuses: status.isEmpty ? nil : Set(status.map(\.rawValue)), models: model.isEmpty ? nil : Set(model),
+            since: since?.date, until: until?.date)
+        let videos = try await listVideos(api, since: since?.date, limit: limit, pageSize: pageSize, key: key) { filter.keeps($0) }
         if json {
             // JSON escapes C0 controls itself; DEL, C1 and bidi controls are escaped here, and
             // the key is redacted from what is echoed.
             for v in videos { print(TerminalText.safeJSON(String(decoding: key.redact(bytes: v.raw), as: UTF8.self))) }
             return
         }
-        // Every cell is server text: redacted and made safe for a terminal.
+        // Every cell is server text: redacted and made safe for a terminal. The last column is
+        // the prompt's start, or for a failed video why it failed.
         let rows = videos.map { v in
-            [
-                v.id, v.status.text, v.model ?? "-",
+            var row = [
+                v.id, v.status.text, v.createdAt.map(Self.shortDate) ?? "-", v.model ?? "-",
                 v.cost.map { String(format: "%@ %.2f", v.currency ?? "", $0) } ?? "-", timeLeft(v.expiresAt),
             ]
-            .map { TerminalText.safe(key.redact($0)) }
+            if let dir = output { row.append((try? ArchiveItem.load(directory: dir, id: v.id)) != nil ? "yes" : "no") }
+            let about = v.status == .failed ? [v.errorCode, v.errorMessage].compactMap { $0 }.joined(separator: ": ") : (v.prompt ?? "")
+            row.append(Self.start(of: about, 40))
+            return row.map { TerminalText.safe(key.redact($0)) }
         }
-        let header = ["ID", "STATUS", "MODEL", "COST", "EXPIRES IN"]
+        let header =
+            ["ID", "STATUS", "CREATED", "MODEL", "COST", "EXPIRES IN"] + (output != nil ? ["ON DISK"] : []) + ["PROMPT / ERROR"]
         let widths = (0..<header.count).map { c in ([header] + rows).map { $0[c].count }.max() ?? 0 }
         for row in [header] + rows {
             print(

@@ -20,7 +20,14 @@ struct ByteCount: ExpressibleByArgument, Sendable {
         guard let b = parseSize(argument) else { return nil }
         bytes = b
     }
-    var defaultValueDescription: String { "\(bytes)" }
+    /// In the largest binary unit that divides it: 8388608 shows as `8M`.
+    var defaultValueDescription: String {
+        for (unit, size) in [("T", Int64(1) << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] where bytes >= size && bytes % size == 0
+        {
+            return "\(bytes / size)\(unit)"
+        }
+        return "\(bytes)"
+    }
 }
 
 /// A duration in seconds, decimals allowed, at most a year: a value like 1e300, nan or inf is

@@ -18,6 +18,20 @@ struct InputOptions: ParsableArguments {
     var since: Since?
 
     @Option(
+        help: ArgumentHelp(
+            "With --all: only videos created before DATE (same forms as --since): with --since, a window.", valueName: "DATE"))
+    var until: Since?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --all: only videos with this status: completed, or queued and in_progress (waited for); may be repeated. Default: all but failed and cancelled.",
+            valueName: "STATUS"))
+    var status: [StatusFilter] = []
+
+    @Option(help: ArgumentHelp("With --all: only videos made by this model (sora-2, ...); may be repeated.", valueName: "MODEL"))
+    var model: [String] = []
+
+    @Option(
         help: ArgumentHelp("With --all: stop after N listed videos (the listing is read page by page as downloads go).", valueName: "N"))
     var maxItems: Int?
 
@@ -25,6 +39,21 @@ struct InputOptions: ParsableArguments {
         help: ArgumentHelp(
             "Take only the ids in shard K of N (by a hash of the id), so N machines split one backlog: 1/3, 2/3, 3/3.", valueName: "K/N"))
     var shard: Shard?
+
+    /// What `--all` takes from the listing.
+    var filter: ListingFilter {
+        // Failed and cancelled videos have nothing to fetch: left out unless asked for by name
+        // (they are then reported as such, not fetched).
+        let statuses = status.isEmpty ? ["queued", "in_progress", "completed"] : Set(status.map(\.rawValue))
+        return ListingFilter(statuses: Set(statuses), models: model.isEmpty ? nil : Set(model), since: since?.date, until: until?.date)
+    }
+
+    func validate() throws {
+        let listingOnly = since != nil || until != nil || !status.isEmpty || !model.isEmpty || maxItems != nil
+        if listingOnly && !all { throw ValidationError("--since, --until, --status, --model and --max-items go with --all") }
+        if let s = since?.date, let u = until?.date, s >= u { throw ValidationError("--since must be before --until") }
+        if let m = maxItems, m < 1 { throw ValidationError("--max-items must be at least 1") }
+    }
 
     struct Shard: ExpressibleByArgument, Sendable {
         let index: Int

@@ -26,6 +26,44 @@ import Testing
         }
     }
 
+    /// The table says when each was created, what it was asked for (or why it failed), and with
+    /// -o DIR whether it is saved there; --model and --status filter.
+    @Test func theTableShowsCreatedPromptErrorAndOnDisk() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let saved = server.createJob(spec(bytes: 1000) { $0.queuedPolls = 0 })
+            let other = server.createJob(
+                spec(bytes: 1000) {
+                    $0.queuedPolls = 0
+                    $0.model = "sora-2-pro"
+                    $0.prompt = "A lighthouse in a storm, waves crashing over the rocks at night"
+                })
+            let bad = server.createJob(
+                spec {
+                    $0.outcome = "failed"
+                    $0.queuedPolls = 0
+                })
+            let key = ["LUMENFALL_API_KEY": server.apiKey]
+            #expect(try await server.runCLI([saved, "-o", dir], env: key).status == 0)
+            let r = try await server.runCLI(["list", "-o", dir], env: key)
+            #expect(r.status == 0, "\(r.stderr)")
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first?.contains("CREATED") == true && lines.first?.contains("ON DISK") == true)
+            let row = { (id: String) in lines.first { $0.hasPrefix(id) } ?? "" }
+            #expect(row(saved).contains(" yes "))
+            #expect(row(other).contains(" no ") && row(other).contains("A lighthouse in a storm, waves crashing…"))
+            #expect(row(bad).contains("content_policy_violation"))
+            #expect(row(saved).range(of: #"20\d\d-\d\d-\d\d \d\d:\d\d"#, options: .regularExpression) != nil)
+            let pro = try await server.runCLI(["list", "--model", "sora-2-pro"], env: key)
+            #expect(pro.stdout.split(separator: "\n").count == 2 && pro.stdout.contains(other))
+            // fetch --all takes the same filters.
+            let f = try await server.runCLI(["--all", "--model", "sora-2-pro", "-o", dir + "/pro", "--poll-interval", "0.05"], env: key)
+            #expect(f.status == 0, "\(f.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/pro").filter { $0.hasSuffix(".mp4") } == ["\(other).mp4"])
+            #expect(f.stderr.contains("left out by --status, --model or --until"))
+        }
+    }
+
     @Test func listingFiltersByStatusAndPrintsJSON() async throws {
         try await withSandbox { server in
             _ = (0..<3).map { _ in server.createJob(spec(bytes: 10_000) { $0.queuedPolls = 0 }) }
@@ -83,7 +121,7 @@ import Testing
                 ["--all", "-o", dir, "--poll-interval", "0.05"],
                 env: ["LUMENFALL_API_KEY": server.apiKey])
             #expect(r.status == 0, "\(r.stderr)")
-            #expect(r.stderr.contains("the API listed 4 videos to fetch (1 failed or cancelled skipped)"))
+            #expect(r.stderr.contains("the API listed 4 videos to fetch (1 failed or cancelled left out)"))
             for id in good { try expectSaved(server, id, dir: dir) }
         }
     }

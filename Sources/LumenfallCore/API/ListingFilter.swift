@@ -1,0 +1,30 @@
+import Foundation
+
+/// Which listed videos a run takes: by status, model and creation time. `since` also bounds the
+/// paging (`ListCursor` stops at it, the list being newest first); the rest only filters.
+public struct ListingFilter: Sendable, Equatable {
+    /// The statuses kept (their API spelling); nil keeps every status.
+    public var statuses: Set<String>?
+    /// The models kept, compared without case; nil keeps every model.
+    public var models: Set<String>?
+    public var since: Date?
+    /// Only videos created before this.
+    public var until: Date?
+
+    public init(statuses: Set<String>? = nil, models: Set<String>? = nil, since: Date? = nil, until: Date? = nil) {
+        self.statuses = statuses
+        self.models = models.map { Set($0.map { $0.lowercased() }) }
+        self.since = since
+        self.until = until
+    }
+
+    public func keeps(_ v: VideoObject) -> Bool {
+        if let statuses, !statuses.contains(v.status.text) { return false }
+        if let models, !models.contains((v.model ?? "").lowercased()) { return false }
+        if let since, let created = v.createdAt, created < since { return false }
+        if let until, let created = v.createdAt, created >= until { return false }
+        // A video without a creation time cannot be placed in a window: left out of one.
+        if (since != nil || until != nil) && v.createdAt == nil { return false }
+        return true
+    }
+}
