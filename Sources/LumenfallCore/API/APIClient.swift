@@ -152,6 +152,22 @@ public struct APIClient: Sendable {
         return out
     }
 
+    /// The size of a completed video's file, from a HEAD of its link (or of the content
+    /// endpoint, with the key, when the object has no link); nil when the host does not say.
+    /// Nothing is downloaded: for `fetch --dry-run`.
+    public func mediaSize(of v: VideoObject) async -> Int64? {
+        let url = v.outputURL ?? contentURL(v.id)
+        var req = HTTPRequest(
+            url: url, connectTimeout: connectTimeout, stallTimeout: stallTimeout, totalTimeout: requestTimeout, caFile: caFile)
+        req.headOnly = true
+        let sink = BufferSink(limit: 0)
+        let creds = v.outputURL == nil ? credentials : []
+        guard let result = try? await http.send(req, credentials: creds, credentialOrigin: baseURL, sink: sink),
+            let head = result.head, (200..<300).contains(head.status)
+        else { return nil }
+        return head.header("Content-Length").flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0 >= 0 ? $0 : nil }
+    }
+
     /// GET a JSON document; HTTP errors become `APIError.http` with the API's code and message.
     func getJSON(_ url: String) async throws -> [UInt8] {
         let req = HTTPRequest(

@@ -174,3 +174,31 @@ public final class ShardIDSource: IDSource {
         return nil
     }
 }
+
+/// `--partials`: the ids of the partial downloads (`<id>.<ext>.part`) an earlier run left in a
+/// folder, read with one pass over the folder's names (a name is all that is trusted: it must
+/// make a valid id, and the `.part` is checked again when its id is fetched). Previews'
+/// parts (`<id>.thumbnail.webp.part`) count for their id too; each id comes once.
+public final class PartialsIDSource: IDSource {
+    private var ids: [String] = []
+    private var index = 0
+    public private(set) var found = 0
+
+    public init(directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        var seen = Set<String>()
+        for name in names.sorted() where name.hasSuffix(".part") && !name.hasPrefix(".") {
+            guard let dot = name.firstIndex(of: ".") else { continue }
+            let id = String(name[..<dot])
+            guard VideoID.problem(with: id) == nil, seen.insert(id).inserted else { continue }
+            ids.append(id)
+        }
+        found = ids.count
+    }
+
+    public func next() async throws -> String? {
+        guard index < ids.count else { return nil }
+        defer { index += 1 }
+        return ids[index]
+    }
+}

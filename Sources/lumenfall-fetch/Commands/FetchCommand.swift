@@ -59,7 +59,12 @@ struct FetchCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--work-dir and --s3-endpoint go with -o s3://bucket/prefix/ (--s3-endpoint also with --archive s3://...)")
         }
-        if ids.isEmpty && input.isEmpty && !all { throw ValidationError("give at least one video id, --input FILE or --all") }
+        if ids.isEmpty && input.isEmpty && !all && !source.partials {
+            throw ValidationError("give at least one video id, --input FILE, --all or --partials")
+        }
+        if source.partials, s3Location != nil {
+            throw ValidationError("--partials reads a local folder's partial files; with -o s3:// the work folder resumes its own")
+        }
         // Checked before any request or lock: an id becomes a file name in the folder.
         for id in ids {
             if let why = VideoID.problem(with: id) { throw ValidationError("'\(TerminalText.safe(id))' is not a video id: \(why)") }
@@ -73,6 +78,7 @@ struct FetchCommand: AsyncParsableCommand {
     func run() async throws {
         let key = try connection.loadKey()
         let files = try openIDFiles()
+        if source.dryRun { return try await dryRun(key: key, files: files) }
         // -o s3://: the files are saved in a work folder first, then go up. With --archive
         // they stay there until the archive of the batch is written from them, then go.
         // The run's own libcurl loop: every request of this run (API, media, S3) goes through it,
@@ -112,20 +118,23 @@ struct FetchCommand: AsyncParsableCommand {
         // The sources are iterators owned by the task that runs the loop: they move into it
         // (the opened id files with them) and only their counts come back.
         let filter = source.filter
-        let work = Task { [files, config, all, ids, filter, maxItems, shard] () async -> (FetchReport, SourceCounts) in
+        // --partials: the folder's .part files, read before the run adds its own.
+        let partials = source.partials ? PartialsIDSource(directory: dir) : nil
+        let work = Task { [files, config, all, ids, filter, maxItems, shard, partials] () async -> (FetchReport, SourceCounts) in
             // --all: the listing is read page by page while the downloads run, never held whole.
             let listing =
                 all
                 ? ListingIDSource(
                     cursor: ListCursor(api: config.api, since: filter.since, pageSize: 100),
                     maxItems: maxItems, keep: { filter.keeps($0) }) : nil
-            let chained = ChainedIDSource([ArrayIDSource(ids)] + files + (listing.map { [$0] } ?? []))
+            let chained = ChainedIDSource(
+                [ArrayIDSource(ids)] + (partials.map { [$0] } ?? []) + files + (listing.map { [$0] } ?? []))
             let source: IDSource = shard.map { ShardIDSource(chained, index: $0.index, count: $0.count) } ?? chained
             let report = await fetcher.run(source: source)
             return (
                 report,
                 SourceCounts(
-                    given: ids.count + files.reduce(0) { $0 + $1.yielded }, listed: listing?.taken,
+                    given: ids.count + (partials?.found ?? 0) + files.reduce(0) { $0 + $1.yielded }, listed: listing?.taken,
                     listingSkipped: listing?.skipped ?? 0)
             )
         }
@@ -193,7 +202,7 @@ extension FetchCommand {
             // files: paths there would land inside the block.
             quiet: out.quiet || mode == .none, key: key, place: { destination.place(of: $0) },
             pathsOnStdout: !out.json && !(live != nil && isatty(STDOUT_FILENO) == 1), live: live,
-            plainProgress: mode == .plain)
+            plainProgress: mode == .plain, timestamps: out.timestamps)
         // JSON lines on a stdout that is the live block's terminal go above the block, never into it.
         let above = live != nil && isatty(STDOUT_FILENO) == 1 ? live : nil
         let events =
@@ -224,10 +233,14 @@ extension FetchCommand {
                 let before = (counts.listed ?? 0) > 0 ? "; the ids listed before it were fetched" : ""
                 printer.line("error: \(describeListError(e, api: api))\(before)")
             } else {
-                printer.line("error: \(e); the ids read before it were fetched")
+                printer.line("error: \(ErrorText.describe(e)); the ids read before it were fetched")
             }
         }
         if !all && counts.given == 0 && report.authenticationFailure == nil {
+            if source.partials && ids.isEmpty && input.isEmpty {
+                printer.line("no partial downloads in the folder; nothing to finish")
+                return
+            }
             throw CLIError(code: Exit.setup, "the id lists hold no ids")
         }
         let t = report.tally

@@ -35,6 +35,18 @@ struct InputOptions: ParsableArguments {
         help: ArgumentHelp("With --all: stop after N listed videos (the listing is read page by page as downloads go).", valueName: "N"))
     var maxItems: Int?
 
+    @Flag(
+        help:
+            "Also fetch every id that has a partial download (.part) in the output folder: finishes what an earlier run left, without its ids."
+    )
+    var partials = false
+
+    @Flag(
+        help:
+            "Say what would be fetched, one line per id (status, already saved, size, the link's time left), and do nothing: no download, no file, no folder."
+    )
+    var dryRun = false
+
     @Option(
         help: ArgumentHelp(
             "Take only the ids in shard K of N (by a hash of the id), so N machines split one backlog: 1/3, 2/3, 3/3.", valueName: "K/N"))

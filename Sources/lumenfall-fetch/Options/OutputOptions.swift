@@ -19,6 +19,9 @@ struct OutputOptions: ParsableArguments {
             valueName: "MODE"))
     var progress: ProgressMode = .auto
 
+    @Flag(help: "Start each plain line on stderr with the UTC time (2026-12-05T08:12:57Z), for logs.")
+    var timestamps = false
+
     @Flag(
         help:
             "Write events as JSON Lines on stdout (\(JSONEvents.names.joined(separator: ", ")); docs/reference.md documents each); human lines stay on stderr."

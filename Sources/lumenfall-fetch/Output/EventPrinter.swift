@@ -19,13 +19,16 @@ final class EventPrinter: Sendable {
     let live: LiveDisplay?
     /// `--progress plain`: a line per download every 10 % or 30 s.
     let plainProgress: Bool
+    /// `--timestamps`: each plain line starts with the UTC time.
+    let timestamps: Bool
     /// Per id: the last 10 % step and the time of the last progress line.
     private let milestones = Mutex<[String: (step: Int, at: UInt64)]>([:])
 
     init(
         quiet: Bool, key: APIKey, place: @escaping @Sendable (String) -> String = { $0 }, pathsOnStdout: Bool = true,
-        live: LiveDisplay? = nil, plainProgress: Bool = false
+        live: LiveDisplay? = nil, plainProgress: Bool = false, timestamps: Bool = false
     ) {
+        self.timestamps = timestamps
         self.quiet = quiet
         self.pathsOnStdout = pathsOnStdout
         self.key = key
@@ -56,7 +59,8 @@ final class EventPrinter: Sendable {
             live.scroll(LiveDisplay.wrap(text, width: live.width - 1).joined(separator: "\n"))
             return
         }
-        output.withLock { _ in Console.err("\(text)\n") }
+        let stamp = timestamps ? utcString(Date()) + " " : ""
+        output.withLock { _ in Console.err("\(stamp)\(text)\n") }
     }
 
     func print(_ e: FetchEvent) {
