@@ -10,3 +10,19 @@ public let libcurlVersion: String = {
     }
     return kept.joined(separator: " ")
 }()
+
+/// What the libcurl in use can do that a download depends on.
+public struct LibcurlFeatures: Sendable {
+    public var http2: Bool
+    /// The TLS library, e.g. "OpenSSL/3.0.19"; nil: built without TLS.
+    public var tls: String?
+
+    /// Asked for as the tenth layout (libcurl 7.72 on), which has every field read here.
+    public static var current: LibcurlFeatures {
+        guard let info = curl_version_info(CURLVERSION_TENTH) else { return LibcurlFeatures(http2: false, tls: nil) }
+        let features = info.pointee.features
+        return LibcurlFeatures(
+            http2: features & CURL_VERSION_HTTP2 != 0,
+            tls: info.pointee.ssl_version.map { String(cString: $0) })
+    }
+}

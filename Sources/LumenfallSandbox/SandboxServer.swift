@@ -193,6 +193,7 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         switch response {
         case let .full(status, headers, bytes):
             var hh = HTTPHeaders(headers)
+            hh.add(name: "Date", value: Self.httpDate())
             if !hh.contains(name: "Content-Length") { hh.add(name: "Content-Length", value: "\(bytes.count)") }
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: hh))),
@@ -213,7 +214,10 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         case let .stream(status, headers, content, start, end, faults):
             context.write(
                 wrapOutboundOut(
-                    .head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: HTTPHeaders(headers)))),
+                    .head(
+                        HTTPResponseHead(
+                            version: request.version, status: .init(statusCode: status),
+                            headers: HTTPHeaders(headers + [("Date", Self.httpDate())])))),
                 promise: nil)
             if request.method == .HEAD {
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -226,6 +230,16 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 began: .now())
             pump(context: context, plan)
         }
+    }
+
+    /// RFC 9110's IMF-fixdate, as every real server sends it in `Date` (clients compare clocks).
+    static func httpDate(_ d: Date = Date()) -> String {
+        var t = time_t(d.timeIntervalSince1970)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        var buf = [CChar](repeating: 0, count: 64)
+        let n = strftime(&buf, buf.count, "%a, %d %b %Y %H:%M:%S GMT", &tm)
+        return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     struct StreamPlan {

@@ -18,10 +18,16 @@ import TOMLKit
 /// type, and the API key itself are errors that name the key and the file.
 enum ConfigFile {
     /// A table per subcommand that takes options (a group such as `s3` has none of its own).
+    /// `config` and `doctor` have none: `config` shows the file, `doctor` reads `[fetch]` (the
+    /// connection and folder it checks are fetch's).
     static let subcommands: [String: ParsableCommand.Type] = Dictionary(
         uniqueKeysWithValues: LumenfallFetch.commands.compactMap { type in
-            type.configuration.subcommands.isEmpty ? type.configuration.commandName.map { ($0, type) } : nil
+            guard type.configuration.subcommands.isEmpty, let name = type.configuration.commandName, !tableless.contains(name)
+            else { return nil }
+            return (name, type)
         })
+
+    static let tableless: Set<String> = ["config", "doctor"]
 
     /// "[fetch], [list], ... or [watch]", in the order the commands are listed.
     static var tableNames: String {
@@ -66,9 +72,35 @@ enum ConfigFile {
         // The subcommand the arguments run: named first, else fetch (the default).
         let named = args.first.flatMap { subcommands[$0] != nil ? $0 : nil }
         if let first = args.first, first == "help" || first == "--help" || first == "-h" || first == "--version" { return args }
+        let home = env["HOME"] ?? NSHomeDirectory()
+        if args.first == "doctor" {
+            // fetch's connection and folder, the ones doctor checks; fetch's other keys are not doctor's.
+            let fetch = try arguments(from: file, for: "fetch", home: home)
+            return ["doctor"] + keep(fetch, only: DoctorCommand.self) + Array(args.dropFirst())
+        }
+        // A subcommand without a table of its own (config, the s3 group): its arguments as typed.
+        if named == nil, let first = args.first, CommandWords.names.contains(first) || first == "s3" { return args }
         let command = named ?? "fetch"
-        let defaults = try arguments(from: file, for: command, home: env["HOME"] ?? NSHomeDirectory())
+        let defaults = try arguments(from: file, for: command, home: home)
         return named == nil ? defaults + args : [command] + defaults + Array(args.dropFirst())
+    }
+
+    /// The options among `args` (as `arguments(from:for:home:)` makes them: an option, then its
+    /// value unless it is a switch) that `type` has.
+    static func keep(_ args: [String], only type: ParsableCommand.Type) -> [String] {
+        let help = type.helpMessage(columns: 10_000)
+        var out: [String] = []
+        var i = 0
+        while i < args.count {
+            let option = args[i]
+            let takesValue = i + 1 < args.count && !args[i + 1].hasPrefix("--")
+            let n = takesValue ? 2 : 1
+            if help.range(of: NSRegularExpression.escapedPattern(for: option) + "[ ,\\n<]", options: .regularExpression) != nil {
+                out += args[i..<min(args.count, i + n)]
+            }
+            i += n
+        }
+        return out
     }
 
     /// The arguments the file's `[command]` table stands for.

@@ -34,6 +34,8 @@ enum HelpEpilogue {
                         ("2", "a set-up problem (the folder, its lock, the port, the secret file, the TLS files)"), keyCode, usageCode,
                     ]
                 )
+            case "config": (configExamples, [("0", "shown"), ("2", "the config file is missing or invalid"), usageCode])
+            case "doctor": (doctorExamples, [("0", "every check passed"), ("1", "a check failed (each says what to do)"), usageCode])
             default: ([], [])
             }
         guard !examples.isEmpty else { return "" }
@@ -110,6 +112,16 @@ enum HelpEpilogue {
         ("See what unfinished archive uploads a prefix holds, abort none", "lumenfall-fetch s3 cleanup s3://bucket/archives/ --dry-run"),
         ("Abort those started more than a week ago", "lumenfall-fetch s3 cleanup s3://bucket/archives/ --older-than 7d"),
         ("Against MinIO or another S3-compatible store", "lumenfall-fetch s3 cleanup s3://bucket/ --s3-endpoint https://minio.example.com"),
+    ]
+    static let configExamples = [
+        ("What fetch would run with, and where each setting comes from", "lumenfall-fetch config"),
+        ("The same for watch (its webhook secret is never shown)", "lumenfall-fetch config watch"),
+        ("What the defaults and the environment alone give", "lumenfall-fetch config --no-config"),
+    ]
+    static let doctorExamples = [
+        ("Before a first fetch: key, API, clock, folder, libcurl", "lumenfall-fetch doctor"),
+        ("The folder a batch will go to", "lumenfall-fetch doctor -o /srv/videos"),
+        ("OpenAI's API", "lumenfall-fetch doctor --base-url https://api.openai.com/v1 --api-key-file ~/.openai-key"),
     ]
     static let verifyExamples = [
         ("Check one archive against its manifest", "lumenfall-fetch verify videos.tar.zst"),

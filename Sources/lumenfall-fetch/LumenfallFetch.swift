@@ -21,7 +21,7 @@ struct LumenfallFetch: AsyncParsableCommand {
     /// this list. A new subcommand is a file in Commands/ and a line here.
     static let commands: [ParsableCommand.Type] = [
         FetchCommand.self, ListCommand.self, ArchiveCommand.self, VerifyCommand.self, GalleryCommand.self, WatchCommand.self,
-        S3Command.self,
+        S3Command.self, ConfigCommand.self, DoctorCommand.self,
     ]
 
     /// Errors become exit codes here and only here: a CLIError prints its message (made safe for

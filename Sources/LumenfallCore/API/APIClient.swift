@@ -152,6 +152,45 @@ public struct APIClient: Sendable {
         return out
     }
 
+    /// What one request to the API showed, for `doctor`: reached at all, the status (a 404 for
+    /// an id that cannot exist means the key was accepted; 401 that it was not), how long the
+    /// answer took, and the server's clock (its `Date` header).
+    public struct Probe: Sendable {
+        public var status: Int?
+        public var failure: String?
+        public var seconds: Double
+        public var serverDate: Date?
+        public var httpVersion: String?
+    }
+
+    public func probe() async -> Probe {
+        let started = Date()
+        let req = HTTPRequest(
+            url: videoURL("video_lumenfall_doctor_check"), headers: ["Accept: application/json"], connectTimeout: connectTimeout,
+            stallTimeout: stallTimeout, totalTimeout: requestTimeout, bufferSize: 64 * 1024, caFile: caFile)
+        let sink = BufferSink(limit: Self.maxAnswerBytes)
+        do {
+            let result = try await http.send(req, credentials: credentials, credentialOrigin: baseURL, sink: sink)
+            let date = result.head?.header("Date").flatMap(Self.httpDate)
+            return Probe(
+                status: result.head?.status, failure: nil, seconds: Date().timeIntervalSince(started), serverDate: date,
+                httpVersion: result.httpVersion)
+        } catch let e as CurlFailure {
+            return Probe(status: nil, failure: "\(URLPolicy.host(of: baseURL)): \(e.message)", seconds: Date().timeIntervalSince(started))
+        } catch {
+            return Probe(status: nil, failure: ErrorText.describe(error), seconds: Date().timeIntervalSince(started))
+        }
+    }
+
+    /// An IMF-fixdate (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
+    static func httpDate(_ s: String) -> Date? {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return f.date(from: s.trimmingCharacters(in: .whitespaces))
+    }
+
     /// The size of a completed video's file, from a HEAD of its link (or of the content
     /// endpoint, with the key, when the object has no link); nil when the host does not say.
     /// Nothing is downloaded: for `fetch --dry-run`.

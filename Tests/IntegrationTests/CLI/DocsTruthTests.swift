@@ -7,7 +7,7 @@ import Testing
 /// is documented, every option the reference's tables name exists, every example in --help and
 /// in README.md parses, and each exit code README.md documents is what the binary does.
 @Suite(.removesTempDirs) struct DocsTruthTests {
-    static let subcommands = ["fetch", "list", "archive", "verify", "gallery", "watch", "s3 cleanup"]
+    static let subcommands = ["fetch", "list", "archive", "verify", "gallery", "watch", "s3 cleanup", "config", "doctor"]
 
     static func repoFile(_ path: String) throws -> String {
         var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -7,7 +7,7 @@ import Testing
 @Suite struct HelpSnapshotTests {
     static let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
 
-    static let commands = ["", "fetch", "list", "archive", "verify", "gallery", "watch", "s3", "s3 cleanup"]
+    static let commands = ["", "fetch", "list", "archive", "verify", "gallery", "watch", "s3", "s3 cleanup", "config", "doctor"]
 
     @Test(arguments: commands)
     func helpMatchesItsSnapshot(command: String) async throws {
