@@ -37,7 +37,7 @@ public enum ArchiveVerifier {
 
     /// An archive named by a person: a regular file (a link to one is followed, as they named
     /// it). A FIFO or a device is refused at once rather than waited on in open().
-    public static func verify(path: String) -> Report {
+    public static func verify(path: String, progress: (@Sendable (Int64) -> Void)? = nil) -> Report {
         let fd: Int32
         do { fd = try AtomicFile.openRegular(path, followLinks: true) } catch {
             var report = Report(path: path)
@@ -47,11 +47,12 @@ public enum ArchiveVerifier {
             return report
         }
         defer { close(fd) }
-        return verify(fd: fd, name: path)
+        return verify(fd: fd, name: path, progress: progress)
     }
 
     /// The archive read from `fd` (a file, or the pipe `verify s3://` feeds).
-    public static func verify(fd: Int32, name path: String) -> Report {
+    /// `progress` hears each chunk of member bytes checked, as it is.
+    public static func verify(fd: Int32, name path: String, progress: (@Sendable (Int64) -> Void)? = nil) -> Report {
         var report = Report(path: path)
         func problem(_ k: Problem.Kind, _ m: String, _ d: String) { report.problems.append(Problem(kind: k, member: m, detail: d)) }
 
@@ -129,6 +130,7 @@ public enum ArchiveVerifier {
                     if n == 0 { break }
                     hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                     size += Int64(n)
+                    progress?(Int64(n))
                 }
                 report.bytes += size
                 let digest = hasher.finalize().hex

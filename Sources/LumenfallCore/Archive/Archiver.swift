@@ -21,6 +21,8 @@ public struct Archiver: Sendable {
     public var batch: BatchSummary?
     /// Put a gallery page (`index.html`, see Gallery) listing the part's videos in each part.
     public var gallery: Bool
+    /// Hears each chunk of a file member's bytes as it goes into the archive (a progress line).
+    public var progress: (@Sendable (Int64) -> Void)?
 
     public init(
         directory: String, path: String, maxSize: Int64? = nil, verify: Bool = false, batch: BatchSummary? = nil,
@@ -233,6 +235,7 @@ public struct Archiver: Sendable {
             hashing.hash(buf, count: n)
             try tar.write(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
             total += Int64(n)
+            progress?(Int64(n))
         }
         guard total == expected else {
             throw Failure("\(path) has \(total) bytes, its sidecar records \(expected)")

@@ -25,7 +25,8 @@ struct ArchiveCommand: AsyncParsableCommand {
     @OptionGroup(title: "Archive") var archive: ArchiveOptions
     @OptionGroup(title: "S3") var s3: S3ArchiveOptions
 
-    @OptionGroup var endpoint: S3EndpointOption
+    @OptionGroup(title: "S3") var endpoint: S3EndpointOption
+    @OptionGroup(title: "Output") var talk: ToolOutputOptions
 
     @Flag(
         help:
@@ -34,7 +35,12 @@ struct ArchiveCommand: AsyncParsableCommand {
     var gallery = false
 
     func run() async throws {
-        let say: @Sendable (String) -> Void = { s in Console.err("lumenfall-fetch: \(TerminalText.safe(s))\n") }
+        let quiet = talk.quiet
+        let line = ProgressLine(talk)
+        let say: @Sendable (String) -> Void = { s in
+            line.finish()
+            if !quiet { Console.err("lumenfall-fetch: \(TerminalText.safe(s))\n") }
+        }
         // Deleting files a running fetch is writing would lose them: take the folder's lock.
         let lock = archive.removeAfterArchive ? try lockFolder(directory) : nil
         defer { withExtendedLifetime(lock) {} }
@@ -45,24 +51,36 @@ struct ArchiveCommand: AsyncParsableCommand {
         } catch {
             throw CLIError(code: Exit.setup, "cannot read the folder \(directory): \(ErrorText.describe(error))")
         }
-        for p in scanned.problems { say("skipped: \(p)") }
+        for p in scanned.problems {
+            say("skipped: \(p)")
+            if talk.json { ToolJSON.emit("skipped", [("reason", "\(p)")]) }
+        }
         let hadGallery = AtomicFile.size(of: "\(directory)/\(Gallery.fileName)") != nil
         if gallery { try writeGallery(directory, say: say) }
         do {
-            let archiver = Archiver(
+            var archiver = Archiver(
                 directory: directory, path: output.path, maxSize: archive.maxSize?.bytes,
                 verify: archive.removeAfterArchive, gallery: gallery || hadGallery)
+            line.begin(
+                "archiving into \(output.path)",
+                total: scanned.items.reduce(0) { $0 + $1.videoBytes + $1.assets.reduce(0) { $0 + $1.bytes } })
+            archiver.progress = { line.add($0) }
+            defer { line.finish() }
             if output.isS3 {
                 // Streamed into multipart uploads; each part's ETag is checked against the bytes
                 // sent, which is the check --remove-after-archive waits for.
                 let result = try await runS3Archiver(archiver, items: scanned.items, options: s3, endpoint: endpoint, say: say)
+                line.finish()
                 say(
                     "archived \(result.items.count) video\(result.items.count == 1 ? "" : "s") (\(formatBytes(result.bytes))) into \(output)"
                 )
-                for p in result.parts { print(p) }
+                if !talk.json { for p in result.parts { print(p) } }
                 if archive.removeAfterArchive { Archiver.removeLoose(result.items, directory: directory) }
+                if talk.json { Self.emitArchived(result) }
             } else {
-                try runArchiver(archiver, items: scanned.items, remove: archive.removeAfterArchive, out: say)
+                let result = try runArchiver(
+                    archiver, items: scanned.items, remove: archive.removeAfterArchive, printPaths: !talk.json, out: say)
+                if talk.json { Self.emitArchived(result) }
             }
         } catch let e as CLIError {
             throw e
@@ -71,6 +89,12 @@ struct ArchiveCommand: AsyncParsableCommand {
         }
         // The archived files are gone from the folder: its page must not link to them.
         if archive.removeAfterArchive && (gallery || hadGallery) { try writeGallery(directory, say: say) }
+    }
+}
+
+extension ArchiveCommand {
+    static func emitArchived(_ r: Archiver.Result) {
+        ToolJSON.emit("archived", [("path", r.parts.first), ("parts", r.parts), ("members", r.items.count), ("bytes", r.bytes)])
     }
 }
 

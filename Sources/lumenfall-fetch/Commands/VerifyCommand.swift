@@ -18,7 +18,8 @@ struct VerifyCommand: ParsableCommand {
         help: "Archives (.tar, .tar.gz, .tgz, .tar.zst, .tzst, .tar.xz), on disk or as s3://bucket/key.", transform: ArchiveTarget.parse)
     var paths: [ArchiveTarget]
 
-    @OptionGroup var endpoint: S3EndpointOption
+    @OptionGroup(title: "S3") var endpoint: S3EndpointOption
+    @OptionGroup(title: "Output") var talk: ToolOutputOptions
 
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one archive to verify") }
@@ -26,12 +27,28 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         var bad = false
+        let line = ProgressLine(talk)
         for target in paths {
             let r: ArchiveVerifier.Report
+            line.begin("checking \(target.path)", total: nil)
             switch target {
-            case .file(let path): r = ArchiveVerifier.verify(path: path)
+            case .file(let path): r = ArchiveVerifier.verify(path: path, progress: { line.add($0) })
             case .s3(let object): r = try Self.verifyS3(object, endpoint: endpoint)
             }
+            line.finish()
+            if talk.json {
+                let problems = r.problems.map {
+                    JSONEvents.JSONObject([
+                        ("kind", $0.kind.rawValue), ("member", $0.member.isEmpty ? nil : $0.member), ("detail", $0.detail),
+                    ])
+                }
+                ToolJSON.emit(
+                    "verified",
+                    [("path", target.path), ("ok", r.ok), ("members", r.members), ("bytes", r.bytes), ("problems", problems)])
+            }
+            if !r.ok { bad = true }
+            // With --json the events say it; -q keeps only the failures.
+            if talk.json || (talk.quiet && r.ok) { continue }
             // Member names come from the archive: a forged name must not print a fake "OK".
             let shown = TerminalText.safe(target.path)
             if r.ok {

@@ -173,6 +173,7 @@ final class JSONEvents: Sendable {
         case let o as JSONObject:
             return "{" + o.fields.map { "\(encode($0.0)):\(encode($0.1))" }.joined(separator: ",") + "}"
         case let a as [String]: return "[" + a.map { encode($0) }.joined(separator: ",") + "]"
+        case let a as [JSONObject]: return "[" + a.map { encode($0) }.joined(separator: ",") + "]"
         case let b as Bool: return b ? "true" : "false"
         case let i as Int: return "\(i)"
         case let i as Int64: return "\(i)"
