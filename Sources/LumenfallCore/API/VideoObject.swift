@@ -46,6 +46,9 @@ public struct VideoObject: Sendable {
     public let model: String?
     /// The prompt, when the server echoes it (OpenAI's object and Lumenfall's do).
     public let prompt: String?
+    /// OpenAI's `seconds` ("4") and `size` ("1280x720"), as the server wrote them.
+    public let seconds: String?
+    public let size: String?
 
     public enum ParseError: Error, Equatable {
         case notJSON
@@ -87,6 +90,8 @@ public struct VideoObject: Sendable {
         errorMessage = error?["message"] as? String
         model = obj["model"] as? String
         prompt = obj["prompt"] as? String
+        seconds = (obj["seconds"] as? String) ?? Checked.double(obj["seconds"]).map { String(Int($0)) }
+        size = obj["size"] as? String
     }
 
     /// The bytes as UTF-8 JSON: a UTF-8 byte-order mark is dropped (RFC 8259 lets a parser

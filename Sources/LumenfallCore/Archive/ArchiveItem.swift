@@ -50,6 +50,8 @@ public struct ArchiveItem: Sendable, Equatable {
 
     /// Reads `<id>.json` in `directory` and checks that the video it names is there whole, and
     /// (with `checkAssets`) each preview it lists; without, a preview gone from disk is dropped.
+    /// `id` is the stem of the files (the id, or a `--name` stem); the item's id is the one its
+    /// sidecar's video object names when that is a valid id.
     public static func load(directory: String, id: String, checkAssets: Bool = true) throws(Problem) -> ArchiveItem {
         let sidecarName = "\(id).json"
         let path = "\(directory)/\(sidecarName)"
@@ -87,7 +89,8 @@ public struct ArchiveItem: Sendable, Equatable {
         }
         let video = sidecar.video
         return ArchiveItem(
-            id: id, videoFile: file, videoBytes: sidecar.download.bytes, videoSHA256: sidecar.download.sha256,
+            id: VideoID.problem(with: video.id) == nil ? video.id : id, videoFile: file, videoBytes: sidecar.download.bytes,
+            videoSHA256: sidecar.download.sha256,
             sidecarFile: sidecarName, sidecar: bytes, model: video.model, cost: video.cost, currency: video.currency,
             // A member's time: when the video was completed, else when it was created (a server
             // may leave completed_at null), never 1970.
@@ -95,14 +98,15 @@ public struct ArchiveItem: Sendable, Equatable {
             assets: assets, unavailableAssets: unavailable)
     }
 
-    /// Every complete id in a folder: each `<id>.json` sidecar whose video is there.
+    /// Every complete id in a folder: each `<stem>.json` sidecar whose video is there (the
+    /// stem an id, or a `--name` stem).
     public static func scan(directory: String) throws -> (items: [ArchiveItem], problems: [Problem]) {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         var items: [ArchiveItem] = []
         var problems: [Problem] = []
         for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
             let id = String(name.dropLast(5))
-            guard VideoID.problem(with: id) == nil else { continue }
+            guard VideoID.problem(with: id) == nil || NameTemplate.isValidStem(id) else { continue }
             do { items.append(try load(directory: directory, id: id)) } catch { problems.append(error) }
         }
         return (items, problems)

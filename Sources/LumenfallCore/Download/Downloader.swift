@@ -267,7 +267,7 @@ struct Downloader: Sendable {
         // Previews: OpenAI's content endpoint. Lumenfall documents no preview URL of its own.
         if let p = preview { return MediaSource(url: api.contentURL(p.videoID, variant: p.name), usesAPIKey: true) }
         if let u = v.outputURL { return MediaSource(url: u, usesAPIKey: false) }
-        return MediaSource(url: api.contentURL(id), usesAPIKey: true)
+        return MediaSource(url: api.contentURL(v.id), usesAPIKey: true)  // `id` is the file stem
     }
 
     private func finish(_ sink: FileSink, source: MediaSource, transferred: Int64) async throws -> DownloadResult {

@@ -9,7 +9,8 @@ extension Fetcher {
         case let f as FetchFailure:
             return f
         case let e as DownloadError:
-            let kept = MediaFile.existingPart(directory: config.outputDirectory, id: id).flatMap { AtomicFile.size(of: $0.partPath) } ?? 0
+            let kept =
+                MediaFile.existingPart(directory: config.outputDirectory, id: stem(id)).flatMap { AtomicFile.size(of: $0.partPath) } ?? 0
             return Self.failure(e, kept: kept)
         case is CancellationError:
             return FetchFailure(kind: .stopped, message: "interrupted before it finished")

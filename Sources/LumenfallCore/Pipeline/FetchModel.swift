@@ -81,6 +81,11 @@ public struct FetchConfiguration: Sendable {
     public var poll = PollPolicy()
     /// How long the run waits for an API that cannot be reached.
     public var apiHealth = APIHealthPolicy()
+    /// `--name`: the template the files of a newly fetched id are named by (nil: by its id).
+    public var naming: NameTemplate?
+    /// The folder's name index: how files named by `--name` are found again by their id (nil:
+    /// every file is named by its id).
+    public var names: NameIndex?
     public var download = DownloadSettings()
     /// How many downloads run at once; they start earliest `expires_at` first.
     public var jobs = 4

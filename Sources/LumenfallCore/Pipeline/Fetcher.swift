@@ -160,7 +160,7 @@ public struct Fetcher: Sendable {
         // Saved in the work folder, with every preview asked for on disk or known to be missing
         // on the server: the destination takes it (a folder keeps it where it is: already
         // saved; a store uploads what an earlier run saved and could not send).
-        if let done = try? ArchiveItem.load(directory: config.outputDirectory, id: id), done.hasSettled(config.previews) {
+        if let done = try? ArchiveItem.load(directory: config.outputDirectory, id: stem(id)), done.hasSettled(config.previews) {
             await context.polls.release()
             logger.debug("already saved", metadata: ["id": "\(id)", "stage": "check", "file": "\(done.videoFile)"])
             return .finished(await store(id, done, context))
@@ -211,9 +211,10 @@ public struct Fetcher: Sendable {
     private func downloadAndSaveLocally(_ id: String, video: VideoObject, _ context: RunContext) async -> Finished {
         let dir = config.outputDirectory
         do {
+            let stem = try fileStem(id, video)
             // A video saved by an earlier run that lacks a preview asked for now: its bytes and
             // facts stand, only the previews are fetched.
-            let earlier = try? ArchiveItem.load(directory: dir, id: id, checkAssets: false)
+            let earlier = try? ArchiveItem.load(directory: dir, id: stem, checkAssets: false)
             let facts: Sidecar.Download
             var assets: [String: Sidecar.Asset] = [:]
             if let earlier, let contents = Sidecar.read(earlier.sidecar) {
@@ -221,12 +222,12 @@ public struct Fetcher: Sendable {
                 for a in earlier.assets { assets[a.name] = contents.assets[a.name] }
                 for n in earlier.unavailableAssets { assets[n] = contents.assets[n] }
             } else {
-                let result = try await context.guarded { try await download(id, video: video, context) }.get()
+                let result = try await context.guarded { try await download(id, stem: stem, video: video, context) }.get()
                 facts = Sidecar.Download(result, at: Date())
             }
             for name in config.previews where assets[name] == nil {
                 do {
-                    let r = try await context.guarded { try await download(id, video: video, context, preview: name) }.get()
+                    let r = try await context.guarded { try await download(id, stem: stem, video: video, context, preview: name) }.get()
                     assets[name] = .saved(r)
                     emit(.assetSaved(id: id, name: name, file: r.file.name, bytes: r.bytes))
                 } catch DownloadError.notOffered(let why) {
@@ -254,7 +255,7 @@ public struct Fetcher: Sendable {
             let sidecar = Sidecar.render(video: video, facts: facts, assets: assets, redacting: config.api.key)
             do {
                 try await BlockingIO.run {
-                    try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: id), syncDirectory: false)
+                    try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: stem), syncDirectory: false)
                 }
             } catch {
                 throw DownloadError.disk("\(ErrorText.describe(error))")
@@ -262,7 +263,7 @@ public struct Fetcher: Sendable {
             // The renames (video, previews, sidecar) become durable with one folder fsync,
             // shared with every id that finished meanwhile; only then is the id saved.
             await context.folderSync.sync()
-            guard let item = try? ArchiveItem.load(directory: dir, id: id) else {
+            guard let item = try? ArchiveItem.load(directory: dir, id: stem) else {
                 throw DownloadError.disk("\(id) is not whole in \(dir) after saving it")
             }
             return await store(id, item, context, fresh: true, cost: video.cost, currency: video.currency)
@@ -307,14 +308,33 @@ public struct Fetcher: Sendable {
             saved: SavedFacts(bytes: item.videoBytes, cost: c, currency: cur))
     }
 
-    /// The video, or with `preview` one of its previews (`<id>.<preview>.<ext>`, one connection).
-    private func download(_ id: String, video: VideoObject, _ context: RunContext, preview: String? = nil) async throws -> DownloadResult {
+    /// The stem of an id's files (`<stem>.<ext>`, `<stem>.json`): the one the folder's name index
+    /// has for it, else what `--name` makes of the video (recorded before any byte is written,
+    /// so a rerun finds the `.part`), else the id.
+    func fileStem(_ id: String, _ video: VideoObject) throws -> String {
+        guard let names = config.names else { return id }
+        if let s = names.stem(for: id) { return s }
+        guard let template = config.naming else { return id }
+        do {
+            return try names.assign(id, wanted: template.render(video))
+        } catch {
+            throw DownloadError.disk(ErrorText.describe(error))
+        }
+    }
+
+    /// The stem an id's files have now (before the video object is known): by the index, else the id.
+    func stem(_ id: String) -> String { config.names?.stem(for: id) ?? id }
+
+    /// The video, or with `preview` one of its previews (`<stem>.<preview>.<ext>`, one connection).
+    private func download(
+        _ id: String, stem: String, video: VideoObject, _ context: RunContext, preview: String? = nil
+    ) async throws -> DownloadResult {
         let dir = config.outputDirectory
         let started = Date()
         let warned = Flag()  // once per id, not once per resume
         let variant = preview.map { PreviewVariant(videoID: id, name: $0) }
         var downloader = Downloader(
-            directory: dir, id: variant?.stem ?? id, settings: config.download, api: config.api,
+            directory: dir, id: preview.map { "\(stem).\($0)" } ?? stem, settings: config.download, api: config.api,
             random: config.random, logger: logger,
             events: { [emit] event in
                 // A preview's start and progress would read as the video's (same id, a tiny

@@ -175,22 +175,28 @@ public final class ShardIDSource: IDSource {
     }
 }
 
-/// `--partials`: the ids of the partial downloads (`<id>.<ext>.part`) an earlier run left in a
-/// folder, read with one pass over the folder's names (a name is all that is trusted: it must
-/// make a valid id, and the `.part` is checked again when its id is fetched). Previews'
-/// parts (`<id>.thumbnail.webp.part`) count for their id too; each id comes once.
+/// `--partials`: the ids of the partial downloads (`<stem>.<ext>.part`) an earlier run left in
+/// a folder, read with one pass over the folder's names (a name is all that is trusted: it must
+/// make a valid id, or be a stem the name index gives an id, and the `.part` is checked again
+/// when its id is fetched). Previews' parts count for their id too; each id comes once.
 public final class PartialsIDSource: IDSource {
     private var ids: [String] = []
     private var index = 0
     public private(set) var found = 0
 
-    public init(directory: String) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+    public init(directory: String, names: NameIndex? = nil) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        let parts = Set(entries.filter { $0.hasSuffix(".part") && !$0.hasPrefix(".") })
         var seen = Set<String>()
-        for name in names.sorted() where name.hasSuffix(".part") && !name.hasPrefix(".") {
+        // Named files first: a stem may hold dots, so it is matched whole, not cut at one.
+        for (id, stem) in names?.all ?? [] where parts.contains(where: { $0.hasPrefix("\(stem).") }) {
+            if seen.insert(id).inserted { ids.append(id) }
+        }
+        for name in parts.sorted() {
             guard let dot = name.firstIndex(of: ".") else { continue }
             let id = String(name[..<dot])
-            guard VideoID.problem(with: id) == nil, seen.insert(id).inserted else { continue }
+            guard VideoID.problem(with: id) == nil, names?.stem(for: id) == nil, names?.id(forStem: id) == nil, seen.insert(id).inserted
+            else { continue }
             ids.append(id)
         }
         found = ids.count

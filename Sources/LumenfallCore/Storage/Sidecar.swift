@@ -77,10 +77,12 @@ public enum Sidecar {
         }
     }
 
-    /// Whether a file name read from a sidecar is one of this id's (`<id>.<something>` in the
-    /// same folder, in the characters an id may use): anything else is not acted on.
-    public static func isOwnFile(_ name: String, of id: String) -> Bool {
-        name.hasPrefix("\(id).") && !name.contains("/") && VideoID.problem(with: name) == nil
+    /// Whether a file name read from a sidecar is one of this stem's (`<stem>.<something>` in
+    /// the same folder: the characters an id may use, or a `--name` stem's sanitised text, at
+    /// most 255 bytes): anything else is not acted on.
+    public static func isOwnFile(_ name: String, of stem: String) -> Bool {
+        name.hasPrefix("\(stem).") && !name.contains("/")
+            && (VideoID.problem(with: name) == nil || (name.utf8.count <= 255 && NameTemplate.sanitize(name) == name))
     }
 
     /// 64 lower-case hex digits: the only SHA-256 we write, and the only one we send on (it

@@ -62,6 +62,9 @@ struct FetchCommand: AsyncParsableCommand {
         if ids.isEmpty && input.isEmpty && !all && !source.partials {
             throw ValidationError("give at least one video id, --input FILE, --all or --partials")
         }
+        if out.name != nil, s3Location != nil {
+            throw ValidationError("--name names files in a local folder; with -o s3:// objects are named by their id")
+        }
         if source.partials, s3Location != nil {
             throw ValidationError("--partials reads a local folder's partial files; with -o s3:// the work folder resumes its own")
         }
@@ -98,6 +101,10 @@ struct FetchCommand: AsyncParsableCommand {
         config.poll = polling.policy(retry: transfer.retryPolicy)
         config.pollJobs = polling.pollJobs
         config.apiHealth = apiWait.policy
+        // Files named by --name (now or by an earlier run) are found again through the
+        // folder's name index.
+        config.names = NameIndex(directory: dir)
+        config.naming = out.name
 
         // The report keeps the batch's numbers, not one entry per id; --archive keeps the saved
         // ids (one string each) to bundle them afterwards.
@@ -119,7 +126,7 @@ struct FetchCommand: AsyncParsableCommand {
         // (the opened id files with them) and only their counts come back.
         let filter = source.filter
         // --partials: the folder's .part files, read before the run adds its own.
-        let partials = source.partials ? PartialsIDSource(directory: dir) : nil
+        let partials = source.partials ? PartialsIDSource(directory: dir, names: config.names) : nil
         let work = Task { [files, config, all, ids, filter, maxItems, shard, partials] () async -> (FetchReport, SourceCounts) in
             // --all: the listing is read page by page while the downloads run, never held whole.
             let listing =

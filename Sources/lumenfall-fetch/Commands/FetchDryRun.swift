@@ -17,7 +17,8 @@ extension FetchCommand {
             ? ListingIDSource(
                 cursor: ListCursor(api: api, since: filter.since, pageSize: 100), maxItems: maxItems, keep: { filter.keeps($0) })
             : nil
-        let partials: [IDSource] = source.partials ? [PartialsIDSource(directory: dir)] : []
+        let names = NameIndex(directory: dir)
+        let partials: [IDSource] = source.partials ? [PartialsIDSource(directory: dir, names: names)] : []
         let chained = ChainedIDSource([ArrayIDSource(ids)] + partials + files + (listing.map { [$0] } ?? []))
         let pending: IDSource = shard.map { ShardIDSource(chained, index: $0.index, count: $0.count) } ?? chained
         var counts = (ids: 0, fetch: 0, wait: 0, saved: 0, other: 0)
@@ -40,7 +41,7 @@ extension FetchCommand {
                     line(EventPrinter.shown(id), "-", "-", "-", "-", "fail: \(why)")
                     continue
                 }
-                if (try? ArchiveItem.load(directory: dir, id: id)) != nil {
+                if (try? ArchiveItem.load(directory: dir, id: names.stem(for: id) ?? id)) != nil {
                     counts.saved += 1
                     line(id, "-", "yes", "-", "-", "skip it (already saved)")
                     continue

@@ -69,6 +69,7 @@ struct ListCommand: AsyncParsableCommand {
             for v in videos { print(TerminalText.safeJSON(String(decoding: key.redact(bytes: v.raw), as: UTF8.self))) }
             return
         }
+        let names = output.map { NameIndex(directory: $0) }
         // Every cell is server text: redacted and made safe for a terminal. The last column is
         // the prompt's start, or for a failed video why it failed.
         let rows = videos.map { v in
@@ -76,7 +77,9 @@ struct ListCommand: AsyncParsableCommand {
                 v.id, v.status.text, v.createdAt.map(Self.shortDate) ?? "-", v.model ?? "-",
                 v.cost.map { String(format: "%@ %.2f", v.currency ?? "", $0) } ?? "-", timeLeft(v.expiresAt),
             ]
-            if let dir = output { row.append((try? ArchiveItem.load(directory: dir, id: v.id)) != nil ? "yes" : "no") }
+            if let dir = output, let names {
+                row.append((try? ArchiveItem.load(directory: dir, id: names.stem(for: v.id) ?? v.id)) != nil ? "yes" : "no")
+            }
             let about = v.status == .failed ? [v.errorCode, v.errorMessage].compactMap { $0 }.joined(separator: ": ") : (v.prompt ?? "")
             row.append(Self.start(of: about, 40))
             return row.map { TerminalText.safe(key.redact($0)) }

@@ -152,6 +152,7 @@ struct WatchCommand: AsyncParsableCommand {
         // A service waits out any outage of the API: the journal keeps what is pending.
         config.apiHealth = APIHealthPolicy(firstContact: nil, outage: nil)
         config.destination = opened.destination
+        config.names = NameIndex(directory: dir)  // files a fetch --name saved are found by id
 
         var options = WatchService.Options()
         options.host = listen.host

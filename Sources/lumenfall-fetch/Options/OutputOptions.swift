@@ -1,4 +1,5 @@
 import ArgumentParser
+import LumenfallCore
 
 /// Where the files go and how much is said on stderr.
 struct OutputOptions: ParsableArguments {
@@ -6,6 +7,15 @@ struct OutputOptions: ParsableArguments {
         name: [.customShort("o"), .long], help: ArgumentHelp("Output folder (created if missing). (default: .)", valueName: "DIR"),
         transform: OutputTarget.parse)
     var output: OutputTarget = .folder(".")
+
+    @Option(
+        help: ArgumentHelp(
+            "Name new files from the video: {id}, {model}, {created:%Y-%m-%d}, {completed:FMT}, {prompt:40}, {seconds}, {size}, {status}; e.g. '{created}_{model}_{prompt:30}_{id}'. Sanitised; reruns find them by id. (default: {id})",
+            valueName: "TEMPLATE"),
+        transform: { text in
+            do { return try NameTemplate(parsing: text) } catch { throw ValidationError("--name '\(text)': \(error)") }
+        })
+    var name: NameTemplate?
 
     @Flag(name: [.short, .long], help: "Print only errors and the final summary.")
     var quiet = false

@@ -113,6 +113,13 @@ import Testing
             // (Under the whole suite's load the sandbox's redelivery of the forged one, due
             // 0.3 s after the refusal, was once seen to take over 3 s.)
             let w = try await startWatch(server, dir: dir, extra: ["--sweep", "8s", "--sweep-margin", "60s", "--log-format", "json"])
+            // The jobs are made once the first sweep has run (an event, from /metrics): a first
+            // sweep that a loaded machine started late once listed a plain id before its webhook.
+            var swept = false
+            while !swept {
+                swept = (try await metrics(w)["lumenfall_sweeps_total"] ?? 0) >= 1
+                if !swept { try await Task.sleep(nanoseconds: 50_000_000) }
+            }
             let plain = (0..<4).map { _ in server.createJob(webhookSpec(w.hook)) }
             let dropped = server.createJob(webhookSpec(w.hook) { $0.webhook.drop = true })
             let duplicated = server.createJob(webhookSpec(w.hook) { $0.webhook.duplicates = 3 })
