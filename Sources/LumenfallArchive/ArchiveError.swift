@@ -22,6 +22,16 @@ public struct ArchiveError: Error, Sendable, CustomStringConvertible {
 public enum Compression: String, Sendable, CaseIterable {
     case none, gzip, zstd, xz
 
+    /// The levels a compressor takes (libarchive's `compression-level`); nil: it has none.
+    public var levels: ClosedRange<Int>? {
+        switch self {
+        case .none: nil
+        case .gzip: 1...9
+        case .zstd: 1...22
+        case .xz: 0...9
+        }
+    }
+
     /// `.tar`, `.tar.gz`/`.tgz`, `.tar.zst`/`.tzst`, `.tar.xz`; nil for anything else.
     public init?(fileName: String) {
         let n = fileName.lowercased()

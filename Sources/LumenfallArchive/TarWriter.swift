@@ -25,10 +25,19 @@ public final class TarWriter {
         init(_ sink: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.sink = sink }
     }
 
+    /// How hard to compress: `level` within `Compression.levels` (nil: the compressor's
+    /// default). The same level makes the same bytes, through either kind of output.
+    public struct Options: Sendable, Equatable {
+        public var level: Int?
+        public init(level: Int? = nil) { self.level = level }
+    }
+
     /// The same archive bytes as `init(fd:)` would write, handed to `sink` instead (an upload).
-    public convenience init(compression: Compression, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+    public convenience init(
+        compression: Compression, options: Options = Options(), sink: @escaping (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         try self.init(
-            compression: compression,
+            compression: compression, options: options,
             open: { a, box in
                 // No padding of the last block: what archive_write_open_fd does for a regular file,
                 // so the bytes match a local archive (and a zstd stream is not followed by zeros).
@@ -49,11 +58,13 @@ public final class TarWriter {
             }, box: SinkBox(sink))
     }
 
-    public convenience init(fd: Int32, compression: Compression) throws {
-        try self.init(compression: compression, open: { a, _ in archive_write_open_fd(a, fd) }, box: nil)
+    public convenience init(fd: Int32, compression: Compression, options: Options = Options()) throws {
+        try self.init(compression: compression, options: options, open: { a, _ in archive_write_open_fd(a, fd) }, box: nil)
     }
 
-    private init(compression: Compression, open: (OpaquePointer, UnsafeMutableRawPointer?) -> Int32, box: SinkBox?) throws {
+    private init(
+        compression: Compression, options: Options, open: (OpaquePointer, UnsafeMutableRawPointer?) -> Int32, box: SinkBox?
+    ) throws {
         guard let a = archive_write_new() else { throw ArchiveError("archive_write_new", "out of memory") }
         // Every stored property is set from here on, so a throw below still runs deinit,
         // which frees the handle: freeing it here too would free it twice.
@@ -69,6 +80,9 @@ public final class TarWriter {
             try check(archive_write_add_filter_zstd(a), "add the zstd filter")
         case .xz:
             try check(archive_write_add_filter_xz(a), "add the xz filter")
+        }
+        if let level = options.level, compression != .none {
+            try check(archive_write_set_filter_option(a, nil, "compression-level", "\(level)"), "set the compression level \(level)")
         }
         output = box
         try check(open(a, box.map { Unmanaged.passUnretained($0).toOpaque() }), "open the archive for writing")

@@ -28,7 +28,7 @@ extension Archiver {
                 throw Failure("\(ErrorText.describe(error))")
             }
             do {
-                let tar = try TarWriter(compression: compression, sink: { try stream.write($0) })
+                let tar = try TarWriter(compression: compression, options: compressionOptions, sink: { try stream.write($0) })
                 try writeMembers(tar, group, part: i + 1, parts: groups.count, createdAt: createdAt)
                 let (bytes, etag) = try stream.finish()
                 say(

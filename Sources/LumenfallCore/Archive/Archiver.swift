@@ -21,6 +21,8 @@ public struct Archiver: Sendable {
     public var batch: BatchSummary?
     /// Put a gallery page (`index.html`, see Gallery) listing the part's videos in each part.
     public var gallery: Bool
+    /// `--level`, `--threads`: how the compressor works (the bytes stay reproducible).
+    public var compressionOptions = TarWriter.Options()
     /// Hears each chunk of a file member's bytes as it goes into the archive (a progress line).
     public var progress: (@Sendable (Int64) -> Void)?
 
@@ -124,7 +126,7 @@ public struct Archiver: Sendable {
         fd: Int32, name temp: String, compression: Compression
     ) throws {
         do {
-            let tar = try TarWriter(fd: fd, compression: compression)
+            let tar = try TarWriter(fd: fd, compression: compression, options: compressionOptions)
             // Start writing what the archive has so far to disk after each file (not waiting):
             // the fsync at the end then finds little left. Measured on 200 x 4 MiB: that fsync
             // was 0.5 s of 1.3.

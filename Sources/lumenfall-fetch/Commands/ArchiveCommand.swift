@@ -34,6 +34,8 @@ struct ArchiveCommand: AsyncParsableCommand {
     )
     var gallery = false
 
+    func validate() throws { _ = try archive.options(for: output.path) }
+
     func run() async throws {
         let quiet = talk.quiet
         let line = ProgressLine(talk)
@@ -65,6 +67,7 @@ struct ArchiveCommand: AsyncParsableCommand {
                 "archiving into \(output.path)",
                 total: scanned.items.reduce(0) { $0 + $1.videoBytes + $1.assets.reduce(0) { $0 + $1.bytes } })
             archiver.progress = { line.add($0) }
+            archiver.compressionOptions = try archive.options(for: output.path)
             defer { line.finish() }
             if output.isS3 {
                 // Streamed into multipart uploads; each part's ETag is checked against the bytes

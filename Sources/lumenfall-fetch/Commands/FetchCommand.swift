@@ -73,8 +73,9 @@ struct FetchCommand: AsyncParsableCommand {
             if let why = VideoID.problem(with: id) { throw ValidationError("'\(TerminalText.safe(id))' is not a video id: \(why)") }
         }
         if input.filter({ $0 == "-" }).count > 1 { throw ValidationError("--input - (stdin) can be given only once") }
-        if archive == nil && (archiveOptions.maxSize != nil || archiveOptions.removeAfterArchive) {
-            throw ValidationError("--max-size and --remove-after-archive go with --archive PATH")
+        if let a = archive { _ = try archiveOptions.options(for: a.path) }
+        if archive == nil && (archiveOptions.maxSize != nil || archiveOptions.removeAfterArchive || archiveOptions.level != nil) {
+            throw ValidationError("--max-size, --remove-after-archive and --level go with --archive PATH")
         }
     }
 
@@ -280,10 +281,11 @@ extension FetchCommand {
         if let target = archive {
             let path = target.path
             // The archive carries a gallery when asked, or when the folder has one already.
-            let archiver = Archiver(
+            var archiver = Archiver(
                 directory: dir, path: path, maxSize: archiveOptions.maxSize?.bytes,
                 verify: archiveOptions.removeAfterArchive, batch: summary,
                 gallery: gallery || AtomicFile.size(of: "\(dir)/\(Gallery.fileName)") != nil)
+            archiver.compressionOptions = try archiveOptions.options(for: path)
             do {
                 let result: Archiver.Result
                 if target.isS3 {

@@ -33,4 +33,21 @@ import Testing
             #expect(((m["problems"] as? [[String: Any]])?.first?["member"]) is NSNull)
         }
     }
+
+    /// `--level` reaches the compressor (a different level, different bytes; both verify) and is
+    /// bad usage for a plain .tar or out of range.
+    @Test func levelReachesTheCompressor() async throws {
+        try await withSandbox { server in
+            let (dir, _) = try await savedFolder(server, count: 2, bytes: 200_000)
+            let out = makeTempDir()
+            #expect(try await runCLI(["archive", dir, "-o", out + "/a.tar.gz", "--level", "1", "-q"]).status == 0)
+            #expect(try await runCLI(["archive", dir, "-o", out + "/b.tar.gz", "--level", "9", "-q"]).status == 0)
+            #expect(fileBytes(out + "/a.tar.gz") != fileBytes(out + "/b.tar.gz"))
+            #expect(try await runCLI(["verify", out + "/a.tar.gz", out + "/b.tar.gz", "-q"]).status == 0)
+            let plain = try await runCLI(["archive", dir, "-o", out + "/c.tar", "--level", "3"])
+            #expect(plain.status == 64 && plain.stderr.contains("--level goes with a compressed archive"))
+            let range = try await runCLI(["archive", dir, "-o", out + "/d.tar.zst", "--level", "30"])
+            #expect(range.status == 64 && range.stderr.contains("1 to 22"))
+        }
+    }
 }
