@@ -82,6 +82,11 @@ import Testing
                 // Every delivery goes to one replica at random, and its retry to the other; the
                 // big one to A first, which is the one killed.
                 #expect(try await deliver(big, message: "msg_big", to: a) == 200)
+                // A holds the claim (its `.part` exists) before B hears of the id: on a loaded
+                // machine A's first bucket request can be slower than the deliveries below, and
+                // then B rightly claims it first and A has nothing to be killed in the middle of.
+                let part = "\(workA)/\(big).mp4.part"
+                try await until(60, "A downloading the big one") { AtomicFile.size(of: part) != nil }
                 for (i, id) in small.enumerated() {
                     let first = Bool.random() ? a : b
                     #expect(try await deliver(id, message: "msg_\(i)", to: first) == 200)
@@ -91,7 +96,6 @@ import Testing
                     #expect(try await deliver(id, message: "msg_\(i)", to: Bool.random() ? a : b) == 200)
                 }
 
-                let part = "\(workA)/\(big).mp4.part"
                 try await until(60, "A in the middle of the big download") { (AtomicFile.size(of: part) ?? 0) >= 1 << 20 }
                 kill(a.process.process.processIdentifier, SIGKILL)
                 _ = await a.process.result()
