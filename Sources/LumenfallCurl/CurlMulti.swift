@@ -29,6 +29,7 @@ public final class CurlMulti: @unchecked Sendable {
     private let queues = Mutex(Queues())
     // Touched by the loop thread only.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+    private var lastSweep: UInt64 = 0
 
     /// Starts a loop on a thread of its own, which lives until `shutdown()`.
     public init() {
@@ -130,10 +131,19 @@ public final class CurlMulti: @unchecked Sendable {
                 t.complete(code)
                 t.releaseEasy()
             }
-            endStalls()
+            // Stalls are looked for at most every 100 ms: a stall is a matter of seconds, and
+            // a busy loop wakes for every chunk.
+            let now = DispatchTime.now().uptimeNanoseconds
+            let swept = now &- lastSweep >= 100_000_000
+            if swept {
+                lastSweep = now
+                endStalls(now: now)
+            }
             // Sleeps until a socket is ready, a timer is due, or perform/cancel wakes us; at
-            // least once a second, so a stall is seen within a second of its deadline.
-            let polled = curl_multi_poll(multi, nil, 0, 1000, nil)
+            // least once a second, so a stall is seen within a second of its deadline, and
+            // within 100 ms when this wake's sweep was skipped, so the last chunk's time is
+            // taken soon after it came.
+            let polled = curl_multi_poll(multi, nil, 0, swept ? 1000 : 100, nil)
             if polled != CURLM_OK { failAll(CurlMultiError(polled, during: "curl_multi_poll")) }
         }
     }
@@ -141,8 +151,7 @@ public final class CurlMulti: @unchecked Sendable {
     /// `stallTimeout` measured here, from the last byte that moved: libcurl's low-speed check
     /// averages the speed over its own few seconds, so a transfer that stops after a fast start
     /// was caught up to 6 s late. A transfer its sink paused is not stalled.
-    private func endStalls() {
-        let now = DispatchTime.now().uptimeNanoseconds
+    private func endStalls(now: UInt64) {
         for (handle, t) in active {
             guard let why = t.stalled(now: now) else { continue }
             active.removeValue(forKey: handle)
@@ -215,14 +224,22 @@ final class Transfer: @unchecked Sendable {
     private var headers: [(name: String, value: String)] = []
     private var head: HTTPResponseHead?
     private var abortedBySink = false
-    /// When a byte last moved (head, body or upload), and whether the sink paused the body.
+    /// When a byte was last seen moving (head, body or upload), and whether the sink paused the
+    /// body. A chunk only raises `moved`; the loop's sweep turns it into a time, so the hot path
+    /// reads no clock.
     private var lastProgress: UInt64 = DispatchTime.now().uptimeNanoseconds
+    private var moved = false
     private var pausedBySink = false
 
-    private func progressed() { lastProgress = DispatchTime.now().uptimeNanoseconds }
+    private func progressed() { moved = true }
 
     /// Loop thread: the stall error when nothing has moved for `stallTimeout` seconds.
     func stalled(now: UInt64) -> CurlError? {
+        if moved {
+            moved = false
+            lastProgress = now
+            return nil
+        }
         let limit = request.stallTimeout
         guard !pausedBySink, limit > 0, limit.isFinite, now > lastProgress,
             Double(now - lastProgress) / 1e9 >= limit
