@@ -64,7 +64,13 @@ public final class DirectoryLock: Sendable {
     /// Removes the file while still holding the lock, then lets go.
     deinit {
         _ = Self.held.withLock { $0.remove(path) }
-        unlink(path)
+        // Only if the path still names our file: someone may have removed it and another run
+        // made and locked a new one there, whose lock file is not ours to take away.
+        var mine = stat()
+        var there = stat()
+        if fstat(fd, &mine) == 0, lstat(path, &there) == 0, mine.st_ino == there.st_ino, mine.st_dev == there.st_dev {
+            unlink(path)
+        }
         close(fd)
     }
 
