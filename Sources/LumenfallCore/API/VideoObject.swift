@@ -90,7 +90,9 @@ public struct VideoObject: Sendable {
         errorMessage = error?["message"] as? String
         model = obj["model"] as? String
         prompt = obj["prompt"] as? String
-        seconds = (obj["seconds"] as? String) ?? Checked.double(obj["seconds"]).map { String(Int($0)) }
+        // A number is shown as whole seconds; one too large for an Int (which would trap) is
+        // not a duration anyone generated, so it is unknown.
+        seconds = (obj["seconds"] as? String) ?? Checked.double(obj["seconds"]).flatMap { abs($0) < 1e15 ? String(Int($0)) : nil }
         size = obj["size"] as? String
     }
 

@@ -34,7 +34,7 @@ enum Mutator {
 
     static let fields = [
         "id", "status", "progress", "created_at", "completed_at", "expires_at", "output",
-        "error", "metadata", "model", "prompt", "cost_estimate", "cost_currency", "url",
+        "error", "metadata", "model", "prompt", "cost_estimate", "cost_currency", "url", "seconds", "size",
     ]
 
     /// Replaces a field's value, drops it, or nests the object, at random.
@@ -124,5 +124,13 @@ enum Mutator {
         #expect(decoded > 500)
         #expect(refused > 500)
         #expect(pages > 100)
+    }
+
+    /// `seconds` as a number is shown as whole seconds; one no Int holds is unknown, not a trap.
+    @Test func aDurationNoIntHoldsIsUnknown() throws {
+        for (value, shown) in [("8", "8"), ("12.5", "12"), ("1e300", nil), ("-1e300", nil), ("\"4\"", "4")] as [(String, String?)] {
+            let v = try VideoObject(json: Array(Mutator.replaceValue(of: "seconds", in: Mutator.base, with: value).utf8))
+            #expect(v.seconds == shown, "\(value)")
+        }
     }
 }
