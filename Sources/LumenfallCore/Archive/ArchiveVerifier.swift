@@ -143,7 +143,7 @@ public enum ArchiveVerifier {
                 }
             }
         } catch {
-            problem(.unreadable, path, "the archive is truncated or damaged: \(ErrorText.describe(error))")
+            problem(.unreadable, "", "the archive is truncated or damaged: \(ErrorText.describe(error))")
         }
         if fromManifest == nil && !report.problems.contains(where: { $0.member == Manifest.memberName }) {
             problem(.missing, Manifest.memberName, "no manifest; nothing can be checked against it")

@@ -21,7 +21,7 @@ public struct Archiver: Sendable {
     public var batch: BatchSummary?
     /// Put a gallery page (`index.html`, see Gallery) listing the part's videos in each part.
     public var gallery: Bool
-    /// `--level`, `--threads`: how the compressor works (the bytes stay reproducible).
+    /// `--level`: how hard the compressor works (the bytes stay reproducible).
     public var compressionOptions = TarWriter.Options()
     /// Hears each chunk of a file member's bytes as it goes into the archive (a progress line).
     public var progress: (@Sendable (Int64) -> Void)?
