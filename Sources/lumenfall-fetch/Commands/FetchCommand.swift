@@ -125,19 +125,11 @@ struct FetchCommand: AsyncParsableCommand {
         let signals = SignalTrap()
         // The sources are iterators owned by the task that runs the loop: they move into it
         // (the opened id files with them) and only their counts come back.
-        let filter = source.filter
+        let plan = idPlan
         // --partials: the folder's .part files, read before the run adds its own.
         let partials = source.partials ? PartialsIDSource(directory: dir, names: config.names) : nil
-        let work = Task { [files, config, all, ids, filter, maxItems, shard, partials] () async -> (FetchReport, SourceCounts) in
-            // --all: the listing is read page by page while the downloads run, never held whole.
-            let listing =
-                all
-                ? ListingIDSource(
-                    cursor: ListCursor(api: config.api, since: filter.since, pageSize: 100),
-                    maxItems: maxItems, keep: { filter.keeps($0) }) : nil
-            let chained = ChainedIDSource(
-                [ArrayIDSource(ids)] + (partials.map { [$0] } ?? []) + files + (listing.map { [$0] } ?? []))
-            let source: IDSource = shard.map { ShardIDSource(chained, index: $0.index, count: $0.count) } ?? chained
+        let work = Task { [files, config, plan, ids, partials] () async -> (FetchReport, SourceCounts) in
+            let (source, listing) = plan.source(partials: partials, files: files, api: config.api)
             let report = await fetcher.run(source: source)
             return (
                 report,
@@ -161,7 +153,7 @@ struct FetchCommand: AsyncParsableCommand {
             events?.summary(summary, interrupted: true)
             // Only the partial files that exist are promised to the next run.
             let stopped = report.tally.failures.filter { $0.failure.kind == .stopped }.map(\.id)
-            let kept = stopped.filter { MediaFile.existingPart(directory: dir, id: $0) != nil }.count
+            let kept = stopped.filter { MediaFile.existingPart(directory: dir, id: config.names?.stem(for: $0) ?? $0) != nil }.count
             let parts = kept == 0 ? "no partial file" : kept == 1 ? "1 partial file is" : "\(kept) partial files are"
             printer.line(
                 "interrupted: \(report.tally.interrupted) id\(report.tally.interrupted == 1 ? "" : "s") not finished; \(parts)"

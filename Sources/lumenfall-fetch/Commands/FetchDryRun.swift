@@ -11,16 +11,9 @@ extension FetchCommand {
             throw CLIError(code: Exit.usage, "--dry-run looks at a local folder; give -o DIR (with -o s3:// it is not offered yet)")
         }
         let api = connection.makeClient(key: key)
-        let filter = source.filter
-        let listing =
-            all
-            ? ListingIDSource(
-                cursor: ListCursor(api: api, since: filter.since, pageSize: 100), maxItems: maxItems, keep: { filter.keeps($0) })
-            : nil
         let names = NameIndex(directory: dir)
-        let partials: [IDSource] = source.partials ? [PartialsIDSource(directory: dir, names: names)] : []
-        let chained = ChainedIDSource([ArrayIDSource(ids)] + partials + files + (listing.map { [$0] } ?? []))
-        let pending: IDSource = shard.map { ShardIDSource(chained, index: $0.index, count: $0.count) } ?? chained
+        let partials = source.partials ? PartialsIDSource(directory: dir, names: names) : nil
+        let (pending, _) = idPlan.source(partials: partials, files: files, api: api)
         var counts = (ids: 0, fetch: 0, wait: 0, saved: 0, other: 0)
         var bytes: Int64 = 0
         var unknownSize = 0
