@@ -76,7 +76,7 @@ enum ConfigFile {
         if args.first == "doctor" {
             // fetch's connection and folder, the ones doctor checks; fetch's other keys are not doctor's.
             let fetch = try arguments(from: file, for: "fetch", home: home)
-            return ["doctor"] + keep(fetch, only: DoctorCommand.self) + Array(args.dropFirst())
+            return ["doctor"] + keep(fetch, of: FetchCommand.self, only: DoctorCommand.self) + Array(args.dropFirst())
         }
         // A subcommand without a table of its own (config, the s3 group): its arguments as typed.
         if named == nil, let first = args.first, CommandWords.names.contains(first) || first == "s3" { return args }
@@ -87,18 +87,30 @@ enum ConfigFile {
 
     /// The options among `args` (as `arguments(from:for:home:)` makes them: an option, then its
     /// value unless it is a switch) that `type` has.
-    static func keep(_ args: [String], only type: ParsableCommand.Type) -> [String] {
+    static func keep(_ args: [String], of source: ParsableCommand.Type, only type: ParsableCommand.Type) -> [String] {
         let help = type.helpMessage(columns: 10_000)
-        var out: [String] = []
+        return pairs(args, of: source).flatMap { o, v in
+            help.range(of: NSRegularExpression.escapedPattern(for: o) + "[ ,\\n<]", options: .regularExpression) == nil
+                ? [] : [o] + (v.map { [$0] } ?? [])
+        }
+    }
+
+    /// `args` as `arguments(from:for:home:)` made them for `type`, back into options and their
+    /// values: an option takes the next argument when `type`'s help shows it with a value,
+    /// whatever that value looks like (a value may begin with `--`).
+    static func pairs(_ args: [String], of type: ParsableCommand.Type) -> [(option: String, value: String?)] {
+        let help = type.helpMessage(columns: 10_000)
+        var out: [(String, String?)] = []
         var i = 0
         while i < args.count {
             let option = args[i]
-            let takesValue = i + 1 < args.count && !args[i + 1].hasPrefix("--")
-            let n = takesValue ? 2 : 1
-            if help.range(of: NSRegularExpression.escapedPattern(for: option) + "[ ,\\n<]", options: .regularExpression) != nil {
-                out += args[i..<min(args.count, i + n)]
+            if help.contains("\(option) <"), i + 1 < args.count {
+                out.append((option, args[i + 1]))
+                i += 2
+            } else {
+                out.append((option, nil))
+                i += 1
             }
-            i += n
         }
         return out
     }

@@ -35,17 +35,7 @@ struct ConfigCommand: ParsableCommand {
         guard let type = ConfigFile.subcommands[subcommand] else { return }
         let options = Self.options(of: type)
         var fileValues: [String: [String]] = [:]
-        var i = 0
-        while i < fromFile.count {
-            let o = fromFile[i]
-            if i + 1 < fromFile.count, !fromFile[i + 1].hasPrefix("--") {
-                fileValues[o, default: []].append(fromFile[i + 1])
-                i += 2
-            } else {
-                fileValues[o, default: []].append("true")
-                i += 1
-            }
-        }
+        for (o, v) in ConfigFile.pairs(fromFile, of: type) { fileValues[o, default: []].append(v ?? "true") }
         let width = options.map(\.name.count).max() ?? 10
         for o in options {
             let (value, source): (String, String)
@@ -56,7 +46,9 @@ struct ConfigCommand: ParsableCommand {
             } else {
                 (value, source) = (o.defaultValue ?? (o.isFlag ? "false" : "-"), "default")
             }
-            print("  \(o.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(TerminalText.safe(value))  (\(source))")
+            // A URL may carry credentials or a signed query: shown without them.
+            let shown = Self.urlOptions.contains(o.name) && value.contains("://") ? URLPolicy.redacted(value) : value
+            print("  \(o.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(TerminalText.safe(shown))  (\(source))")
         }
         // The secrets: where they come from, never what they are.
         if options.contains(where: { $0.name == "--api-key-file" }) {
@@ -71,6 +63,9 @@ struct ConfigCommand: ParsableCommand {
             print("  webhook secret: read from \(secret) (not shown)")
         }
     }
+
+    /// Options whose values are URLs.
+    static let urlOptions: Set<String> = ["--base-url", "--s3-endpoint"]
 
     static func usualPath(_ env: [String: String]) -> String {
         let home = env["HOME"] ?? NSHomeDirectory()

@@ -38,6 +38,18 @@ import Testing
         #expect(try await runCLI(["config", "nosuch"], env: env).status == 64)
     }
 
+    /// A URL is shown without what it may carry (user, password, query); a value that begins
+    /// with `--` is still the value of its option.
+    @Test func configShowsURLsWithoutTheirCredentials() async throws {
+        let home = try configHome(
+            "[fetch]\nbase_url = \"http://me:hunter2@127.0.0.1:9/openai/v1?token=t0p\"\nname = \"--{id}\"\n")
+        let r = try await runCLI(["config"], env: ["XDG_CONFIG_HOME": home, "LUMENFALL_API_KEY": "lmnfl_x"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("http://127.0.0.1:9/openai/v1"), "\(r.stdout)")
+        #expect(!r.stdout.contains("hunter2") && !r.stdout.contains("t0p"), "\(r.stdout)")
+        #expect(r.stdout.split(separator: "\n").contains { $0.contains("--name") && $0.contains("--{id}") }, "\(r.stdout)")
+    }
+
     @Test func doctorPassesWhenAllIsWellAndSaysWhatToDoWhenNot() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
