@@ -176,12 +176,12 @@ final class LiveDisplay: Sendable {
                 if r.note == nil {
                     if let v = r.speed { parts.append("\(formatBytes(Int64(min(v, 1e15))))/s") }
                     if let v = r.speed, v > 0, let total = r.total {
-                        parts.append("ETA \(LiveDisplay.duration(Double(total - r.bytes) / v))")
+                        parts.append("ETA \(LiveDisplay.duration((Double(total) - Double(r.bytes)) / v))")
                     }
                 }
                 if let exp = r.expiresAt {
                     let left = exp.timeIntervalSince(now)
-                    let eta = r.speed.flatMap { v in v > 0 ? r.total.map { Double($0 - r.bytes) / v } : nil }
+                    let eta = r.speed.flatMap { v in v > 0 ? r.total.map { (Double($0) - Double(r.bytes)) / v } : nil }
                     let late = eta.map { now.addingTimeInterval($0) > exp } ?? false
                     let text = left > 0 ? "link \(LiveDisplay.duration(left))" : "link expired"
                     parts.append(late && color ? "\u{1b}[31m\(text)\u{1b}[0m" : late ? "\(text)!" : text)

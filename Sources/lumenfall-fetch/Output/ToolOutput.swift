@@ -56,20 +56,23 @@ final class ProgressLine: Sendable {
         state.withLock { s in
             s.done += n
             let now = DispatchTime.now().uptimeNanoseconds
-            let seconds = Double(now - s.started) / 1e9
-            let rate = seconds > 0 ? Double(s.done) / seconds : 0
-            let of = s.total.map { t in " of \(formatBytes(t)) (\(t > 0 ? Int(s.done * 100 / t) : 100)%)" } ?? ""
-            let text = "\(s.label): \(formatBytes(s.done))\(of), \(formatBytes(Int64(rate)))/s"
+            // Called per chunk: the line is composed only when it is drawn.
+            func text() -> String {
+                let seconds = Double(now - s.started) / 1e9
+                let rate = seconds > 0 ? Double(s.done) / seconds : 0
+                let of = s.total.map { t in " of \(formatBytes(t)) (\(t > 0 ? Int(Double(s.done) * 100 / Double(t)) : 100)%)" } ?? ""
+                return "\(s.label): \(formatBytes(s.done))\(of), \(formatBytes(Int64(min(rate, 1e15))))/s"
+            }
             if mode == .live {
                 guard now - s.lastDraw >= 100_000_000 else { return }
                 s.lastDraw = now
                 s.drawn = true
-                Console.err("\r\u{1b}[K" + LiveDisplay.fit(TerminalText.safe(text), width: 79))
+                Console.err("\r\u{1b}[K" + LiveDisplay.fit(TerminalText.safe(text()), width: 79))
             } else if let t = s.total, t > 0 {
-                let step = Int(s.done * 10 / t)
+                let step = Int(Double(s.done) * 10 / Double(t))
                 guard step > s.lastStep else { return }
                 s.lastStep = step
-                Console.err("lumenfall-fetch: \(TerminalText.safe(text))\n")
+                Console.err("lumenfall-fetch: \(TerminalText.safe(text()))\n")
             }
         }
     }
