@@ -490,12 +490,14 @@ final class Transfer: @unchecked Sendable {
 
     /// libcurl hands over one header line at a time, for every response of the exchange
     /// (1xx interim ones included). The head is complete at the blank line of a final response.
+    /// Parsed as bytes (every response has a dozen lines; Foundation's trimming showed in
+    /// profiles): the line without its CRLF and the spaces and tabs around name and value.
     private func onHeaderLine(_ raw: UnsafeRawBufferPointer) -> Bool {
         progressed()
-        let line = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if line.hasPrefix("HTTP/") {
-            let parts = line.split(separator: " ", maxSplits: 2)
-            status = parts.count > 1 ? Int(parts[1]) : nil
+        let line = Self.trimmed(raw[...])
+        if line.starts(with: "HTTP/".utf8) {
+            let parts = line.split(separator: UInt8(ascii: " "), maxSplits: 2)
+            status = parts.count > 1 ? Int(String(decoding: parts[1], as: UTF8.self)) : nil
             headers.removeAll()
             return true
         }
@@ -503,12 +505,21 @@ final class Transfer: @unchecked Sendable {
             guard let s = status, s >= 200 else { return true }  // interim 1xx: wait for more
             return deliverHead(HTTPResponseHead(status: s, headers: headers))
         }
-        if let colon = line.firstIndex(of: ":") {
-            let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
-            let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+            let name = String(decoding: Self.trimmed(line[..<colon]), as: UTF8.self)
+            let value = String(decoding: Self.trimmed(line[(colon + 1)...]), as: UTF8.self)
             headers.append((name, value))
         }
         return true
+    }
+
+    /// `bytes` without the spaces, tabs, CRs and LFs at either end.
+    static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        func blank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+        var (start, end) = (bytes.startIndex, bytes.endIndex)
+        while start < end, blank(bytes[start]) { start += 1 }
+        while end > start, blank(bytes[end - 1]) { end -= 1 }
+        return bytes[start..<end]
     }
 
     /// A head can only go on or stop; pausing is for bodies.

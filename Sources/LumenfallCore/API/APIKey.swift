@@ -4,12 +4,15 @@ import Foundation
 /// by mistake prints nothing secret; the only way out is `authorizationHeader`.
 public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     fileprivate let secret: String
+    /// The forms `redact(bytes:)` looks for, made once: the raw key and its JSON-escaped form.
+    private let forms: [[UInt8]]
 
     public init?(_ raw: String) {
         let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         // A newline inside would let a key file inject headers.
         guard !trimmed.isEmpty, !trimmed.contains(where: { $0.isNewline || $0 == "\0" }) else { return nil }
         secret = trimmed
+        forms = Set([trimmed, trimmed.replacingOccurrences(of: "/", with: "\\/")]).map { Array($0.utf8) }
     }
 
     var authorizationHeader: String { "Authorization: Bearer \(secret)" }
@@ -28,9 +31,7 @@ public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConver
     public func redact(bytes: [UInt8]) -> [UInt8] {
         guard !looksTooShort else { return bytes }
         var out = bytes
-        for form in Set([secret, secret.replacingOccurrences(of: "/", with: "\\/")]) {
-            out = Self.replace(Array(form.utf8), with: Array(Self.redactedText.utf8), in: out)
-        }
+        for form in forms { out = Self.replace(form, with: Array(Self.redactedText.utf8), in: out) }
         return out
     }
 

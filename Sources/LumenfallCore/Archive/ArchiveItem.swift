@@ -55,9 +55,11 @@ public struct ArchiveItem: Sendable, Equatable {
     public static func load(directory: String, id: String, checkAssets: Bool = true) throws(Problem) -> ArchiveItem {
         let sidecarName = "\(id).json"
         let path = "\(directory)/\(sidecarName)"
-        if AtomicFile.isSymlink(path) { throw .notASidecar("\(path) is a symbolic link, not a sidecar; skipped") }
         // A sidecar is a few KiB; a FIFO, a device or a huge file under that name is not ours.
+        // Opened without following a link (one lookup for the usual missing sidecar of a new
+        // id); why it could not be read is looked into only then.
         guard let bytes = AtomicFile.readSmall(path, limit: Self.maxSidecarBytes) else {
+            if AtomicFile.isSymlink(path) { throw .notASidecar("\(path) is a symbolic link, not a sidecar; skipped") }
             throw .unreadable("cannot read \(path) (missing, not a regular file, or over 16 MiB)")
         }
         guard let sidecar = Sidecar.read(bytes), sidecar.download.bytes >= 0 else {

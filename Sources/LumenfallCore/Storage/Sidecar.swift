@@ -114,12 +114,18 @@ public enum Sidecar {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         // Indent each member one level so the file reads as one document.
-        func member<T: Encodable>(_ value: T) -> String {
+        func member<T: Encodable>(_ value: T) -> [UInt8] {
             let json = (try? encoder.encode(value)) ?? Data("{}".utf8)
-            return String(decoding: json, as: UTF8.self).replacingOccurrences(of: "\n", with: "\n  ")
+            var out: [UInt8] = []
+            out.reserveCapacity(json.count + 64)
+            for b in json {
+                out.append(b)
+                if b == 0x0A { out += [0x20, 0x20] }
+            }
+            return out
         }
-        var out = Array("{\n  \"schema\": \"\(schema)\",\n  \"download\": \(member(facts)),\n".utf8)
-        if !assets.isEmpty { out += Array("  \"assets\": \(member(assets)),\n".utf8) }
+        var out = Array("{\n  \"schema\": \"\(schema)\",\n  \"download\": ".utf8) + member(facts) + Array(",\n".utf8)
+        if !assets.isEmpty { out += Array("  \"assets\": ".utf8) + member(assets) + Array(",\n".utf8) }
         out += Array("  \"video\": ".utf8)
         out += key.map { $0.redact(bytes: video.raw) } ?? video.raw
         out += Array("\n}\n".utf8)
