@@ -122,11 +122,11 @@ struct Downloader: Sendable {
     /// decisions are DownloadMachine's; this drives it: one request per attempt, then the
     /// machine's action.
     func run(video initial: VideoObject, refresh: @escaping @Sendable () async throws -> VideoObject) async throws -> DownloadResult {
-        try await BlockingIO.run { [directory, id] in try Self.adoptOrphan(directory: directory, id: id) }
+        // The id's `.part`, found once (each probe is a lookup per known extension).
+        let existing = try await BlockingIO.run { [directory, id] in try Self.partOrAdoptedOrphan(directory: directory, id: id) }
         let start = Date()
         // A `.part` written in ranges is continued in ranges whatever --segments says now: its
         // length alone does not tell which bytes it holds.
-        let existing = MediaFile.existingPart(directory: directory, id: id)
         var known: ResumeValidator?
         if let existing {
             switch FileSink.readState(of: existing) {
@@ -143,10 +143,20 @@ struct Downloader: Sendable {
             case .oneConnection(let discard?):
                 events(.restarting(reason: discard.sentence))
                 try await BlockingIO.run { [directory, id] in Self.discardAnyPart(directory: directory, id: id) }
+                return try await runOneConnection(initial, part: nil, start: start, refresh: refresh)
             case .oneConnection(nil):
-                break
+                // The ranged attempt may have left a `.part` (and its state) to go on with.
+                let part = try await BlockingIO.run { [directory, id] in MediaFile.existingPart(directory: directory, id: id) }
+                return try await runOneConnection(initial, part: part, start: start, refresh: refresh)
             }
         }
+        return try await runOneConnection(initial, part: existing, start: start, refresh: refresh)
+    }
+
+    /// One connection, resuming `part` (the id's `.part` if it has one) until the file is whole.
+    private func runOneConnection(
+        _ initial: VideoObject, part: MediaFile?, start: Date, refresh: @escaping @Sendable () async throws -> VideoObject
+    ) async throws -> DownloadResult {
         let source = mediaSource(for: initial)
         let sink = FileSink(
             directory: directory, id: id, limiter: settings.rateLimiter, expectsImage: preview != nil,
@@ -157,7 +167,7 @@ struct Downloader: Sendable {
         nonisolated(unsafe) let io = sink
         defer { sink.closeFile() }
         do {
-            return try await runAttempts(sink, source: source, initial: initial, start: start, refresh: refresh)
+            return try await runAttempts(sink, part: part, source: source, initial: initial, start: start, refresh: refresh)
         } catch {
             // However the download ends, the `.part.state` lands before the caller hears of
             // it: a rerun (or a test) right after finds it whole. A cancelled attempt (Ctrl-C)
@@ -171,12 +181,12 @@ struct Downloader: Sendable {
     }
 
     private func runAttempts(
-        _ sink: FileSink, source initialSource: MediaSource, initial: VideoObject, start: Date,
+        _ sink: FileSink, part: MediaFile?, source initialSource: MediaSource, initial: VideoObject, start: Date,
         refresh: @escaping @Sendable () async throws -> VideoObject
     ) async throws -> DownloadResult {
         var source = initialSource
         nonisolated(unsafe) let io = sink  // sound: see run
-        sink.file = MediaFile.existingPart(directory: directory, id: id)
+        sink.file = part
         try await BlockingIO.run { try io.prepareAttempt() }
         var machine = DownloadMachine(
             policy: .init(retry: settings.retry, maxURLRefreshes: settings.maxURLRefreshes, maxTime: settings.maxTime),
@@ -242,18 +252,19 @@ struct Downloader: Sendable {
         }
     }
 
-    /// A video without its sidecar (the run died between the two renames, or the sidecar was
-    /// deleted) is not trusted blindly: it goes back to being a `.part`, so the resume asks for
-    /// the bytes after its end and a complete file gets a bodiless 416 that confirms its length.
-    static func adoptOrphan(directory: String, id: String) throws {
-        guard MediaFile.existingPart(directory: directory, id: id) == nil,
-            let orphan = MediaFile.existingFinal(directory: directory, id: id)
-        else { return }
+    /// The id's `.part`, if it has one. Else a video without its sidecar (the run died between
+    /// the two renames, or the sidecar was deleted) is not trusted blindly: it goes back to
+    /// being a `.part`, so the resume asks for the bytes after its end and a complete file gets
+    /// a bodiless 416 that confirms its length.
+    static func partOrAdoptedOrphan(directory: String, id: String) throws -> MediaFile? {
+        if let part = MediaFile.existingPart(directory: directory, id: id) { return part }
+        guard let orphan = MediaFile.existingFinal(directory: directory, id: id) else { return nil }
         do {
             try AtomicFile.rename(orphan.path, to: orphan.partPath)
         } catch {
             throw DownloadError.disk("\(ErrorText.describe(error))")
         }
+        return orphan
     }
 
     /// Empties whatever `.part` and state the id has (the server proved them stale).

@@ -286,8 +286,6 @@ final class FileSink: HTTPResponseSink {
         known = nil
     }
 
-    /// fsync, check the length, rename into place: the final name exists only for whole files.
-    /// The caller owes the folder an fsync before it calls the video saved.
     /// What one attempt came to, read once by the driver after the transfer (and the last
     /// block's write) ended.
     struct AttemptOutcome {
@@ -309,7 +307,7 @@ final class FileSink: HTTPResponseSink {
     func finalize() throws -> (Int64, String) {
         try stateWriter.drain()
         guard let f = file else { throw DownloadError.failed(.nothingWritten) }
-        let (bytes, sha) = try f.commit(expectedTotal: known?.total) { size in
+        let (bytes, sha) = try f.check(expectedTotal: known?.total) { size in
             guard writer.hashed == size else { throw DownloadError.disk("\(f.partPath) changed on disk while downloading") }
             return writer.digestHex()
         }

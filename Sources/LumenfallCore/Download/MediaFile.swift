@@ -37,42 +37,21 @@ public struct MediaFile: Sendable, Equatable {
         }
     }
 
-    /// The one way a finished `.part` becomes the video, for the single-connection and the
+    /// The one way a finished `.part` is found whole, for the single-connection and the
     /// segmented download alike: its size must be the total the server announced (when it
     /// did); `digest` gives its SHA-256 (from the hash kept while writing, or by reading it
-    /// back); then it is synced and renamed (`commitPart`). `fd`: a descriptor already open on
-    /// it, else it is opened here as input from outside (regular file, no link).
-    func commit(expectedTotal: Int64?, fd: Int32? = nil, digest: (Int64) throws -> String) throws -> (bytes: Int64, sha256: String) {
+    /// back). It stays a `.part`: it becomes the video with its id's other files, a group at a
+    /// time, after a barrier that puts its bytes on disk (`finalRename`, GroupCommit).
+    func check(expectedTotal: Int64?, digest: (Int64) throws -> String) throws -> (bytes: Int64, sha256: String) {
         let size = AtomicFile.size(of: partPath) ?? -1
         if let total = expectedTotal, size != total {
             throw DownloadError.failed(.sizeMismatch(file: name, bytes: size, announced: total))
         }
-        let sha = try digest(size)
-        let syncFD: Int32
-        if let fd {
-            syncFD = fd
-        } else {
-            do { syncFD = try AtomicFile.openRegular(partPath, flags: O_RDWR) } catch {
-                throw DownloadError.disk("\(ErrorText.describe(error))")
-            }
-        }
-        defer { if fd == nil { close(syncFD) } }
-        guard fsync(syncFD) == 0 else { throw DownloadError.disk("cannot sync \(partPath): \(String(cString: strerror(errno)))") }
-        try commitPart()
-        return (size, sha)
+        return (size, try digest(size))
     }
 
-    /// Renames a whole, synced `.part` to the final name and drops its state file. The
-    /// folder's fsync comes with the sidecar's, batched (DirectorySync): the id is reported
-    /// saved only after it.
-    private func commitPart() throws {
-        do {
-            try AtomicFile.rename(partPath, to: path, syncDirectory: false)
-        } catch {
-            throw DownloadError.disk("\(ErrorText.describe(error))")
-        }
-        unlink(statePath)
-    }
+    /// The rename that makes a whole, checked `.part` the video; its state file goes after it.
+    public var finalRename: GroupCommit.Rename { GroupCommit.Rename(from: partPath, to: path, thenRemove: statePath) }
 
     /// A `.part` left by an earlier run, if any: resuming must reuse its name.
     public static func existingPart(directory: String, id: String) -> MediaFile? {

@@ -204,12 +204,12 @@ struct SegmentedDownload: Sendable {
         return (source, v)
     }
 
-    /// Checks the ranges are all in, then commits the `.part` as every download does, its
+    /// Checks the ranges are all in, then checks the `.part` as every download does, its
     /// SHA-256 read back from disk (the ranges arrived out of order).
     private func finalize(_ part: SegmentedPart) throws -> (Int64, String) {
         try part.saveNow()
         guard part.snapshot.isComplete else { throw DownloadError.failed(.rangesMissing) }
-        let (bytes, sha) = try part.file.commit(expectedTotal: part.snapshot.total, fd: part.fd) { size in
+        let (bytes, sha) = try part.file.check(expectedTotal: part.snapshot.total) { size in
             let hasher = HashingFileWriter()
             try hasher.hashExisting(part.file.partPath, upTo: size)
             return hasher.digestHex()

@@ -33,25 +33,33 @@ public struct Fetcher: Sendable {
         let window = max(config.window, config.jobs + config.pollJobs)
         let ledger = Ledger(keepOutcomes: config.keepOutcomes, keepSavedIDs: config.keepSavedIDs)
         let context = RunContext(
-            polls: Slots(config.pollJobs), folderSync: DirectorySync(directory: config.outputDirectory),
-            health: APIHealth(policy: config.apiHealth))
+            polls: Slots(config.pollJobs), stores: Slots(config.jobs), health: APIHealth(policy: config.apiHealth))
         let inFlight = Slots(window)
         let queue = DownloadQueue()
-        // Two stages: a short task per id polls it (with a poll slot), then hands its video
-        // to `queue`; `jobs` workers take the link that dies first and download it. A
+        let saves = SaveQueue(workers: max(1, config.jobs))
+        // Three stages: a short task per id polls it (with a poll slot), then hands its video
+        // to `queue`; `jobs` workers take the link that dies first, download it and write its
+        // files, then hand it to `saves` and go on; one saver makes whatever has gathered
+        // durable as a group (GroupCommit) and only then reports those ids saved. A
         // discarding group frees each task the moment it ends, and an id waiting for a
-        // worker is an entry in the queue's heap, not a suspended task: memory follows the
-        // work, not the look-ahead (`window` ids in flight).
+        // worker or for its commit is an entry in a queue, not a suspended task: memory
+        // follows the work, not the look-ahead (`window` ids in flight).
         do {
             try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await saveInGroups(saves, ledger: ledger, inFlight: inFlight, context) }
                 for _ in 0..<max(1, config.jobs) {
                     group.addTask {
+                        defer { saves.workerEnded() }
                         while let e = await queue.pop() {
-                            let finished = report(e.id, await downloadAndSave(e.id, video: e.video, context))
-                            let stop = ledger.finish(e.index, e.id, finished)
-                            await inFlight.release()
-                            // A rejected key stops the run: the group cancels every other id.
-                            if stop { throw KeyRejected() }
+                            switch await downloadAndStage(e.id, index: e.index, video: e.video, context) {
+                            case .staged(let staged):
+                                saves.push(staged)
+                            case .finished(let f):
+                                let stop = ledger.finish(e.index, e.id, report(e.id, f))
+                                await inFlight.release()
+                                // A rejected key stops the run: the group cancels every other id.
+                                if stop { throw KeyRejected() }
+                            }
                         }
                     }
                 }
@@ -96,11 +104,13 @@ public struct Fetcher: Sendable {
                         break  // cancelled
                     }
                     let i = ledger.start(id)
+                    // A listing's object of the id (nil for ids given by name).
+                    let known = source.lastVideo.flatMap { $0.id == id ? $0 : nil }
                     queuedCount += 1
                     emit(.queued(id: id))
                     await queue.producerStarted()
                     group.addTask {
-                        switch await prepare(id, context) {
+                        switch await prepare(id, known: known, context) {
                         case .ready(let video):
                             // The link that dies first is downloaded first.
                             await queue.push(
@@ -152,7 +162,7 @@ public struct Fetcher: Sendable {
     /// Everything before the download, holding a poll slot that it gives back: an invalid id
     /// stops here; an id whose sidecar and video are on disk needs no request (the same test
     /// decides what `archive` takes); any other is polled until it completes.
-    func prepare(_ id: String, _ context: RunContext) async -> Prepared {
+    func prepare(_ id: String, known: VideoObject? = nil, _ context: RunContext) async -> Prepared {
         if let why = VideoID.problem(with: id) {
             await context.polls.release()
             return .finished(Finished(outcome: .failed(FetchFailure(kind: .invalidID, message: "invalid id: \(why); skipped"))))
@@ -163,7 +173,7 @@ public struct Fetcher: Sendable {
         if let done = try? ArchiveItem.load(directory: config.outputDirectory, id: stem(id)), done.hasSettled(config.previews) {
             await context.polls.release()
             logger.debug("already saved", metadata: ["id": "\(id)", "stage": "check", "file": "\(done.videoFile)"])
-            return .finished(await store(id, done, context))
+            return .finished(await store(id, SavedVideo(done), context))
         }
         let destination = config.destination
         do {
@@ -187,7 +197,7 @@ public struct Fetcher: Sendable {
             await context.polls.release()
             return .finished(Finished(outcome: .failed(FetchFailure(kind: .storage, message: "\(ErrorText.describe(error))"))))
         }
-        let polled = await context.guarded { try await pollUntilCompleted(id, health: context.health) }
+        let polled = await context.guarded { try await pollUntilCompleted(id, health: context.health, known: known) }
         await context.polls.release()
         do {
             let video = try polled.get()
@@ -199,16 +209,42 @@ public struct Fetcher: Sendable {
         }
     }
 
-    /// Downloads a completed id, writes its sidecar, waits for the folder's fsync.
-    func downloadAndSave(_ id: String, video: VideoObject, _ context: RunContext) async -> Finished {
-        let finished = await downloadAndSaveLocally(id, video: video, context)
-        // A claim taken for this id goes whatever happened (stored, or failed here: another
-        // worker may try it, or this one on its next run).
-        if case .failed = finished.outcome { await config.destination.release(id) }
-        return finished
+    /// An id whose files are written, whole and checked, but still under the names a power
+    /// cut may take (`.part`, the sidecar's temp): its group's commit makes them final.
+    struct Staged: Sendable {
+        let id: String
+        let index: Int
+        let renames: [GroupCommit.Rename]
+        /// What its sidecar says of the video, for the report: nothing is read back.
+        let video: SavedVideo
     }
 
-    private func downloadAndSaveLocally(_ id: String, video: VideoObject, _ context: RunContext) async -> Finished {
+    /// The facts a saved id is reported with.
+    struct SavedVideo: Sendable {
+        var file: String
+        var bytes: Int64
+        var sha256: String
+        var cost: Double?
+        var currency: String?
+
+        init(file: String, bytes: Int64, sha256: String, cost: Double?, currency: String?) {
+            (self.file, self.bytes, self.sha256, self.cost, self.currency) = (file, bytes, sha256, cost, currency)
+        }
+
+        init(_ item: ArchiveItem) {
+            self.init(file: item.videoFile, bytes: item.videoBytes, sha256: item.videoSHA256, cost: item.cost, currency: item.currency)
+        }
+    }
+
+    enum Downloaded: Sendable {
+        case staged(Staged)
+        case finished(Finished)
+    }
+
+    /// Downloads a completed id (and the previews asked for) and writes its sidecar, all under
+    /// names still to be committed; or how it failed (its claim then goes: another worker may
+    /// try it, or this one on its next run).
+    func downloadAndStage(_ id: String, index: Int, video: VideoObject, _ context: RunContext) async -> Downloaded {
         let dir = config.outputDirectory
         do {
             let stem = try fileStem(id, video)
@@ -217,6 +253,7 @@ public struct Fetcher: Sendable {
             let earlier = try? ArchiveItem.load(directory: dir, id: stem, checkAssets: false)
             let facts: Sidecar.Download
             var assets: [String: Sidecar.Asset] = [:]
+            var renames: [GroupCommit.Rename] = []
             if let earlier, let contents = Sidecar.read(earlier.sidecar) {
                 facts = contents.download
                 for a in earlier.assets { assets[a.name] = contents.assets[a.name] }
@@ -224,10 +261,12 @@ public struct Fetcher: Sendable {
             } else {
                 let result = try await context.guarded { try await download(id, stem: stem, video: video, context) }.get()
                 facts = Sidecar.Download(result, at: Date())
+                renames.append(result.file.finalRename)
             }
             for name in config.previews where assets[name] == nil {
                 do {
                     let r = try await context.guarded { try await download(id, stem: stem, video: video, context, preview: name) }.get()
+                    renames.append(r.file.finalRename)
                     assets[name] = .saved(r)
                     emit(.assetSaved(id: id, name: name, file: r.file.name, bytes: r.bytes))
                 } catch DownloadError.notOffered(let why) {
@@ -253,32 +292,73 @@ public struct Fetcher: Sendable {
                 }
             }
             let sidecar = Sidecar.render(video: video, facts: facts, assets: assets, redacting: config.api.key)
+            let path = MediaFile.sidecarPath(directory: dir, id: stem)
             do {
-                try await BlockingIO.run {
-                    try AtomicFile.write(sidecar, to: MediaFile.sidecarPath(directory: dir, id: stem), syncDirectory: false)
-                }
+                let temp = try await BlockingIO.run { try AtomicFile.writeTemp(sidecar, beside: path) }
+                // Last: a video with its sidecar is a saved id, so the sidecar is named after
+                // the files it describes.
+                renames.append(GroupCommit.Rename(from: temp, to: path))
             } catch {
                 throw DownloadError.disk("\(ErrorText.describe(error))")
             }
-            // The renames (video, previews, sidecar) become durable with one folder fsync,
-            // shared with every id that finished meanwhile; only then is the id saved.
-            await context.folderSync.sync()
-            guard let item = try? ArchiveItem.load(directory: dir, id: stem) else {
-                throw DownloadError.disk("\(id) is not whole in \(dir) after saving it")
-            }
-            return await store(id, item, context, fresh: true, cost: video.cost, currency: video.currency)
+            let saved = SavedVideo(file: facts.file, bytes: facts.bytes, sha256: facts.sha256, cost: video.cost, currency: video.currency)
+            return .staged(Staged(id: id, index: index, renames: renames, video: saved))
         } catch {
-            return Finished(outcome: .failed(failure(id, error)))
+            await config.destination.release(id)
+            return .finished(Finished(outcome: .failed(failure(id, error))))
         }
+    }
+
+    /// The saver: takes every id whose files are written (at most `groupLimit` at a time),
+    /// commits them as one group, then hands each to the destination and reports it. Ends when
+    /// the download workers have all ended and every id they handed on is reported.
+    func saveInGroups(_ saves: SaveQueue, ledger: Ledger, inFlight: Slots, _ context: RunContext) async {
+        let commits = GroupCommit()
+        await withDiscardingTaskGroup { stores in
+            while let group = await saves.next(limit: Self.groupLimit) {
+                // Not cancellable: files already written are made durable (or left as `.part`
+                // files for the next run) whatever else is stopping.
+                let results =
+                    (try? await BlockingIO.run { commits.commit(group.map(\.renames)) })
+                    ?? group.map { _ in DownloadError.disk("the output folder could not be synced") }
+                for (staged, error) in zip(group, results) {
+                    stores.addTask {
+                        let finished = await saveCommitted(staged, error: error, context)
+                        _ = ledger.finish(staged.index, staged.id, report(staged.id, finished))
+                        await inFlight.release()
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ids in one group commit at most: enough that a batch of small files pays a barrier per
+    /// hundreds of files, few enough that the first of them is not kept waiting long.
+    static let groupLimit = 256
+
+    /// A committed id goes to the destination (`jobs` at a time: an upload is work); one
+    /// whose commit failed keeps its `.part` files for the next run.
+    private func saveCommitted(_ staged: Staged, error: Error?, _ context: RunContext) async -> Finished {
+        let id = staged.id
+        if let error {
+            // The sidecar's temp is not worth keeping: it is written again with the video.
+            if let temp = staged.renames.last?.from, !temp.hasSuffix(".part") { unlink(temp) }
+            await config.destination.release(id)
+            return Finished(outcome: .failed(failure(id, DownloadError.disk("\(ErrorText.describe(error))"))))
+        }
+        // A stop (Ctrl-C) while waiting for a store slot still stores: a folder keeps the files
+        // at once, and an upload sees the cancellation itself and says so.
+        let held = (try? await context.stores.acquire()) != nil
+        let finished = await store(id, staged.video, context, fresh: true)
+        if held { await context.stores.release() }
+        if case .failed = finished.outcome { await config.destination.release(id) }
+        return finished
     }
 
     /// Hands a saved id to the destination. Saved now (`fresh`) or moved by the destination,
     /// the id is reported saved; kept where an earlier run saved it, already saved. A failure
     /// leaves the files in the work folder for the next run.
-    func store(
-        _ id: String, _ item: ArchiveItem, _ context: RunContext, fresh: Bool = false,
-        cost: Double? = nil, currency: String? = nil
-    ) async -> Finished {
+    func store(_ id: String, _ video: SavedVideo, _ context: RunContext, fresh: Bool = false) async -> Finished {
         let destination = config.destination
         let result: StoreResult
         do {
@@ -296,16 +376,12 @@ public struct Fetcher: Sendable {
                             "storing in \(destination) failed: \(ErrorText.describe(error)); the files stay in \(config.outputDirectory) and go up on the next run"
                     )))
         }
-        let c = cost ?? item.cost
-        let cur = currency ?? item.currency
+        let facts = SavedFacts(bytes: video.bytes, cost: video.cost, currency: video.currency)
         if result == .kept && !fresh {
-            return Finished(
-                outcome: .alreadySaved(file: item.videoFile), saved: SavedFacts(bytes: item.videoBytes, cost: c, currency: cur))
+            return Finished(outcome: .alreadySaved(file: video.file), saved: facts)
         }
-        emit(.saved(id: id, file: item.videoFile, bytes: item.videoBytes, sha256: item.videoSHA256, cost: c, currency: cur))
-        return Finished(
-            outcome: .saved(file: item.videoFile, bytes: item.videoBytes, sha256: item.videoSHA256),
-            saved: SavedFacts(bytes: item.videoBytes, cost: c, currency: cur))
+        emit(.saved(id: id, file: video.file, bytes: video.bytes, sha256: video.sha256, cost: video.cost, currency: video.currency))
+        return Finished(outcome: .saved(file: video.file, bytes: video.bytes, sha256: video.sha256), saved: facts)
     }
 
     /// The stem of an id's files (`<stem>.<ext>`, `<stem>.json`): the one the folder's name index

@@ -10,6 +10,13 @@ public protocol IDSource: AnyObject {
     /// The next id, or nil when there are no more. An APIError ends the source (the run
     /// fetches what it already has and reports the error).
     func next() async throws -> String?
+    /// What the source learnt of the id `next` just gave, if anything: the video object a
+    /// listing returned with it. A completed one spares the id its first poll.
+    var lastVideo: VideoObject? { get }
+}
+
+extension IDSource {
+    public var lastVideo: VideoObject? { nil }
 }
 
 public final class ArrayIDSource: IDSource {
@@ -31,6 +38,7 @@ public final class ListingIDSource: IDSource {
     private let maxItems: Int?
     private var page: [VideoObject] = []
     private var index = 0
+    public private(set) var lastVideo: VideoObject?
     public private(set) var taken = 0
     public private(set) var skipped = 0
 
@@ -51,8 +59,10 @@ public final class ListingIDSource: IDSource {
                     continue
                 }
                 taken += 1
+                lastVideo = v
                 return v.id
             }
+            lastVideo = nil
             guard let p = try await cursor.nextPage() else { return nil }
             page = p
             index = 0
@@ -71,6 +81,7 @@ public final class ChainedIDSource: IDSource {
         }
         return nil
     }
+    public var lastVideo: VideoObject? { sources.first?.lastVideo }
 }
 
 /// Ids from a file or stdin, one a line (blank lines and `#` comments skipped), read 64 KiB at
@@ -173,6 +184,7 @@ public final class ShardIDSource: IDSource {
         }
         return nil
     }
+    public var lastVideo: VideoObject? { inner.lastVideo }
 }
 
 /// `--partials`: the ids of the partial downloads (`<stem>.<ext>.part`) an earlier run left in

@@ -74,8 +74,9 @@ extension Fetcher {
     /// What the ids of one run share.
     struct RunContext: Sendable {
         let polls: Slots
+        /// Ids handed to the destination at once (`jobs`): for a store, an upload each.
+        let stores: Slots
         let meter = ThroughputMeter()
-        let folderSync: DirectorySync
         /// The API's reachability, shared by every poller.
         let health: APIHealth
         /// Set the moment the API rejects the key (or is given up on), before the failing id

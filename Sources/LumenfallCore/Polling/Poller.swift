@@ -6,7 +6,17 @@ extension Fetcher {
     /// Polls until the job completes, per PollMachine's decisions. An API that cannot be
     /// reached is the run's concern, not the id's: `health` holds every poller until it answers
     /// again (or says the run is over), and those failures count against no id's retries.
-    func pollUntilCompleted(_ id: String, health: APIHealth) async throws -> VideoObject {
+    /// `known`: the id's object as a listing returned it a moment ago; when the machine would
+    /// download on it (completed, a link to fetch), no request is made. Otherwise the id is
+    /// polled as any other: a listing's word is not taken for a failure.
+    func pollUntilCompleted(_ id: String, health: APIHealth, known: VideoObject? = nil) async throws -> VideoObject {
+        if let known, known.id == id {
+            var first = PollMachine(policy: config.poll)
+            if case .download = first.next(.video(known), elapsed: 0, random: config.random()) {
+                emit(.status(id: id, status: known.status, progress: known.progress))
+                return known
+            }
+        }
         var machine = PollMachine(policy: config.poll)
         let start = Date()
         var lastShown: (String, Int?)?

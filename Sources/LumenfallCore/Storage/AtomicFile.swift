@@ -124,8 +124,8 @@ public enum AtomicFile {
         throw Failure(description: "cannot create a temporary file beside \(path)")
     }
 
-    /// `syncDirectory: false` leaves the folder's fsync to the caller, who batches it
-    /// (DirectorySync) and must await it before calling the file saved. `durable: false`
+    /// `syncDirectory: false` leaves the folder's fsync to the caller, who must do it before
+    /// calling the file saved. `durable: false`
     /// skips both fsyncs: the rename is still atomic (readers see the old file or the new
     /// one), but after a power cut the file may be the old one, or empty: for files that are
     /// only hints and are checked when read (the `.part.state`).
@@ -142,6 +142,21 @@ public enum AtomicFile {
             throw error
         }
         try rename(temp, to: path, syncDirectory: sync && durable)
+    }
+
+    /// `bytes` in a new temp file beside `path` (see createTemp), not synced: the caller renames
+    /// it into place after a barrier that puts its bytes on disk (GroupCommit). Returns its name.
+    public static func writeTemp(_ bytes: [UInt8], beside path: String) throws -> String {
+        if isSymlink(path) { throw linkRefused(path) }
+        let (temp, fd) = try createTemp(beside: path)
+        defer { close(fd) }
+        do {
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temp) }
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        return temp
     }
 
     /// rename(2), then fsync of the folder so the new name itself survives a power cut.

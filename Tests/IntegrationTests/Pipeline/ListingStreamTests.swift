@@ -23,6 +23,22 @@ import Testing
         }
     }
 
+    /// A completed video in the listing is downloaded on the listing's word: no poll request
+    /// per id (10 000 videos, 10 000 requests fewer); one still being made is polled as ever.
+    @Test func listedCompletedVideosAreNotPolledAgain() async throws {
+        try await withSandbox { server in
+            let done = (0..<3).map { _ in server.createJob(spec(bytes: 5_000) { $0.queuedPolls = 0 }) }
+            let pending = server.createJob(spec(bytes: 5_000) { $0.queuedPolls = 2 })
+            let dir = makeTempDir()
+            let r = try await server.runCLI(
+                ["--all", "-o", dir, "--poll-interval", "0.05"], env: ["LUMENFALL_API_KEY": server.apiKey])
+            #expect(r.status == 0, "\(r.stderr)")
+            for id in done + [pending] { try expectSaved(server, id, dir: dir) }
+            for id in done { #expect(apiRequests(server, id).isEmpty, "\(id) was polled") }
+            #expect(!apiRequests(server, pending).isEmpty)
+        }
+    }
+
     @Test func aCursorThatComesBackIsAnErrorNamingIt() async throws {
         try await withSandbox(listMode: .loop) { server in
             let ids = (0..<3).map { _ in server.createJob(spec(bytes: 5_000) { $0.queuedPolls = 0 }) }
