@@ -23,7 +23,7 @@ import Testing
 
     func file(_ dir: String, _ name: String, _ text: String = "x") -> String {
         let path = "\(dir)/\(name)"
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
 
