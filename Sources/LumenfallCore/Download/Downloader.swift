@@ -117,13 +117,17 @@ struct Downloader: Sendable {
     /// Set for a thumbnail or spritesheet: the bytes come from the content endpoint's variant
     /// and must be an image.
     var preview: PreviewVariant? = nil
+    /// The folder surely holds no `.part` and no sidecar-less video of this stem (FolderIndex):
+    /// none is looked for.
+    var fresh = false
 
     /// `refresh` fetches the video object again when a signed URL stops working. The
     /// decisions are DownloadMachine's; this drives it: one request per attempt, then the
     /// machine's action.
     func run(video initial: VideoObject, refresh: @escaping @Sendable () async throws -> VideoObject) async throws -> DownloadResult {
         // The id's `.part`, found once (each probe is a lookup per known extension).
-        let existing = try await BlockingIO.run { [directory, id] in try Self.partOrAdoptedOrphan(directory: directory, id: id) }
+        let existing =
+            fresh ? nil : try await BlockingIO.run { [directory, id] in try Self.partOrAdoptedOrphan(directory: directory, id: id) }
         let start = Date()
         // A `.part` written in ranges is continued in ranges whatever --segments says now: its
         // length alone does not tell which bytes it holds.

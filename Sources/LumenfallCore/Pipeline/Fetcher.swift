@@ -32,8 +32,10 @@ public struct Fetcher: Sendable {
         var queuedCount = 0
         let window = max(config.window, config.jobs + config.pollJobs)
         let ledger = Ledger(keepOutcomes: config.keepOutcomes, keepSavedIDs: config.keepSavedIDs)
+        let folder = try? await BlockingIO.run { [dir = config.outputDirectory] in FolderIndex(directory: dir) }
         let context = RunContext(
-            polls: Slots(config.pollJobs), stores: Slots(config.jobs), health: APIHealth(policy: config.apiHealth))
+            polls: Slots(config.pollJobs), stores: Slots(config.jobs), folder: folder,
+            health: APIHealth(policy: config.apiHealth))
         let inFlight = Slots(window)
         let queue = DownloadQueue()
         let saves = SaveQueue(workers: max(1, config.jobs))
@@ -214,6 +216,7 @@ public struct Fetcher: Sendable {
     struct Staged: Sendable {
         let id: String
         let index: Int
+        let stem: String
         let renames: [GroupCommit.Rename]
         /// What its sidecar says of the video, for the report: nothing is read back.
         let video: SavedVideo
@@ -302,7 +305,7 @@ public struct Fetcher: Sendable {
                 throw DownloadError.disk("\(ErrorText.describe(error))")
             }
             let saved = SavedVideo(file: facts.file, bytes: facts.bytes, sha256: facts.sha256, cost: video.cost, currency: video.currency)
-            return .staged(Staged(id: id, index: index, renames: renames, video: saved))
+            return .staged(Staged(id: id, index: index, stem: stem, renames: renames, video: saved))
         } catch {
             await config.destination.release(id)
             return .finished(Finished(outcome: .failed(failure(id, error))))
@@ -341,8 +344,10 @@ public struct Fetcher: Sendable {
     private func saveCommitted(_ staged: Staged, error: Error?, _ context: RunContext) async -> Finished {
         let id = staged.id
         if let error {
-            // The sidecar's temp is not worth keeping: it is written again with the video.
+            // The sidecar's temp is not worth keeping: it is written again with the video. The
+            // `.part` files stay (or a video without its sidecar): looked for when tried again.
             if let temp = staged.renames.last?.from, !temp.hasSuffix(".part") { unlink(temp) }
+            for s in [staged.stem] + config.previews.map({ "\(staged.stem).\($0)" }) { context.folder?.mark(s) }
             await config.destination.release(id)
             return Finished(outcome: .failed(failure(id, DownloadError.disk("\(ErrorText.describe(error))"))))
         }
@@ -409,8 +414,9 @@ public struct Fetcher: Sendable {
         let started = Date()
         let warned = Flag()  // once per id, not once per resume
         let variant = preview.map { PreviewVariant(videoID: id, name: $0) }
+        let fileStem = preview.map { "\(stem).\($0)" } ?? stem
         var downloader = Downloader(
-            directory: dir, id: preview.map { "\(stem).\($0)" } ?? stem, settings: config.download, api: config.api,
+            directory: dir, id: fileStem, settings: config.download, api: config.api,
             random: config.random, logger: logger,
             events: { [emit] event in
                 // A preview's start and progress would read as the video's (same id, a tiny
@@ -434,7 +440,16 @@ public struct Fetcher: Sendable {
                 }
             })
         downloader.preview = variant
-        let result = try await downloader.run(video: video, refresh: { try await pollUntilCompleted(id, health: context.health) })
+        // A stem the folder had no file of, and that this run has not failed on: nothing to
+        // look for. A failure (which may leave a `.part`) makes it looked for next time.
+        downloader.fresh = !(context.folder?.mayHaveFiles(fileStem) ?? true)
+        let result: DownloadResult
+        do {
+            result = try await downloader.run(video: video, refresh: { try await pollUntilCompleted(id, health: context.health) })
+        } catch {
+            context.folder?.mark(fileStem)
+            throw error
+        }
         context.meter.record(bytes: result.transferred, seconds: Date().timeIntervalSince(started))
         return result
     }

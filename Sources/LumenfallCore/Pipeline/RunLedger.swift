@@ -76,6 +76,8 @@ extension Fetcher {
         let polls: Slots
         /// Ids handed to the destination at once (`jobs`): for a store, an upload each.
         let stores: Slots
+        /// What the output folder held when the run began (nil: not indexed, look for files).
+        let folder: FolderIndex?
         let meter = ThroughputMeter()
         /// The API's reachability, shared by every poller.
         let health: APIHealth
