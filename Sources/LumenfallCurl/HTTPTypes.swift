@@ -19,10 +19,10 @@ public struct HTTPRequest: Sendable {
     public var userAgent: String
     /// A CA bundle to trust instead of the system's (`--cacert`, `CURL_CA_BUNDLE`, `SSL_CERT_FILE`).
     public var caFile: String?
-    /// HTTP/2 (over TLS, where the server offers it in ALPN) multiplexes the many small API
-    /// requests on one connection. Media goes over HTTP/1.1: one TCP connection per transfer,
-    /// so a host's per-connection cap applies to each `--segments` range and one big file
-    /// never shares a congestion window with another.
+    /// HTTP/2 (over TLS, where the server offers it in ALPN) multiplexes requests to one host
+    /// on one connection: the many small API requests, and downloads. Off (HTTP/1.1, a TCP
+    /// connection per transfer) for the ranges of a `--segments` download, so a host's
+    /// per-connection cap applies to each range.
     public var allowHTTP2 = true
     /// A request body sent with CURLOPT_UPLOAD and a read callback (a PUT): bytes in memory, or
     /// a range of a file read as libcurl asks, so an upload of any size costs no memory.

@@ -3,12 +3,17 @@ import LumenfallCurl
 
 /// The media request, built and sent in one place for every attempt (one connection, each
 /// range of a segmented download, the probe): identity encoding, the range asked, `If-Range`
-/// so a changed file is never stitched to an old `.part`, the transfer limits, HTTP/1.1 on a
-/// connection of its own, and the API key only towards the API's own host.
+/// so a changed file is never stitched to an old `.part`, the transfer limits, the HTTP version,
+/// and the API key only towards the API's own host.
 extension Downloader {
     /// `from`..`through` (inclusive; open-ended when nil). `from` 0 with no end asks no range.
+    /// `ownConnection`: HTTP/1.1 on a connection of its own (each range of a segmented
+    /// download, whose point is a host's per-connection cap applying to each). Otherwise a
+    /// host that offers HTTP/2 over TLS gets every download of the run multiplexed on one
+    /// connection: many small files then cost no handshake each.
     func mediaRequest(
-        _ source: MediaSource, from: Int64, through: Int64? = nil, ifRange: String?, totalTimeout: Double?
+        _ source: MediaSource, from: Int64, through: Int64? = nil, ifRange: String?, totalTimeout: Double?,
+        ownConnection: Bool = false
     ) -> HTTPRequest {
         var headers = ["Accept-Encoding: identity"]
         if from > 0 || through != nil {
@@ -19,7 +24,7 @@ extension Downloader {
             url: source.url, headers: headers, connectTimeout: settings.connectTimeout,
             stallTimeout: settings.stallTimeout, minSpeed: settings.minSpeed,
             totalTimeout: totalTimeout, caFile: api.caFile)
-        request.allowHTTP2 = false  // media: a connection of its own (see HTTPRequest)
+        request.allowHTTP2 = !ownConnection
         return request
     }
 

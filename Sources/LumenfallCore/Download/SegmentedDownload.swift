@@ -134,7 +134,7 @@ struct SegmentedDownload: Sendable {
             let host = URLPolicy.host(of: source.url)
             let request = downloader.mediaRequest(
                 source, from: now.next, through: now.end - 1, ifRange: part.validator.ifRange,
-                totalTimeout: machine.remaining(now: Date()))
+                totalTimeout: machine.remaining(now: Date()), ownConnection: true)
             sink.reset(next: now.next)
             var attempt = DownloadMachine.Attempt(size: 0, host: host, usesAPIKey: source.usesAPIKey)
             if let failed = try await downloader.sendMedia(request, from: source, into: sink) {
@@ -186,7 +186,7 @@ struct SegmentedDownload: Sendable {
     private func probe(_ source: MediaSource) async throws -> (source: MediaSource, validator: ResumeValidator)? {
         let sink = BufferSink(limit: 4096)
         let request = downloader.mediaRequest(
-            source, from: 0, through: 0, ifRange: nil, totalTimeout: max(settings.connectTimeout, 30))
+            source, from: 0, through: 0, ifRange: nil, totalTimeout: max(settings.connectTimeout, 30), ownConnection: true)
         // Any failure here only means "not in ranges": the one-piece download handles it.
         do {
             if try await downloader.sendMedia(request, from: source, into: sink) != nil { return nil }
