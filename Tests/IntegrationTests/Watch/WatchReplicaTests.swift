@@ -24,6 +24,8 @@ import Testing
             [
                 "watch", "-o", "s3://\(moto.bucket)/\(prefix)", "--work-dir", work, "--listen", "127.0.0.1:0",
                 "--address-file", addressFile, "--sweep", "off", "--poll-interval", "0.05", "--retry-delay", "0.05",
+                // The hanging answer is waited on, not retried, until the kill.
+                "--stall-timeout", "600",
             ],
             env: moto.env.merging(["LUMENFALL_API_KEY": server.apiKey, "LUMENFALL_WEBHOOK_SECRET": Self.secret]) { $1 })
         try await until(20, "the replica listening") { !(fileBytes(addressFile) ?? []).isEmpty || !p.process.isRunning }
@@ -72,8 +74,14 @@ import Testing
         try await withMoto { moto in
             try await withSandbox { server in
                 let prefix = "replicas-\(UInt32.random(in: 0...UInt32.max))/"
-                // The big one crawls, so a replica is surely in its middle when it is killed.
-                let big = server.createJob(spec(bytes: 6 << 20) { $0.faults.throttleBytesPerSecond = 1 << 20 })
+                // The big one's first answer stops after 2 MiB and hangs: the replica that takes it
+                // is in its middle, however slowly this test is scheduled, until it is killed. (A
+                // crawl at 1 MiB/s was once over before a test starved by its neighbours looked.)
+                let big = server.createJob(
+                    spec(bytes: 6 << 20) {
+                        $0.faults.stallAfterBytes = 2 << 20
+                        $0.faults.stallTimes = 1
+                    })
                 let small = (0..<8).map { _ in server.createJob(spec(bytes: 200_000)) }
                 let (workA, workB) = (makeTempDir(), makeTempDir())
                 var a = try await start(server, moto, work: workA, prefix: prefix)
