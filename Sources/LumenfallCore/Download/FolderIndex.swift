@@ -26,14 +26,27 @@ public final class FolderIndex: Sendable {
         var marked: Set<String> = []
     }
     private let state: Mutex<State>
+    /// Sidecar temps (`.<stem>.json.tmp-*`) left by a run killed before its group's renames.
+    public let sidecarTemps: [String]
 
     /// Reads `directory`; nil when it cannot be read or has more than `maxEntries` names.
     public init?(directory: String, maxEntries: Int = FolderIndex.maxEntries) {
-        guard let found = Self.scan(directory, maxEntries: maxEntries) else { return nil }
+        guard let (found, temps) = Self.scan(directory, maxEntries: maxEntries) else { return nil }
         state = Mutex(State(found: found))
+        sidecarTemps = temps.map { "\(directory)/\($0)" }
     }
 
-    init(found: Set<String>) { state = Mutex(State(found: found)) }
+    /// Removes the sidecar temps untouched for `olderThan` seconds: a live run renames its own
+    /// within a group's time (a second or so), so an old one is a killed run's.
+    public func removeStaleSidecarTemps(olderThan: Double = 600, now: Date = Date()) {
+        for path in sidecarTemps {
+            var st = stat()
+            guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG,
+                now.timeIntervalSince1970 - Double(st.st_mtim.tv_sec) > olderThan
+            else { continue }
+            unlink(path)
+        }
+    }
 
     /// False only when the stem surely has no `.part` and no sidecar-less video.
     public func mayHaveFiles(_ stem: String) -> Bool {
@@ -43,19 +56,24 @@ public final class FolderIndex: Sendable {
     /// A download of `stem` failed or was stopped: its files are looked for from now on.
     public func mark(_ stem: String) { _ = state.withLock { $0.marked.insert(stem) } }
 
-    static func scan(_ directory: String, maxEntries: Int) -> Set<String>? {
+    static func scan(_ directory: String, maxEntries: Int) -> (Set<String>, [String])? {
         guard let dir = opendir(directory) else { return nil }
         defer { closedir(dir) }
         let known = Set(MediaFile.knownExtensions)
         var parts = Set<String>()
         var finals = Set<String>()
         var sidecars = Set<String>()
+        var temps: [String] = []
         var count = 0
         while let entry = readdir(dir) {
             count += 1
             if count > maxEntries { return nil }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasPrefix("."), name.contains(".json.tmp-") {
+                temps.append(name)
+                continue
             }
             if name.hasSuffix(".json") {
                 sidecars.insert(String(name.dropLast(5)))
@@ -67,6 +85,6 @@ public final class FolderIndex: Sendable {
             let stem = String(base[..<dot])
             if isPart { parts.insert(stem) } else { finals.insert(stem) }
         }
-        return parts.union(finals.subtracting(sidecars))
+        return (parts.union(finals.subtracting(sidecars)), temps)
     }
 }

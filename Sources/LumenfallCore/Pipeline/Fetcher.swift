@@ -32,7 +32,11 @@ public struct Fetcher: Sendable {
         var queuedCount = 0
         let window = max(config.window, config.jobs + config.pollJobs)
         let ledger = Ledger(keepOutcomes: config.keepOutcomes, keepSavedIDs: config.keepSavedIDs)
-        let folder = try? await BlockingIO.run { [dir = config.outputDirectory] in FolderIndex(directory: dir) }
+        let folder = try? await BlockingIO.run { [dir = config.outputDirectory] () -> FolderIndex? in
+            let index = FolderIndex(directory: dir)
+            index?.removeStaleSidecarTemps()
+            return index
+        }
         let context = RunContext(
             polls: Slots(config.pollJobs), stores: Slots(config.jobs), folder: folder,
             health: APIHealth(policy: config.apiHealth))

@@ -31,6 +31,20 @@ import Testing
         #expect(index.mayHaveFiles("new"))
     }
 
+    /// A sidecar temp a killed run left is removed once it is old; a fresh one (a live run's) stays.
+    @Test func oldSidecarTempsAreRemovedAndFreshOnesKept() throws {
+        let dir = folder([".a.json.tmp-old1", ".b.json.tmp-new1", ".c.tar.tmp-x", "d.json"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let hourAgo = Date().addingTimeInterval(-3600)
+        try FileManager.default.setAttributes([.modificationDate: hourAgo], ofItemAtPath: "\(dir)/.a.json.tmp-old1")
+        try FileManager.default.setAttributes([.modificationDate: hourAgo], ofItemAtPath: "\(dir)/.c.tar.tmp-x")
+        let index = try #require(FolderIndex(directory: dir))
+        #expect(Set(index.sidecarTemps.map { ($0 as NSString).lastPathComponent }) == [".a.json.tmp-old1", ".b.json.tmp-new1"])
+        index.removeStaleSidecarTemps()
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: dir))
+        #expect(left == [".b.json.tmp-new1", ".c.tar.tmp-x", "d.json"])
+    }
+
     @Test func aFolderTooBigOrMissingIsNotIndexed() {
         let dir = folder((0..<20).map { "v\($0).mp4" })
         defer { try? FileManager.default.removeItem(atPath: dir) }
