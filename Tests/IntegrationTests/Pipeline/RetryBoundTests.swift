@@ -94,7 +94,9 @@ import Testing
             #expect(report.allSucceeded)
             try expectSaved(server, id, dir: dir)
             #expect(retryEvents(log).contains { $0.reason.contains("too slow") })
-            #expect(Date().timeIntervalSince(started) < 20)
+            // A drip of 2 B/s would take hours to end by itself; the bound leaves room for a
+            // loaded test run (about 1.3 s alone, up to 23 s in CI).
+            #expect(Date().timeIntervalSince(started) < 60)
         }
     }
 
