@@ -49,8 +49,13 @@ import Testing
             let log = makeTempDir() + "/trace"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: strace)
+            // --seccomp-bpf: the child stops only at the calls traced, not at every one (a
+            // strace stopping at every poll and futex loaded both cores of CI for seconds).
             p.arguments =
-                ["-f", "-y", "-s", "300", "-e", "trace=fdatasync,fsync,rename,write", "-e", "signal=none", "-o", log, try fetchBinary()]
+                [
+                    "-f", "--seccomp-bpf", "-y", "-s", "300", "-e", "trace=fdatasync,fsync,rename,write", "-e", "signal=none", "-o", log,
+                    try fetchBinary(),
+                ]
                 + ids + ["-o", dir, "--jobs", "8", "--base-url", server.baseURL]
             var env = ProcessInfo.processInfo.environment
             env["LUMENFALL_API_KEY"] = server.apiKey
