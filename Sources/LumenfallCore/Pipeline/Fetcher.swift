@@ -233,14 +233,6 @@ public struct Fetcher: Sendable {
         var sha256: String
         var cost: Double?
         var currency: String?
-
-        init(file: String, bytes: Int64, sha256: String, cost: Double?, currency: String?) {
-            (self.file, self.bytes, self.sha256, self.cost, self.currency) = (file, bytes, sha256, cost, currency)
-        }
-
-        init(_ item: ArchiveItem) {
-            self.init(file: item.videoFile, bytes: item.videoBytes, sha256: item.videoSHA256, cost: item.cost, currency: item.currency)
-        }
     }
 
     enum Downloaded: Sendable {
@@ -456,5 +448,12 @@ public struct Fetcher: Sendable {
         }
         context.meter.record(bytes: result.transferred, seconds: Date().timeIntervalSince(started))
         return result
+    }
+}
+
+extension Fetcher.SavedVideo {
+    /// What an earlier run's sidecar says (kept out of the type so its memberwise init stays).
+    init(_ item: ArchiveItem) {
+        self.init(file: item.videoFile, bytes: item.videoBytes, sha256: item.videoSHA256, cost: item.cost, currency: item.currency)
     }
 }
