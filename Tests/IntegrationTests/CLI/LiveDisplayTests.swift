@@ -32,6 +32,12 @@ import Testing
         return (text, p.terminationStatus)
     }
 
+    /// A shell loop that waits (up to 60 s) until a `.part` file under `dir` holds more than
+    /// `bytes`: the run is then drawing its block, however slowly a loaded machine started it.
+    static func untilAPart(in dir: String, over bytes: Int) -> String {
+        "t=0; until find \(dir) -name '*.part' -size +\(bytes)c 2>/dev/null | grep -q .; do sleep 0.05; t=$((t+1)); [ $t -gt 1200 ] && break; done"
+    }
+
     static func visible(_ s: String) -> String {
         s.replacingOccurrences(of: #"\x{1b}\[[0-9;]*[A-Za-z]"#, with: "", options: .regularExpression)
             .replacingOccurrences(of: "\r", with: "")
@@ -80,7 +86,7 @@ import Testing
             let dir = makeTempDir()
             let ids = (0..<5).map { _ in server.createJob(spec(bytes: 4 << 20) { $0.faults.throttleBytesPerSecond = 500_000 }) }
             let cmd = try fetchCommand(server, ids, dir)
-            let (ts, status) = try await inTerminal("\(cmd) & p=$!; sleep 2; kill -INT $p; wait $p")
+            let (ts, status) = try await inTerminal("\(cmd) & p=$!; \(Self.untilAPart(in: dir, over: 1_000_000)); kill -INT $p; wait $p")
             #expect(status == 130)
             let end = Self.visible(Self.frames(ts).last ?? "")
             #expect(!end.contains("active of"), "\(end)")
@@ -95,7 +101,8 @@ import Testing
             let dir = makeTempDir()
             let ids = (0..<6).map { _ in server.createJob(spec(bytes: 3 << 20) { $0.faults.throttleBytesPerSecond = 1 << 20 }) }
             let cmd = try fetchCommand(server, ids, dir)
-            let (ts, status) = try await inTerminal("\(cmd) & p=$!; sleep 1.5; stty cols 50; kill -WINCH $p; printf 'RESIZED'; wait $p")
+            let (ts, status) = try await inTerminal(
+                "\(cmd) & p=$!; \(Self.untilAPart(in: dir, over: 0)); stty cols 50; kill -WINCH $p; printf 'RESIZED'; wait $p")
             #expect(status == 0)
             let after = try #require(ts.components(separatedBy: "RESIZED").last)
             let frames = Self.frames(after).dropFirst(2).dropLast()  // whole frames drawn after the resize
