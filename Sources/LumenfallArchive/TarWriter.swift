@@ -17,7 +17,10 @@ public final class TarWriter {
     /// With `init(sink:)`: the receiver of the stream, kept alive for libarchive's callback.
     private var output: SinkBox?
 
-    /// The stream goes to `sink` in whatever pieces libarchive writes (10 KiB blocks); a sink
+    /// The size of each write to the output (the last may be shorter).
+    static let blockBytes: Int32 = 1 << 20
+
+    /// The stream goes to `sink` in whatever pieces libarchive writes (1 MiB blocks); a sink
     /// that throws stops the archive with its error.
     final class SinkBox {
         let sink: (UnsafeRawBufferPointer) throws -> Void
@@ -39,10 +42,9 @@ public final class TarWriter {
         try self.init(
             compression: compression, options: options,
             open: { a, box in
-                // No padding of the last block: what archive_write_open_fd does for a regular file,
-                // so the bytes match a local archive (and a zstd stream is not followed by zeros).
-                _ = archive_write_set_bytes_in_last_block(a, 1)
-                return archive_write_open(
+                // The last block unpadded (set in init), so the bytes match a local archive
+                // (and a zstd stream is not followed by zeros).
+                archive_write_open(
                     a, box, nil,
                     { _, client, buffer, length in
                         guard let client, let buffer else { return -1 }
@@ -70,6 +72,13 @@ public final class TarWriter {
         // which frees the handle: freeing it here too would free it twice.
         self.a = a
         try check(archive_write_set_format_pax_restricted(a), "set the pax format")
+        // libarchive hands its output on in 10 KiB blocks by default: 82 000 write(2) calls for
+        // 800 MiB, half the run's system time. 1 MiB blocks make 800. The bytes are the same:
+        // the last block is never padded (below).
+        try check(archive_write_set_bytes_per_block(a, Self.blockBytes), "set the block size")
+        // Explicit for every output: archive_write_open_fd would leave a pipe's last block
+        // padded to the block size (1 MiB of zeros).
+        try check(archive_write_set_bytes_in_last_block(a, 1), "set the last block's size")
         switch compression {
         case .none: break
         case .gzip:
