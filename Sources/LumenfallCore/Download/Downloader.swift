@@ -165,6 +165,7 @@ struct Downloader: Sendable {
         let sink = FileSink(
             directory: directory, id: id, limiter: settings.rateLimiter, expectsImage: preview != nil,
             onWrite: { [events] in events(.receiving(offset: $0, total: $1)) },
+            onRestart: { [events] in events(.restarting(reason: $0)) },
             onProgress: { [events] in events(.progress(bytes: $0, total: $1)) })
         // Sound to hand to BlockingIO: this task waits for each such call, so the sink is never
         // touched by two threads at once (and the loop thread has it only during a transfer).

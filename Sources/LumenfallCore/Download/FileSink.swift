@@ -17,6 +17,9 @@ final class FileSink: HTTPResponseSink {
     private(set) var attemptBytes: Int64 = 0
     private(set) var contentType: String?
     private let onWrite: @Sendable (Int64, Int64?) -> Void
+    /// A `.part` with bytes is started over because the answer proved it stale (a whole 200
+    /// where the rest was asked for): why, before its bytes go.
+    private let onRestart: @Sendable (String) -> Void
     private let onProgress: @Sendable (Int64, Int64?) -> Void
     /// When the last progress went out (uptime ns): at most one each 0.5 s.
     private var lastProgress: UInt64 = 0
@@ -42,6 +45,7 @@ final class FileSink: HTTPResponseSink {
     init(
         directory: String, id: String, limiter: RateLimiter? = nil, expectsImage: Bool = false,
         onWrite: @escaping @Sendable (Int64, Int64?) -> Void = { _, _ in },
+        onRestart: @escaping @Sendable (String) -> Void = { _ in },
         onProgress: @escaping @Sendable (Int64, Int64?) -> Void = { _, _ in }
     ) {
         self.directory = directory
@@ -49,6 +53,7 @@ final class FileSink: HTTPResponseSink {
         self.limiter = limiter
         self.expectsImage = expectsImage
         self.onWrite = onWrite
+        self.onRestart = onRestart
         self.onProgress = onProgress
     }
 
@@ -144,8 +149,9 @@ final class FileSink: HTTPResponseSink {
         let d = ResumeDecision.decide(head, localSize: localSize, known: known)
         decision = d
         switch d {
-        case .write(let offset, let total, _):
+        case .write(let offset, let total, let why):
             do {
+                if offset == 0, localSize > 0, let why { onRestart(why.sentence) }
                 try openPart(at: offset, contentType: h.header("Content-Type"))
                 let v = ResumeValidator(
                     etag: head.etag, lastModified: head.lastModified, total: total,

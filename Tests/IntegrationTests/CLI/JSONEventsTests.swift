@@ -100,4 +100,41 @@ import Testing
             #expect(progress.dropFirst().allSatisfy { $0.contains("\"speed\":") && !$0.contains("\"speed\":null") })
         }
     }
+
+    /// The rarer events, in one run, so the schema check of what the suite wrote
+    /// (Tests/Conformance/validate_outputs.py) sees them too: previews saved and not offered, a
+    /// segmented file, a file changed on the server (restart), a damaged state file set aside.
+    @Test func rarerEventsAreWrittenAsDocumented() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let previews = server.createJob(spec(bytes: 100_000))
+            let none = server.createJob(spec(bytes: 100_000) { $0.previews = "none" })
+            let big = server.createJob(spec(bytes: 6 << 20))
+            let changed = server.createJob(
+                spec {
+                    $0.faults.dropAfterBytes = 250_000
+                    $0.faults.changeContentAfterRequests = 1
+                })
+            let damaged = server.createJob(spec(bytes: 200_000))
+            try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: "\(dir)/\(damaged).mp4.part"))
+            try Data("not a state file".utf8).write(to: URL(fileURLWithPath: "\(dir)/\(damaged).mp4.part.state"))
+            let common = ["-o", dir, "--json", "--poll-interval", "0.05", "--retry-delay", "0.05"]
+            let r = try await server.runCLI(
+                [previews, none, changed, damaged, "--with", "thumbnail,spritesheet"] + common, env: ["LUMENFALL_API_KEY": server.apiKey])
+            #expect(r.status == 0, "\(r.stderr)")
+            let segmented = try await server.runCLI([big, "--segments", "2"] + common, env: ["LUMENFALL_API_KEY": server.apiKey])
+            #expect(segmented.status == 0, "\(segmented.stderr)")
+            let events = (r.stdout + segmented.stdout).split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            func has(_ name: String, _ id: String) -> Bool {
+                events.contains { $0["event"] as? String == name && $0["id"] as? String == id }
+            }
+            #expect(has("asset_saved", previews))
+            #expect(has("asset_unavailable", none))
+            #expect(has("segmented", big))
+            #expect(has("restart", changed))
+            #expect(has("state_set_aside", damaged))
+        }
+    }
 }
