@@ -212,12 +212,15 @@ struct WatchCommand: AsyncParsableCommand {
     /// are refused (503) and the sweep alone runs.
     private func loadSecrets(api: APIClient, log: WatchLog) async throws -> [WebhookSecret]? {
         if let file = webhookSecretFile {
-            guard let bytes = AtomicFile.readSmall(file, limit: 64 << 10) else {
-                throw CLIError(code: Exit.setup, "cannot read the webhook secret file \(file); check the path")
+            guard let bytes = SecretFile.read(file) else {
+                throw CLIError(
+                    code: Exit.setup,
+                    "cannot read the webhook secret file \(file): it must be a readable regular file under 64 KiB; check the path")
             }
             guard let s = WebhookSecret.list(String(decoding: bytes, as: UTF8.self)) else {
                 throw CLIError(code: Exit.setup, "\(file) holds no usable webhook secret (expected whsec_ followed by base64)")
             }
+            SecretFile.warnIfExposed(file, what: "webhook secret")
             return s
         }
         if let env = ProcessInfo.processInfo.environment["LUMENFALL_WEBHOOK_SECRET"], !env.isEmpty {

@@ -68,7 +68,7 @@ struct ConnectionOptions: ParsableArguments {
     private func loadKeyUnchecked() throws(CLIError) -> APIKey {
         if let path = apiKeyFile {
             // Bounded, never blocking (a FIFO or /dev/zero named by mistake), a regular file only.
-            guard let bytes = AtomicFile.readSmall(path, limit: 64 << 10, followLinks: true),
+            guard let bytes = SecretFile.read(path),
                 let text = String(validating: bytes, as: UTF8.self)
             else {
                 throw CLIError(
@@ -78,10 +78,7 @@ struct ConnectionOptions: ParsableArguments {
             guard let key = APIKey(text) else {
                 throw CLIError(code: Exit.apiKey, "the API key file \(path) is empty or holds more than one line")
             }
-            var st = stat()
-            if stat(path, &st) == 0, st.st_mode & 0o077 != 0 {
-                Console.err("lumenfall-fetch: warning: the API key file \(path) can be read by other users; chmod 600 it\n")
-            }
+            SecretFile.warnIfExposed(path, what: "API key")
             return key
         }
         guard let raw = ProcessInfo.processInfo.environment["LUMENFALL_API_KEY"], !raw.isEmpty else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LumenfallCore
 
 /// Where `fetch` finds ids besides its arguments: id files, the API's listing, a shard of them.
@@ -49,7 +50,10 @@ struct InputOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Take only the ids in shard K of N (by a hash of the id), so N machines split one backlog: 1/3, 2/3, 3/3.", valueName: "K/N"))
+            "Take only the ids in shard K of N (by a hash of the id), so N machines split one backlog: 1/3, 2/3, 3/3. "
+                + "env:VAR/N takes K from the 0-based index in $VAR (a Kubernetes Indexed Job's JOB_COMPLETION_INDEX).",
+            valueName: "K/N"),
+        transform: { try Shard(parsing: $0) })
     var shard: Shard?
 
     /// What `--all` takes from the listing.
@@ -67,15 +71,37 @@ struct InputOptions: ParsableArguments {
         if let m = maxItems, m < 1 { throw ValidationError("--max-items must be at least 1") }
     }
 
-    struct Shard: ExpressibleByArgument, Sendable {
+    /// `--shard K/N`, or `env:VAR/N` where VAR holds this worker's 0-based index (so a pod of
+    /// an Indexed Job finds its shard without a shell to do the arithmetic).
+    struct Shard: Sendable {
         let index: Int
         let count: Int
-        init?(argument: String) {
-            let parts = argument.split(separator: "/")
-            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), (1...10_000).contains(n), (1...n).contains(k) else {
-                return nil
+
+        init(parsing argument: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+            let usage = "it takes K/N (1 <= K <= N <= 10000) or env:VAR/N"
+            guard let slash = argument.lastIndex(of: "/"), let n = Int(argument[argument.index(after: slash)...]),
+                (1...10_000).contains(n)
+            else { throw ValidationError(usage) }
+            let k = argument[..<slash]
+            if k.hasPrefix("env:") {
+                let name = String(k.dropFirst(4))
+                guard !name.isEmpty,
+                    name.utf8.allSatisfy({
+                        $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0)
+                    })
+                else { throw ValidationError(usage) }
+                guard let raw = environment[name] else {
+                    throw ValidationError("$\(name) is not set; it should hold this worker's 0-based index, 0 to \(n - 1)")
+                }
+                guard let i = Int(raw.trimmingCharacters(in: .whitespaces)), (0..<n).contains(i) else {
+                    throw ValidationError(
+                        "$\(name) is '\(TerminalText.safe(String(raw.prefix(40))))', not an index from 0 to \(n - 1)")
+                }
+                index = i + 1
+            } else {
+                guard let i = Int(k), (1...n).contains(i) else { throw ValidationError(usage) }
+                index = i
             }
-            index = k
             count = n
         }
     }

@@ -56,6 +56,27 @@ import Testing
         #expect(!run.stderr.contains("Missing value"))
     }
 
+    /// `--shard env:VAR/N` takes its shard from a 0-based index in the environment (an Indexed
+    /// Job's pod); unset, out of range or not a number is a usage error that names the variable.
+    @Test(
+        arguments: [
+            (nil, "env:JOB_COMPLETION_INDEX/4", Int32(64), "$JOB_COMPLETION_INDEX is not set"),
+            ("4", "env:JOB_COMPLETION_INDEX/4", 64, "$JOB_COMPLETION_INDEX is '4', not an index from 0 to 3"),
+            ("x\u{1b}[2J", "env:JOB_COMPLETION_INDEX/4", 64, "is 'x\\x1b[2J'"),
+            ("3", "env:JOB_COMPLETION_INDEX/4", 0, ""),
+            ("0", "env:JOB_COMPLETION_INDEX/1", 0, ""),
+            (nil, "env:/4", 64, "it takes K/N (1 <= K <= N <= 10000) or env:VAR/N"),
+            (nil, "5/4", 64, "it takes K/N"),
+            (nil, "4/4", 0, ""),
+        ] as [(String?, String, Int32, String)])
+    func aShardFromTheEnvironment(index: String?, shard: String, status: Int32, message: String) async throws {
+        var env = ["LUMENFALL_FETCH_PARSE_ONLY": "1"]
+        if let index { env["JOB_COMPLETION_INDEX"] = index }
+        let run = try await runCLI(["--all", "--shard", shard, "-o", makeTempDir()], env: env)
+        #expect(run.status == status, "\(run.stderr)")
+        #expect(message.isEmpty || run.stderr.contains(message), "\(run.stderr)")
+    }
+
     @Test func versionNamesTheProgram() async throws {
         let run = try await runCLI(["--version"])
         #expect(run.status == 0)
