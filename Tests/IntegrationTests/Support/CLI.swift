@@ -61,6 +61,7 @@ final class CLIProcess: @unchecked Sendable {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = errData.wait()
         process.waitUntilExit()
+        OutputCapture.events(of: process.arguments ?? [], stdout: String(decoding: o, as: UTF8.self))
         return CLIRun(
             status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
             stderr: String(decoding: e, as: UTF8.self), reason: process.terminationReason, ended: Date())

@@ -84,9 +84,17 @@ func makeTempDir() -> String {
 final class TempDirRegistry: @unchecked Sendable {
     private let lock = NSLock()
     private var paths: [String] = []
+    /// Files a test wrote itself to play a hostile or damaged input (a planted sidecar):
+    /// not the tool's output, so not held to the published schemas.
+    private var planted: Set<String> = []
     func add(_ path: String) { lock.withLock { paths.append(path) } }
+    func plant(_ path: String) { _ = lock.withLock { planted.insert(path) } }
     func removeAll() {
-        for p in lock.withLock({ paths }) { try? FileManager.default.removeItem(atPath: p) }
+        let (all, planted) = lock.withLock { (paths, self.planted) }
+        if let capture = OutputCapture.folder {
+            for p in all { OutputCapture.collect(from: p, skipping: planted, into: capture) }
+        }
+        for p in all { try? FileManager.default.removeItem(atPath: p) }
     }
 }
 
