@@ -20,6 +20,8 @@ let package = Package(
         // TLS for the sandbox (https media hosts behind a CONNECT proxy) and watch's listener.
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        // Heap and Deque for the schedulers' queues (already built for SwiftNIO).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // libcurl from Debian's libcurl4-openssl-dev; shim.h gives typed, non-variadic wrappers.
@@ -55,6 +57,8 @@ let package = Package(
                 "LumenfallArchive",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         // `watch`: the webhook receiver (SwiftNIO, TLS by NIOSSL), its durable queue and sweep.
@@ -68,6 +72,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         // The offline Lumenfall-compatible server used by the demo and the tests.

@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import LumenfallCore
 import Synchronization
@@ -8,8 +9,7 @@ import Synchronization
 /// One `Mutex` around the queue's state; shared by the webhook handlers, the sweep and the run loop.
 public final class WatchQueue: IDSource, Sendable {
     private struct State {
-        var ids: [String] = []
-        var head = 0
+        var ids = Deque<String>()
         var queued = Set<String>()
         var waiter: CheckedContinuation<String?, Never>?
         var closed = false
@@ -46,13 +46,7 @@ public final class WatchQueue: IDSource, Sendable {
     public func next() async throws -> String? {
         await withCheckedContinuation { (c: CheckedContinuation<String?, Never>) in
             let ready: String?? = state.withLock { s in
-                if s.head < s.ids.count {
-                    let id = s.ids[s.head]
-                    s.head += 1
-                    if s.head > 1024 && s.head * 2 > s.ids.count {
-                        s.ids.removeFirst(s.head)
-                        s.head = 0
-                    }
+                if let id = s.ids.popFirst() {
                     s.queued.remove(id)
                     return .some(id)
                 }

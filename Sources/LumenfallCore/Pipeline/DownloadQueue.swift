@@ -1,3 +1,6 @@
+import DequeModule
+import HeapModule
+
 /// Polled ids waiting for a download worker, the link that dies first on top (ties in arrival
 /// order). Entries are data, an id and its video object, not suspended tasks: about 2 KB each
 /// where a waiting task held about 11 KB of frames (heaptrack), so the look-ahead window costs
@@ -14,12 +17,12 @@ actor DownloadQueue {
         let video: VideoObject
     }
 
-    private var heap = MinHeap<(key: Double, seq: Int, entry: Entry)>(by: { ($0.key, $0.seq) < ($1.key, $1.seq) })
+    private var heap = Heap<Ranked<Entry>>()
     private var seq = 0
     private var producers = 0
     private var closed = false
     private var waiters: [Int: CheckedContinuation<Entry?, Never>] = [:]
-    private var waitOrder: [Int] = []
+    private var waitOrder = Deque<Int>()
     private var nextTicket = 0
     private var cancelledEarly = Set<Int>()
 
@@ -36,7 +39,7 @@ actor DownloadQueue {
     func push(_ entry: Entry, key: Double) {
         producers -= 1
         seq += 1
-        heap.insert((key.isNaN ? .infinity : key, seq, entry))
+        heap.insert(Ranked(key: key, order: seq, entry))
         handOut()
     }
 
@@ -65,7 +68,7 @@ actor DownloadQueue {
 
     private func wait(ticket: Int) async -> Entry? {
         if cancelledEarly.remove(ticket) != nil || Task.isCancelled { return nil }
-        if waiters.isEmpty, let top = heap.popMin() { return top.entry }
+        if waiters.isEmpty, let top = heap.popMin() { return top.payload }
         if closed && producers == 0 && heap.isEmpty { return nil }
         return await withCheckedContinuation { c in
             waiters[ticket] = c
@@ -83,7 +86,7 @@ actor DownloadQueue {
 
     private func handOut() {
         while !heap.isEmpty, let t = nextWaiter() {
-            if let c = waiters.removeValue(forKey: t), let top = heap.popMin() { c.resume(returning: top.entry) }
+            if let c = waiters.removeValue(forKey: t), let top = heap.popMin() { c.resume(returning: top.payload) }
         }
         wakeIfDone()
     }

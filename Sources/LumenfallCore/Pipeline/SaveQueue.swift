@@ -1,3 +1,4 @@
+import DequeModule
 import Synchronization
 
 /// Ids whose files are written and checked, waiting for their group's commit (GroupCommit).
@@ -7,14 +8,14 @@ import Synchronization
 /// its last byte and its commit, bounded by the run's window. One `Mutex` around the state.
 final class SaveQueue: Sendable {
     private struct State {
-        var items: [Fetcher.Staged] = []
+        var items = Deque<Fetcher.Staged>()
         var workers: Int
         var waiter: (c: CheckedContinuation<[Fetcher.Staged]?, Never>, limit: Int)?
 
         /// The first `limit` items, taken out.
         mutating func take(_ limit: Int) -> [Fetcher.Staged] {
             let n = min(limit, items.count)
-            defer { items.removeFirst(n) }
+            defer { items.removeFirst(n) }  // O(n) taken, not O(queue): a Deque
             return Array(items.prefix(n))
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HeapModule
 
 /// A counting semaphore for tasks, handing free slots to the waiter with the smallest key
 /// (ties in arrival order). Downloads use the link's expiry as the key, so the links that die
@@ -10,7 +11,7 @@ import Foundation
 /// in flight.
 actor Slots {
     private var free: Int
-    private var queue = MinHeap<(key: Double, ticket: Int)>(by: { ($0.key, $0.ticket) < ($1.key, $1.ticket) })
+    private var queue = Heap<Ranked<Void>>()
     private var waiters: [Int: CheckedContinuation<Void, Error>] = [:]
     /// Tickets handed out whose task has not reached `wait` yet, and those of them cancelled.
     private var pending = Set<Int>()
@@ -44,7 +45,7 @@ actor Slots {
         }
         try await withCheckedThrowingContinuation { c in
             waiters[ticket] = c
-            queue.insert((key.isNaN ? .infinity : key, ticket))
+            queue.insert(Ranked(key: key, order: ticket, ()))
         }
     }
 
@@ -62,7 +63,7 @@ actor Slots {
 
     func release() {
         while let next = queue.popMin() {
-            if let c = waiters.removeValue(forKey: next.ticket) {
+            if let c = waiters.removeValue(forKey: next.order) {
                 c.resume()
                 return
             }
