@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         // Heap and Deque for the schedulers' queues (already built for SwiftNIO).
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        // watch's metrics: the swift-metrics API, rendered for /metrics by swift-prometheus.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libcurl from Debian's libcurl4-openssl-dev; shim.h gives typed, non-variadic wrappers.
@@ -73,6 +76,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // The offline Lumenfall-compatible server used by the demo and the tests.
@@ -114,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LumenfallWatchTests",
-            dependencies: ["LumenfallWatch", "LumenfallCore"]
+            dependencies: ["LumenfallWatch", "LumenfallCore", .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
             name: "LumenfallCurlTests",

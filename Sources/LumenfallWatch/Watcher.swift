@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import LumenfallCore
 import Synchronization
@@ -46,12 +47,14 @@ public final class Watcher: Sendable {
     }
     private let state = Mutex(State())
 
-    public init(settings: Settings, api: APIClient, log: @escaping Log) throws {
+    /// `metricsFactory`: where the metrics go (an app's own swift-metrics backend); nil keeps
+    /// them in a Prometheus registry of this watcher's, which `/metrics` renders.
+    public init(settings: Settings, api: APIClient, metricsFactory: (any MetricsFactory)? = nil, log: @escaping Log) throws {
         self.settings = settings
         self.api = api
         self.log = log
         journal = try WatchJournal(directory: settings.directory)
-        metrics = WatchMetrics(queueDepth: { [queue] in queue.depth })
+        metrics = WatchMetrics(factory: metricsFactory, queueDepth: { [queue] in queue.depth })
     }
 
     /// The ids a previous run accepted and did not finish (a crash, a kill, a reboot).
@@ -88,7 +91,7 @@ public final class Watcher: Sendable {
     /// not the place in line of a valid webhook behind it.
     public func check(headers: [(String, String)], body: [UInt8], now: Date = Date()) -> Checked {
         func header(_ n: String) -> String? { headers.last { $0.0.lowercased() == n }?.1 }
-        metrics.count("webhooks_received")
+        metrics.webhookReceived()
         guard let verifier = settings.verifier else {
             metrics.reject("no_secret")
             return .answer(Answer(status: 503, body: #"{"error":"this receiver has no webhook secret configured"}"#))
@@ -152,7 +155,7 @@ public final class Watcher: Sendable {
     /// after our 503 is journaled, not answered "duplicate" and lost.
     public func record(messageID: String?, body: [UInt8]) -> Answer {
         if let m = messageID, state.withLock({ $0.deliveries.contains(m) }) {
-            metrics.count("webhooks_duplicate")
+            metrics.duplicate()
             return Answer(status: 200, body: #"{"status":"duplicate"}"#)
         }
         let answer = interpret(body, messageID: messageID)
@@ -185,6 +188,7 @@ public final class Watcher: Sendable {
                 log(.error, "cannot record a webhook", [("id", id), ("error", "\(ErrorText.describe(error))")])
                 return Answer(status: 503, body: #"{"error":"cannot record the event; try again"}"#)
             }
+            metrics.accepted(id)
             queue.offer(id)
             log(.info, "webhook accepted", [("id", id), ("webhook_id", TerminalText.safe(messageID ?? "-"))])
             return Answer(status: 200, body: #"{"status":"queued"}"#)
@@ -203,16 +207,13 @@ public final class Watcher: Sendable {
         switch e {
         case let .saved(id, file, bytes, _, _, _):
             journal.finish(id, "saved")
-            metrics.count("ids_saved")
-            metrics.count("bytes_saved", by: Double(bytes))
-            metrics.forgetExpiry(id)
+            metrics.saved(id, bytes: bytes)
             log(.info, "saved", [("id", id), ("file", file), ("bytes", "\(bytes)")])
         case .alreadySaved(let id, _):
             journal.finish(id, "already_saved")
-            metrics.forgetExpiry(id)
+            metrics.ended(id, failed: false)
         case let .failed(id, f):
-            metrics.count("ids_failed")
-            metrics.forgetExpiry(id)
+            metrics.ended(id, failed: true)
             if Self.isFinal(f.kind) {
                 journal.finish(id, "failed:\(f.kind.rawValue)")
                 _ = state.withLock { $0.failedForGood.insert(id) }
@@ -231,6 +232,8 @@ public final class Watcher: Sendable {
             offerAgainLater(id)
         case let .linkExpiry(id, at):
             metrics.noteExpiry(id, at)
+        case .download(let id, .started):
+            metrics.downloadStarted(id)
         case .apiUnreachable(let reason, _):
             log(.warning, "the API cannot be reached; every id waits for it", [("reason", reason)])
         case .apiReachable(let after):
@@ -269,7 +272,7 @@ public final class Watcher: Sendable {
         do {
             videos = try await api.listAll(since: since, limit: nil)
         } catch {
-            metrics.count("sweeps_failed")
+            metrics.sweepFailed()
             let listless = (error as? APIError).map { if case .http(404, _, _, _) = $0 { true } else { false } } ?? false
             if !listless || !state.withLock({ $0.listUnavailableLogged }) {
                 log(
@@ -299,8 +302,7 @@ public final class Watcher: Sendable {
             }
         }
         try? journal.setHighWater(oldestUnfinished)
-        metrics.count("sweeps")
-        metrics.set("last_sweep_timestamp_seconds", now.timeIntervalSince1970)
+        metrics.sweepDone(at: now)
         log(.info, "sweep", [("listed", "\(videos.count)"), ("queued", "\(queued)"), ("since", utcString(since))])
         return queued
     }

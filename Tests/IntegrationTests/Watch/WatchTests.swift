@@ -167,6 +167,13 @@ import Testing
             #expect((m["lumenfall_webhooks_rejected_total{reason=\"stale_timestamp\"}"] ?? 0) >= 1)
             #expect((m["lumenfall_sweeps_total"] ?? 0) >= 1)
             #expect(m["lumenfall_queue_depth"] == 0)
+            #expect(m["lumenfall_saved_bytes_total"].map { $0 > 0 } == true)
+            // The histograms: a webhook accepted to its video saved (every saved id that came
+            // by webhook), and each saved download's throughput.
+            #expect((m["lumenfall_webhook_to_saved_seconds_count"] ?? 0) >= Double(plain.count))
+            #expect(m["lumenfall_webhook_to_saved_seconds_bucket{le=\"+Inf\"}"] == m["lumenfall_webhook_to_saved_seconds_count"])
+            #expect(m["lumenfall_download_throughput_bytes_per_second_count"] == Double(all.count))
+            #expect(m["lumenfall_nearest_expiry_seconds"].map { $0.isNaN } == true, "no link pending: NaN")
 
             // What the listener answers besides deliveries.
             #expect(try await call(w.url + "/healthz").0 == 200)
