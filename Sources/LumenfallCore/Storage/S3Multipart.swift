@@ -54,10 +54,15 @@ extension S3Client {
     }
 
     /// One part (1-based), with its SHA-256 as the payload hash; returns its ETag.
-    public func uploadPart(_ key: String, uploadID: String, number: Int, _ bytes: [UInt8]) async throws -> String {
+    /// `sha256Hex`: the part's SHA-256 when the caller has it already (`PartDigests`).
+    public func uploadPart(
+        _ key: String, uploadID: String, number: Int, _ bytes: [UInt8], sha256Hex known: String? = nil
+    ) async throws
+        -> String
+    {
         let a = try await send(
             "PUT", key, query: "partNumber=\(number)&uploadId=\(Self.encode(uploadID))", upload: .bytes(bytes),
-            payloadSHA256: sha256Hex(bytes))
+            payloadSHA256: known ?? sha256Hex(bytes))
         guard (200..<300).contains(a.status), let etag = a.head?.header("ETag") else { throw failure(a, "upload part \(number) of \(key)") }
         return etag
     }

@@ -83,7 +83,8 @@ public final class S3MultipartStream: @unchecked Sendable {
     private func submit(_ part: [UInt8]) throws {
         number += 1
         let n = number
-        let md5 = Array(Insecure.MD5.hash(data: part))
+        let digests = PartDigests(part)
+        let md5 = digests.md5
         md5s.append(md5)
         total += Int64(part.count)
         if let old = existing[n], old.size == Int64(part.count),
@@ -101,7 +102,7 @@ public final class S3MultipartStream: @unchecked Sendable {
         sent += 1
         Task { [client, key, uploadID] in
             do {
-                let etag = try await client.uploadPart(key, uploadID: uploadID, number: n, part)
+                let etag = try await client.uploadPart(key, uploadID: uploadID, number: n, part, sha256Hex: digests.sha256Hex)
                 uploads.withLock { $0.done[n] = S3Client.Part(number: n, etag: etag, size: Int64(part.count)) }
             } catch {
                 uploads.withLock { u in if u.failure == nil { u.failure = error } }
