@@ -131,10 +131,12 @@ public final class WatchMetrics: Sendable {
         forgetExpiry(id)
     }
 
-    /// The id ended without a new video: already saved, failed, or stopped.
-    func ended(_ id: String, failed isFailure: Bool) {
+    /// The id ended without a new video: already saved, failed, or stopped. `triedAgain`: a
+    /// failure the watcher retries later, whose webhook's clock keeps running until it is saved
+    /// (its next download's throughput is timed afresh).
+    func ended(_ id: String, failed isFailure: Bool, triedAgain: Bool = false) {
         state.withLock { s in
-            s.accepted.removeValue(forKey: id)
+            if !triedAgain { s.accepted.removeValue(forKey: id) }
             s.downloadStarted.removeValue(forKey: id)
         }
         if isFailure { count(failedIDs, "ids_failed") }

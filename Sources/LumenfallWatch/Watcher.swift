@@ -213,7 +213,7 @@ public final class Watcher: Sendable {
             journal.finish(id, "already_saved")
             metrics.ended(id, failed: false)
         case let .failed(id, f):
-            metrics.ended(id, failed: true)
+            metrics.ended(id, failed: true, triedAgain: !Self.isFinal(f.kind) && f.kind != .stopped)
             if Self.isFinal(f.kind) {
                 journal.finish(id, "failed:\(f.kind.rawValue)")
                 _ = state.withLock { $0.failedForGood.insert(id) }

@@ -31,6 +31,20 @@ import Testing
         #expect(m.render().isEmpty, "the app renders its own backend")
     }
 
+    /// A webhook's id that fails and is tried again keeps its clock: the latency is timed from
+    /// the webhook to the save that finally came, and a final failure times nothing.
+    @Test func aRetriedIdIsTimedFromItsWebhookToItsSave() throws {
+        let backend = TestMetrics()
+        let m = WatchMetrics(factory: backend)
+        m.accepted("video_a")
+        m.ended("video_a", failed: true, triedAgain: true)
+        m.saved("video_a", bytes: 10)
+        m.accepted("video_b")
+        m.ended("video_b", failed: true)
+        m.saved("video_b", bytes: 10)
+        #expect(try backend.expectTimer("lumenfall_webhook_to_saved_seconds").values.count == 1)
+    }
+
     /// The default: a Prometheus registry of the watcher's own, in the text format, histograms
     /// with their buckets, a rejection series per known reason from the start.
     @Test func theDefaultRendersPrometheusText() throws {

@@ -343,7 +343,7 @@ public struct Fetcher: Sendable {
             // The sidecar's temp is not worth keeping: it is written again with the video. The
             // `.part` files stay (or a video without its sidecar): looked for when tried again.
             if let temp = staged.renames.last?.from, !temp.hasSuffix(".part") { unlink(temp) }
-            for s in [staged.stem] + config.previews.map({ "\(staged.stem).\($0)" }) { context.folder?.mark(s) }
+            for s in [nil] + config.previews.map(Optional.some) { context.folder?.mark(Self.fileStem(staged.stem, preview: s)) }
             await config.destination.release(id)
             return Finished(outcome: .failed(failure(id, DownloadError.disk("\(ErrorText.describe(error))"))))
         }
@@ -410,7 +410,7 @@ public struct Fetcher: Sendable {
         let started = Date()
         let warned = Flag()  // once per id, not once per resume
         let variant = preview.map { PreviewVariant(videoID: id, name: $0) }
-        let fileStem = preview.map { "\(stem).\($0)" } ?? stem
+        let fileStem = Self.fileStem(stem, preview: preview)
         var downloader = Downloader(
             directory: dir, id: fileStem, settings: config.download, api: config.api,
             random: config.random, logger: logger,
@@ -449,6 +449,11 @@ public struct Fetcher: Sendable {
         context.meter.record(bytes: result.transferred, seconds: Date().timeIntervalSince(started))
         return result
     }
+}
+
+extension Fetcher {
+    /// The stem of an id's video files, or of one of its previews (`<stem>.thumbnail`).
+    static func fileStem(_ stem: String, preview: String?) -> String { preview.map { "\(stem).\($0)" } ?? stem }
 }
 
 extension Fetcher.SavedVideo {
