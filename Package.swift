@@ -25,6 +25,9 @@ let package = Package(
         // watch's metrics: the swift-metrics API, rendered for /metrics by swift-prometheus.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // `swift package generate-documentation`: LumenfallCore's DocC (Scripts/docs). A plugin:
+        // nothing of it is built into the tool.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // libcurl from Debian's libcurl4-openssl-dev; shim.h gives typed, non-variadic wrappers.

@@ -19,11 +19,11 @@ import Glibc
 /// "saved". It is plain text a person can read with `cat`. Replayed at start (pending = accepted
 /// and not finished), and rewritten to just the pending ids and the mark when it outgrows 1 MiB.
 /// One `Mutex` around the log's state: the descriptor, the pending ids and the mark.
-public final class WatchJournal: Sendable {
-    public static let folderName = ".lumenfall-watch"
+package final class WatchJournal: Sendable {
+    package static let folderName = ".lumenfall-watch"
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
     }
 
     private struct Log {
@@ -89,9 +89,9 @@ public final class WatchJournal: Sendable {
 
     private let log: Mutex<Log>
 
-    public var highWater: Int64? { log.withLock { $0.highWater } }
+    package var highWater: Int64? { log.withLock { $0.highWater } }
 
-    public init(directory: String, compactAt: Int = 1 << 20) throws {
+    package init(directory: String, compactAt: Int = 1 << 20) throws {
         let folder = "\(directory)/\(Self.folderName)"
         if mkdir(folder, 0o700) != 0 && errno != EEXIST {
             throw Failure(description: "cannot create \(folder): \(String(cString: strerror(errno)))")
@@ -133,13 +133,13 @@ public final class WatchJournal: Sendable {
     deinit { log.withLock { if $0.fd >= 0 { close($0.fd) } } }
 
     /// Accepted ids not yet finished, oldest first.
-    public var pending: [String] { log.withLock { l in l.pendingOrder.filter(l.pendingSet.contains) } }
-    public func isPending(_ id: String) -> Bool { log.withLock { $0.pendingSet.contains(id) } }
+    package var pending: [String] { log.withLock { l in l.pendingOrder.filter(l.pendingSet.contains) } }
+    package func isPending(_ id: String) -> Bool { log.withLock { $0.pendingSet.contains(id) } }
 
     /// Records an accepted id durably (fdatasync) before the caller answers 2xx. False when it
     /// was already pending (nothing written).
     @discardableResult
-    public func accept(_ id: String, now: Date = Date()) throws -> Bool {
+    package func accept(_ id: String, now: Date = Date()) throws -> Bool {
         try log.withLock { l in
             guard !l.pendingSet.contains(id) else { return false }
             try l.append("+ \(id) \(Int64(now.timeIntervalSince1970))\n", sync: true)
@@ -150,7 +150,7 @@ public final class WatchJournal: Sendable {
     }
 
     /// Records an id's end (saved, already saved, or a failure that no retry can change).
-    public func finish(_ id: String, _ outcome: String, now: Date = Date()) {
+    package func finish(_ id: String, _ outcome: String, now: Date = Date()) {
         log.withLock { l in
             guard l.pendingSet.remove(id) != nil else { return }
             try? l.append("- \(id) \(Int64(now.timeIntervalSince1970)) \(outcome)\n", sync: false)
@@ -160,7 +160,7 @@ public final class WatchJournal: Sendable {
     }
 
     /// The sweep's new high-water mark, kept across restarts.
-    public func setHighWater(_ t: Int64) throws {
+    package func setHighWater(_ t: Int64) throws {
         try log.withLock { l in
             try l.append("s \(t)\n", sync: true)
             l.highWater = t

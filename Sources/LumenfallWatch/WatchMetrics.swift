@@ -12,9 +12,9 @@ import Synchronization
 /// The latency histogram (a webhook accepted to its video saved) and the throughput histogram
 /// (bytes per second of each saved video's download) need a start time per id: kept under one
 /// `Mutex`, bounded by the ids in flight, forgotten when the id ends.
-public final class WatchMetrics: Sendable {
+package final class WatchMetrics: Sendable {
     /// The registry `/metrics` renders; nil when the metrics go to a factory given by the caller.
-    public let registry: PrometheusCollectorRegistry?
+    package let registry: PrometheusCollectorRegistry?
     private let factory: any MetricsFactory
     private let queueDepth: @Sendable () -> Int
 
@@ -25,7 +25,7 @@ public final class WatchMetrics: Sendable {
 
     /// The reasons a delivery or connection is refused: each has its series from the start, so a
     /// dashboard's rate() sees zero before the first one.
-    public static let rejectionReasons = [
+    package static let rejectionReasons = [
         "bad_signature", "stale_timestamp", "missing_headers", "bad_timestamp", "malformed_body", "bad_id", "no_secret", "too_large",
         "connection_limit",
     ]
@@ -46,7 +46,7 @@ public final class WatchMetrics: Sendable {
     static let throughputBuckets: [Double] = [1e5, 3e5, 1e6, 3e6, 1e7, 3e7, 1e8, 3e8, 1e9]
 
     /// `factory`: where the metrics go; nil makes a Prometheus registry for `/metrics`.
-    public init(factory: (any MetricsFactory)? = nil, queueDepth: @escaping @Sendable () -> Int = { 0 }) {
+    package init(factory: (any MetricsFactory)? = nil, queueDepth: @escaping @Sendable () -> Int = { 0 }) {
         if let factory {
             registry = nil
             self.factory = factory
@@ -154,11 +154,11 @@ public final class WatchMetrics: Sendable {
     }
     private let tally = Mutex(Tally())
 
-    public func value(_ name: String) -> Double { tally.withLock { $0.counters[name] ?? 0 } }
-    public func rejections(_ reason: String) -> Double { tally.withLock { $0.rejected[reason] ?? 0 } }
+    package func value(_ name: String) -> Double { tally.withLock { $0.counters[name] ?? 0 } }
+    package func rejections(_ reason: String) -> Double { tally.withLock { $0.rejected[reason] ?? 0 } }
 
     /// Brings the gauges read on demand up to date (the queue, the links at risk).
-    public func refreshGauges(now: Date = Date()) {
+    package func refreshGauges(now: Date = Date()) {
         depth.record(queueDepth())
         let (count, nearest) = state.withLock { s in (s.expiries.count, s.expiries.values.min()) }
         pendingExpiries.record(count)
@@ -167,7 +167,7 @@ public final class WatchMetrics: Sendable {
 
     /// The exposition text (format 0.0.4) of this watcher's own registry; empty when the
     /// metrics go to a caller's factory.
-    public func render(now: Date = Date()) -> String {
+    package func render(now: Date = Date()) -> String {
         refreshGauges(now: now)
         return registry?.emitToString() ?? ""
     }

@@ -7,7 +7,7 @@ import Synchronization
 /// replay; pulled by `Fetcher.run(source:)`, which waits here while nothing is due. An id is
 /// queued at most once at a time. `close()` ends the source (SIGTERM).
 /// One `Mutex` around the queue's state; shared by the webhook handlers, the sweep and the run loop.
-public final class WatchQueue: IDSource, Sendable {
+package final class WatchQueue: IDSource, Sendable {
     private struct State {
         var ids = Deque<String>()
         var queued = Set<String>()
@@ -16,11 +16,11 @@ public final class WatchQueue: IDSource, Sendable {
     }
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     /// Queues an id unless it is already waiting; false when it was.
     @discardableResult
-    public func offer(_ id: String) -> Bool {
+    package func offer(_ id: String) -> Bool {
         enum Step { case refused, queued, handoff(CheckedContinuation<String?, Never>) }
         let step: Step = state.withLock { s in
             guard !s.closed, !s.queued.contains(id) else { return .refused }
@@ -41,9 +41,9 @@ public final class WatchQueue: IDSource, Sendable {
         }
     }
 
-    public var depth: Int { state.withLock { $0.queued.count } }
+    package var depth: Int { state.withLock { $0.queued.count } }
 
-    public func next() async throws -> String? {
+    package func next() async throws -> String? {
         await withCheckedContinuation { (c: CheckedContinuation<String?, Never>) in
             let ready: String?? = state.withLock { s in
                 if let id = s.ids.popFirst() {
@@ -58,7 +58,7 @@ public final class WatchQueue: IDSource, Sendable {
         }
     }
 
-    public func close() {
+    package func close() {
         let w: CheckedContinuation<String?, Never>? = state.withLock { s in
             s.closed = true
             defer { s.waiter = nil }

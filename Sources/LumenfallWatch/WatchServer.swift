@@ -10,11 +10,11 @@ import Synchronization
 /// from its Content-Length, or as soon as it grows past the limit). Optional TLS (Lumenfall
 /// delivers only to https on 443 or 8443). Deliveries are handled on a serial queue off the
 /// event loop: each one's journal entry is fdatasync'd before its 2xx.
-public final class WatchServer: Sendable {
-    public static let maxBody = 1 << 20
-    public let port: Int
+package final class WatchServer: Sendable {
+    package static let maxBody = 1 << 20
+    package let port: Int
     /// How many connections may be open at once (see `Limits.connectionCap`).
-    public let maxConnections: Int
+    package let maxConnections: Int
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
     let gate: ConnectionGate
@@ -27,10 +27,10 @@ public final class WatchServer: Sendable {
         maxConnections = gate.cap
     }
 
-    public struct TLS: Sendable {
-        public var certificateFile: String
-        public var keyFile: String
-        public init(certificateFile: String, keyFile: String) {
+    package struct TLS: Sendable {
+        package var certificateFile: String
+        package var keyFile: String
+        package init(certificateFile: String, keyFile: String) {
             self.certificateFile = certificateFile
             self.keyFile = keyFile
         }
@@ -40,19 +40,19 @@ public final class WatchServer: Sendable {
     /// is reachable by anyone (Lumenfall's sender comes from the internet), so nothing a client
     /// controls (how slowly it sends, how many connections it holds, how much it pipelines) is
     /// left unbounded.
-    public struct Limits: Sendable {
+    package struct Limits: Sendable {
         /// A request's head must be whole this long after its first byte.
-        public var headTimeout: TimeAmount = .seconds(10)
+        package var headTimeout: TimeAmount = .seconds(10)
         /// Its body then gets this long plus its length at `minBodyRate`.
-        public var bodyGrace: TimeAmount = .seconds(10)
-        public var minBodyRate = 16 << 10
+        package var bodyGrace: TimeAmount = .seconds(10)
+        package var minBodyRate = 16 << 10
         /// A kept-alive connection with no request starting for this long is closed.
-        public var idleTimeout: TimeAmount = .seconds(30)
+        package var idleTimeout: TimeAmount = .seconds(30)
         /// An answer the client does not read within this long closes the connection.
-        public var writeTimeout: TimeAmount = .seconds(30)
+        package var writeTimeout: TimeAmount = .seconds(30)
         /// nil: from the open-file limit (`connectionCap`).
-        public var maxConnections: Int?
-        public init() {}
+        package var maxConnections: Int?
+        package init() {}
     }
 
     /// Raises the soft open-file limit to the hard one (systemd starts services at 1024) and
@@ -73,7 +73,7 @@ public final class WatchServer: Sendable {
         return 512
     }
 
-    public static func start(host: String, port: Int, tls: TLS?, watcher: Watcher, limits: Limits = Limits()) async throws -> WatchServer {
+    package static func start(host: String, port: Int, tls: TLS?, watcher: Watcher, limits: Limits = Limits()) async throws -> WatchServer {
         let sslContext = try tls.map { tls in
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
@@ -130,7 +130,7 @@ public final class WatchServer: Sendable {
     }
 
     /// Stops accepting; requests in progress finish.
-    public func stop() async {
+    package func stop() async {
         try? await channel.close()
         try? await group.shutdownGracefully()
     }

@@ -9,29 +9,29 @@ import LumenfallCore
 /// cancelled (their `.part` and state stay, and the journal keeps their ids), and once the
 /// pipeline has wound down the listener closes. A delivery that arrives meanwhile is still
 /// journaled and answered, so it is fetched after the next start.
-public final class WatchService: Sendable {
-    public struct Options: Sendable {
-        public var host = "127.0.0.1"
-        public var port = 8787
-        public var tls: WatchServer.TLS?
-        public var limits = WatchServer.Limits()
+package final class WatchService: Sendable {
+    package struct Options: Sendable {
+        package var host = "127.0.0.1"
+        package var port = 8787
+        package var tls: WatchServer.TLS?
+        package var limits = WatchServer.Limits()
         /// Each period's saved files into an archive (a local folder only).
-        public var rotation: ArchiveRotation?
+        package var rotation: ArchiveRotation?
         /// DIR/index.html written again after each saved video (a local folder only).
-        public var gallery = false
-        public init() {}
+        package var gallery = false
+        package init() {}
     }
 
-    public let watcher: Watcher
-    public let server: WatchServer
+    package let watcher: Watcher
+    package let server: WatchServer
     /// The ids accepted before the last stop and queued again at start.
-    public let replayed: Int
+    package let replayed: Int
     private let fetching: Task<FetchReport, Never>
     private let sweeping: Task<Void, Never>
     private let rotating: Task<Void, Never>?
 
     /// Listens, replays the journal and starts the pipeline. Throws when it cannot listen.
-    public static func start(watcher: Watcher, fetch config: FetchConfiguration, options: Options) async throws -> WatchService {
+    package static func start(watcher: Watcher, fetch config: FetchConfiguration, options: Options) async throws -> WatchService {
         var config = config
         // A service: constant memory whatever it has saved, and repeats decided by the queue.
         config.keepOutcomes = false
@@ -44,7 +44,7 @@ public final class WatchService: Sendable {
     }
 
     /// `host:port` actually listened on (port 0 asks the system for one).
-    public func address(host: String) -> String { "\(host):\(server.port)" }
+    package func address(host: String) -> String { "\(host):\(server.port)" }
 
     private init(watcher: Watcher, server: WatchServer, replayed: Int, config: FetchConfiguration, options: Options) {
         self.watcher = watcher
@@ -88,7 +88,7 @@ public final class WatchService: Sendable {
     }
 
     /// Begins the stop (from a signal handler too); `finished()` returns once it is done.
-    public func stop() {
+    package func stop() {
         sweeping.cancel()
         rotating?.cancel()
         watcher.queue.close()
@@ -97,7 +97,7 @@ public final class WatchService: Sendable {
 
     /// Waits for the pipeline to end (after `stop()`, or a rejected key), then closes the
     /// listener. The report says whether the key was rejected.
-    public func finished() async -> FetchReport {
+    package func finished() async -> FetchReport {
         let report = await fetching.value
         sweeping.cancel()
         rotating?.cancel()

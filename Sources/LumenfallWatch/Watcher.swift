@@ -7,31 +7,31 @@ import Synchronization
 /// deliveries, records each accepted id in the journal before answering, feeds the queue,
 /// sweeps the listing for what a lost delivery would miss, and turns the pipeline's events into
 /// journal entries and metrics. Everything here is synchronous and quick except `sweep`.
-public final class Watcher: Sendable {
-    public struct Settings: Sendable {
-        public var directory: String
+package final class Watcher: Sendable {
+    package struct Settings: Sendable {
+        package var directory: String
         /// nil: no secret, so no webhooks are accepted (the sweep alone runs).
-        public var verifier: WebhookVerifier?
+        package var verifier: WebhookVerifier?
         /// How often to sweep; nil: never (webhooks and the journal only).
-        public var sweepInterval: TimeInterval? = 600
+        package var sweepInterval: TimeInterval? = 600
         /// How far before the last high-water mark each sweep looks again.
-        public var sweepMargin: TimeInterval = 600
+        package var sweepMargin: TimeInterval = 600
         /// The first sweep ever (no mark in the journal) looks this far back.
-        public var firstSweepWindow: TimeInterval = 86_400
+        package var firstSweepWindow: TimeInterval = 86_400
         /// A failed id (not for good) is offered again after this long.
-        public var retryAfter: TimeInterval = 60
-        public init(directory: String) { self.directory = directory }
+        package var retryAfter: TimeInterval = 60
+        package init(directory: String) { self.directory = directory }
     }
 
-    public enum Level: String, Sendable { case info, warning, error }
-    public typealias Log = @Sendable (Level, String, [(String, String)]) -> Void
+    package enum Level: String, Sendable { case info, warning, error }
+    package typealias Log = @Sendable (Level, String, [(String, String)]) -> Void
 
-    public let settings: Settings
-    public let journal: WatchJournal
-    public let queue = WatchQueue()
-    public let metrics: WatchMetrics
+    package let settings: Settings
+    package let journal: WatchJournal
+    package let queue = WatchQueue()
+    package let metrics: WatchMetrics
     let api: APIClient
-    public let log: Log
+    package let log: Log
     /// What the handlers and the sweep share, under one `Mutex`.
     private struct State {
         var deliveries = RecentIDs(limit: 10_000)
@@ -49,7 +49,7 @@ public final class Watcher: Sendable {
 
     /// `metricsFactory`: where the metrics go (an app's own swift-metrics backend); nil keeps
     /// them in a Prometheus registry of this watcher's, which `/metrics` renders.
-    public init(settings: Settings, api: APIClient, metricsFactory: (any MetricsFactory)? = nil, log: @escaping Log) throws {
+    package init(settings: Settings, api: APIClient, metricsFactory: (any MetricsFactory)? = nil, log: @escaping Log) throws {
         self.settings = settings
         self.api = api
         self.log = log
@@ -58,7 +58,7 @@ public final class Watcher: Sendable {
     }
 
     /// The ids a previous run accepted and did not finish (a crash, a kill, a reboot).
-    public func replay() -> Int {
+    package func replay() -> Int {
         let pending = journal.pending
         for id in pending { queue.offer(id) }
         return pending.count
@@ -66,20 +66,20 @@ public final class Watcher: Sendable {
 
     // MARK: - Deliveries
 
-    public struct Answer: Sendable, Equatable {
-        public var status: Int
-        public var body: String
+    package struct Answer: Sendable, Equatable {
+        package var status: Int
+        package var body: String
     }
 
     /// One `POST /webhooks/lumenfall`: checked, deduped, journaled, queued; answered at once.
-    public func deliver(headers: [(String, String)], body: [UInt8], now: Date = Date()) -> Answer {
+    package func deliver(headers: [(String, String)], body: [UInt8], now: Date = Date()) -> Answer {
         switch check(headers: headers, body: body, now: now) {
         case .answer(let a): return a
         case .verified(let messageID): return record(messageID: messageID, body: body)
         }
     }
 
-    public enum Checked: Sendable {
+    package enum Checked: Sendable {
         /// Refused: the answer to send.
         case answer(Answer)
         /// Signed by us: `record` it (on the serial queue).
@@ -89,7 +89,7 @@ public final class Watcher: Sendable {
     /// The signature check, which costs an HMAC over the body: pure, so it runs on any thread,
     /// off the serial queue where deliveries are journaled. An unsigned flood then costs CPU,
     /// not the place in line of a valid webhook behind it.
-    public func check(headers: [(String, String)], body: [UInt8], now: Date = Date()) -> Checked {
+    package func check(headers: [(String, String)], body: [UInt8], now: Date = Date()) -> Checked {
         func header(_ n: String) -> String? { headers.last { $0.0.lowercased() == n }?.1 }
         metrics.webhookReceived()
         guard let verifier = settings.verifier else {
@@ -139,7 +139,7 @@ public final class Watcher: Sendable {
 
     /// A connection refused at the cap: logged at most once a minute, with the count since.
 
-    public func noteRefusedConnection(now: Date = Date()) {
+    package func noteRefusedConnection(now: Date = Date()) {
         let say: Int? = state.withLock { s in
             s.refusedConnections += 1
             guard now.timeIntervalSince(s.refusedLoggedAt) >= 60 else { return nil }
@@ -153,7 +153,7 @@ public final class Watcher: Sendable {
     /// A verified delivery: deduped, journaled, queued. Runs on the serial delivery queue, so
     /// the webhook-id is remembered only once its journal line is on disk: a sender's retry
     /// after our 503 is journaled, not answered "duplicate" and lost.
-    public func record(messageID: String?, body: [UInt8]) -> Answer {
+    package func record(messageID: String?, body: [UInt8]) -> Answer {
         if let m = messageID, state.withLock({ $0.deliveries.contains(m) }) {
             metrics.duplicate()
             return Answer(status: 200, body: #"{"status":"duplicate"}"#)
@@ -203,7 +203,7 @@ public final class Watcher: Sendable {
     // MARK: - The pipeline's events
 
     /// Fed every FetchEvent: the journal learns what is finished, the metrics what happened.
-    public func observe(_ e: FetchEvent) {
+    package func observe(_ e: FetchEvent) {
         switch e {
         case let .saved(id, file, bytes, _, _, _):
             journal.finish(id, "saved")
@@ -264,7 +264,7 @@ public final class Watcher: Sendable {
     /// (else to the sweep's start): a video that takes longer than the margin to generate is
     /// still seen. Returns how many ids it queued; nil when the server cannot list.
     @discardableResult
-    public func sweep(now: Date = Date()) async -> Int? {
+    package func sweep(now: Date = Date()) async -> Int? {
         let since =
             journal.highWater.map { Date(timeIntervalSince1970: TimeInterval($0) - settings.sweepMargin) }
             ?? now.addingTimeInterval(-settings.firstSweepWindow)

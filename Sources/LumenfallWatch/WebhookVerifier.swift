@@ -3,14 +3,14 @@ import Foundation
 
 /// A Standard Webhooks secret (`whsec_` + base64 of the key bytes). Its text is never kept,
 /// printed or logged: only the key, for HMAC.
-public struct WebhookSecret: Sendable, CustomStringConvertible {
+package struct WebhookSecret: Sendable, CustomStringConvertible {
     private let bytes: [UInt8]
     var key: SymmetricKey { SymmetricKey(data: bytes) }
     /// Whatever prints a secret by mistake prints this.
-    public var description: String { "whsec_<redacted>" }
+    package var description: String { "whsec_<redacted>" }
 
     /// nil when the text is not a usable secret (empty, or not base64 after `whsec_`).
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         var t = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if t.hasPrefix("whsec_") { t.removeFirst("whsec_".count) }
         guard !t.isEmpty, let bytes = Data(base64Encoded: t), !bytes.isEmpty else { return nil }
@@ -18,7 +18,7 @@ public struct WebhookSecret: Sendable, CustomStringConvertible {
     }
 
     /// Several secrets (rotation) in one text: separated by spaces, commas or new lines.
-    public static func list(_ text: String) -> [WebhookSecret]? {
+    package static func list(_ text: String) -> [WebhookSecret]? {
         let parts = text.split { $0 == " " || $0 == "," || $0 == "\n" || $0 == "\r" || $0 == "\t" }
         let secrets = parts.compactMap { WebhookSecret(String($0)) }
         return secrets.isEmpty || secrets.count != parts.count ? nil : secrets
@@ -29,16 +29,16 @@ public struct WebhookSecret: Sendable, CustomStringConvertible {
 /// `{webhook-id}.{webhook-timestamp}.{body}`, base64, one or more `v1,<sig>` entries separated by
 /// spaces in `webhook-signature`; any of them under any of our secrets will do (rotation), and
 /// the timestamp must be within `tolerance` of now either way (replays).
-public struct WebhookVerifier: Sendable {
-    public var secrets: [WebhookSecret]
-    public var tolerance: TimeInterval = 300
+package struct WebhookVerifier: Sendable {
+    package var secrets: [WebhookSecret]
+    package var tolerance: TimeInterval = 300
 
-    public init(secrets: [WebhookSecret], tolerance: TimeInterval = 300) {
+    package init(secrets: [WebhookSecret], tolerance: TimeInterval = 300) {
         self.secrets = secrets
         self.tolerance = tolerance
     }
 
-    public enum Verdict: Equatable, Sendable {
+    package enum Verdict: Equatable, Sendable {
         case valid
         /// webhook-id, webhook-timestamp or webhook-signature is missing or empty.
         case missingHeaders
@@ -48,7 +48,7 @@ public struct WebhookVerifier: Sendable {
         case badSignature
 
         /// For logs and metrics: one word.
-        public var reason: String {
+        package var reason: String {
             switch self {
             case .valid: "valid"
             case .missingHeaders: "missing_headers"
@@ -61,12 +61,12 @@ public struct WebhookVerifier: Sendable {
 
     /// A `webhook-signature` header longer than this, or with more entries, is refused before
     /// any HMAC: a sender signs with one entry per secret it rotates through, a handful at most.
-    public static let maxSignatureBytes = 4096
-    public static let maxSignatureEntries = 16
+    package static let maxSignatureBytes = 4096
+    package static let maxSignatureEntries = 16
     /// Standard Webhooks ids are short (`msg_` + 27 characters); a long one is not a delivery.
-    public static let maxIDBytes = 256
+    package static let maxIDBytes = 256
 
-    public func verify(id: String?, timestamp: String?, signature: String?, body: [UInt8], now: Date = Date()) -> Verdict {
+    package func verify(id: String?, timestamp: String?, signature: String?, body: [UInt8], now: Date = Date()) -> Verdict {
         guard let id, !id.isEmpty, let timestamp, !timestamp.isEmpty, let signature, !signature.isEmpty else {
             return .missingHeaders
         }
@@ -105,7 +105,7 @@ public struct WebhookVerifier: Sendable {
     }
 
     /// `v1,<base64>` for a delivery: what a sender puts in `webhook-signature`.
-    public static func sign(secret: WebhookSecret, id: String, timestamp: Int64, body: [UInt8]) -> String {
+    package static func sign(secret: WebhookSecret, id: String, timestamp: Int64, body: [UInt8]) -> String {
         var signed = Array("\(id).\(timestamp).".utf8)
         signed += body
         let mac = HMAC<SHA256>.authenticationCode(for: signed, using: secret.key)

@@ -13,7 +13,7 @@ public struct APIClient: Sendable {
     var http = HTTPClient()
     /// The libcurl loop this client's requests run on (a command passes its own, and shuts it
     /// down when its run ends).
-    public var multi: CurlMulti {
+    package var multi: CurlMulti {
         get { http.multi }
         set { http.multi = newValue }
     }

@@ -4,10 +4,10 @@ import Foundation
 /// holding the whole listing. A server whose `has_more` never ends is bounded by the caller
 /// (`--max-items`); one whose cursor comes back round is an error that names the cursor,
 /// rather than an endless loop. Memory: one page, plus one cursor string per page seen.
-public struct ListCursor: Sendable {
-    public let api: APIClient
-    public let since: Date?
-    public let pageSize: Int
+package struct ListCursor: Sendable {
+    package let api: APIClient
+    package let since: Date?
+    package let pageSize: Int
     private var after: String?
     private var seenCursors = Set<String>()
     private var finished = false
@@ -15,16 +15,16 @@ public struct ListCursor: Sendable {
     /// A listing longer than this many pages (10 million videos at 100 a page) is a server
     /// whose `has_more` never ends with fresh cursors: stopped with an error, not followed for
     /// ever (the sweep of `watch` lists with no item limit).
-    public var maxPages = 100_000
+    package var maxPages = 100_000
 
-    public init(api: APIClient, since: Date?, pageSize: Int = 100) {
+    package init(api: APIClient, since: Date?, pageSize: Int = 100) {
         self.api = api
         self.since = since
         self.pageSize = max(1, min(100, pageSize))
     }
 
     /// The next page's videos (possibly empty), or nil once the listing is over.
-    public mutating func nextPage(limit: Int? = nil) async throws -> [VideoObject]? {
+    package mutating func nextPage(limit: Int? = nil) async throws -> [VideoObject]? {
         if finished { return nil }
         guard pages < maxPages else {
             throw APIError.malformed("the list did not end after \(maxPages) pages; stopping the listing")

@@ -2,23 +2,23 @@ import Foundation
 
 /// Which listed videos a run takes: by status, model and creation time. `since` also bounds the
 /// paging (`ListCursor` stops at it, the list being newest first); the rest only filters.
-public struct ListingFilter: Sendable, Equatable {
+package struct ListingFilter: Sendable, Equatable {
     /// The statuses kept (their API spelling); nil keeps every status.
-    public var statuses: Set<String>?
+    package var statuses: Set<String>?
     /// The models kept, compared without case; nil keeps every model.
-    public var models: Set<String>?
-    public var since: Date?
+    package var models: Set<String>?
+    package var since: Date?
     /// Only videos created before this.
-    public var until: Date?
+    package var until: Date?
 
-    public init(statuses: Set<String>? = nil, models: Set<String>? = nil, since: Date? = nil, until: Date? = nil) {
+    package init(statuses: Set<String>? = nil, models: Set<String>? = nil, since: Date? = nil, until: Date? = nil) {
         self.statuses = statuses
         self.models = models.map { Set($0.map { $0.lowercased() }) }
         self.since = since
         self.until = until
     }
 
-    public func keeps(_ v: VideoObject) -> Bool {
+    package func keeps(_ v: VideoObject) -> Bool {
         if let statuses, !statuses.contains(v.status.text) { return false }
         if let models, !models.contains((v.model ?? "").lowercased()) { return false }
         if let since, let created = v.createdAt, created < since { return false }

@@ -3,11 +3,11 @@ import Foundation
 /// Ids become file names inside the output folder, so they are checked before any request:
 /// letters, digits, `_`, `-`, `.`; not `.` or `..`; at most 128 characters. Nothing else can
 /// name a path outside the folder.
-public enum VideoID {
-    public static let maxLength = 128
+package enum VideoID {
+    package static let maxLength = 128
 
     /// nil when valid, else why not.
-    public static func problem(with id: String) -> String? {
+    package static func problem(with id: String) -> String? {
         if id.isEmpty { return "the id is empty" }
         if id.utf8.count > maxLength { return "the id is longer than \(maxLength) characters" }
         if id == "." || id == ".." { return "'\(id)' is not an id" }
@@ -21,7 +21,7 @@ public enum VideoID {
     }
 
     /// Reads ids from an input file's text: one a line, blank lines and `#` comments skipped.
-    public static func parseList(_ text: String) -> [String] {
+    package static func parseList(_ text: String) -> [String] {
         text.split(whereSeparator: \.isNewline).compactMap { line in
             var s = Substring(line)
             if let hash = s.firstIndex(of: "#") { s = s[..<hash] }

@@ -6,7 +6,7 @@ import Synchronization
 /// deletes every temp created so far and makes later `createTemp` calls fail, and it waits
 /// while `commit` renames, so a set of parts is either all renamed or not at all. Temp names
 /// are unpredictable and created with O_EXCL, so no planted link is ever written through.
-public final class ArchiveCommit: Sendable {
+package final class ArchiveCommit: Sendable {
     private struct State {
         var temps: [String] = []
         var aborted = false
@@ -14,7 +14,7 @@ public final class ArchiveCommit: Sendable {
     }
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     func createTemp(beside final: String) throws -> (String, Int32) {
         try state.withLock { s in
@@ -56,7 +56,7 @@ public final class ArchiveCommit: Sendable {
     /// From a signal handler: deletes the temps and stops the writer; false when the parts
     /// were already committed (the archive is complete and stays).
     @discardableResult
-    public func abort() -> Bool {
+    package func abort() -> Bool {
         state.withLock { s in
             if s.committed { return false }
             s.aborted = true

@@ -1,45 +1,45 @@
 import Foundation
 
 /// One saved id as the archiver sees it: its video on disk and its sidecar's facts.
-public struct ArchiveItem: Sendable, Equatable {
-    public var id: String
-    public var videoFile: String
-    public var videoBytes: Int64
-    public var videoSHA256: String
-    public var sidecarFile: String
+package struct ArchiveItem: Sendable, Equatable {
+    package var id: String
+    package var videoFile: String
+    package var videoBytes: Int64
+    package var videoSHA256: String
+    package var sidecarFile: String
     /// The sidecar's bytes: small, read once, written into the archive as they are.
-    public var sidecar: [UInt8]
-    public var model: String?
-    public var cost: Double?
-    public var currency: String?
+    package var sidecar: [UInt8]
+    package var model: String?
+    package var cost: Double?
+    package var currency: String?
     /// Unix seconds; the members' mtime, so the same inputs give the same bytes.
-    public var completedAt: Int64
+    package var completedAt: Int64
     /// Previews saved with `--with` (thumbnail, spritesheet), each checked on disk like the video.
-    public var assets: [AssetFile] = []
+    package var assets: [AssetFile] = []
     /// Previews the server said it does not have (their names).
-    public var unavailableAssets: [String] = []
+    package var unavailableAssets: [String] = []
 
-    public struct AssetFile: Sendable, Equatable {
-        public var name: String
-        public var file: String
-        public var bytes: Int64
-        public var sha256: String
+    package struct AssetFile: Sendable, Equatable {
+        package var name: String
+        package var file: String
+        package var bytes: Int64
+        package var sha256: String
     }
 
     /// Every file of the id: the video, the sidecar and the previews.
-    public var memberBytes: Int64 { videoBytes + Int64(sidecar.count) + assets.reduce(0) { $0 + $1.bytes } }
+    package var memberBytes: Int64 { videoBytes + Int64(sidecar.count) + assets.reduce(0) { $0 + $1.bytes } }
 
     /// Whether each preview in `names` is on disk or known to be missing on the server.
-    public func hasSettled(_ names: [String]) -> Bool {
+    package func hasSettled(_ names: [String]) -> Bool {
         names.allSatisfy { n in assets.contains { $0.name == n } || unavailableAssets.contains(n) }
     }
 
-    public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
+    package enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
         case unreadable(String)
         case notASidecar(String)
         case videoMissing(String)
         case assetMissing(String)
-        public var description: String {
+        package var description: String {
             switch self {
             case .unreadable(let s), .notASidecar(let s), .videoMissing(let s), .assetMissing(let s): s
             }
@@ -52,7 +52,7 @@ public struct ArchiveItem: Sendable, Equatable {
     /// (with `checkAssets`) each preview it lists; without, a preview gone from disk is dropped.
     /// `id` is the stem of the files (the id, or a `--name` stem); the item's id is the one its
     /// sidecar's video object names when that is a valid id.
-    public static func load(directory: String, id: String, checkAssets: Bool = true) throws(Problem) -> ArchiveItem {
+    package static func load(directory: String, id: String, checkAssets: Bool = true) throws(Problem) -> ArchiveItem {
         let sidecarName = "\(id).json"
         let path = "\(directory)/\(sidecarName)"
         // A sidecar is a few KiB; a FIFO, a device or a huge file under that name is not ours.
@@ -102,7 +102,7 @@ public struct ArchiveItem: Sendable, Equatable {
 
     /// Every complete id in a folder: each `<stem>.json` sidecar whose video is there (the
     /// stem an id, or a `--name` stem).
-    public static func scan(directory: String) throws -> (items: [ArchiveItem], problems: [Problem]) {
+    package static func scan(directory: String) throws -> (items: [ArchiveItem], problems: [Problem]) {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         var items: [ArchiveItem] = []
         var problems: [Problem] = []

@@ -5,42 +5,42 @@ import Foundation
 /// period is over. An id belongs to the period its video was downloaded in (the sidecar's
 /// `download.downloaded_at`). A period whose archive exists is not written again; with
 /// `removeAfterArchive` the originals go once their archive is written and verified.
-public struct ArchiveRotation: Sendable {
-    public var folder: String
-    public var archiveDirectory: String
-    public var period: TimeInterval
-    public var removeAfterArchive: Bool
+package struct ArchiveRotation: Sendable {
+    package var folder: String
+    package var archiveDirectory: String
+    package var period: TimeInterval
+    package var removeAfterArchive: Bool
     /// The archive's name suffix (the compression): `.tar.zst`.
-    public var suffix = ".tar.zst"
+    package var suffix = ".tar.zst"
 
-    public init(folder: String, archiveDirectory: String, period: TimeInterval, removeAfterArchive: Bool) {
+    package init(folder: String, archiveDirectory: String, period: TimeInterval, removeAfterArchive: Bool) {
         self.folder = folder
         self.archiveDirectory = archiveDirectory
         self.period = max(60, period)
         self.removeAfterArchive = removeAfterArchive
     }
 
-    public func periodStart(_ t: Date) -> Date {
+    package func periodStart(_ t: Date) -> Date {
         Date(timeIntervalSince1970: (t.timeIntervalSince1970 / period).rounded(.down) * period)
     }
 
     /// `2026-11-25` for whole days, else `2026-11-25T13-00` (no colons in file names).
-    public func name(_ start: Date) -> String {
+    package func name(_ start: Date) -> String {
         let s = utcString(start)  // 2026-11-25T13:00:00Z
         if period.truncatingRemainder(dividingBy: 86_400) == 0 { return String(s.prefix(10)) }
         return String(s.prefix(16)).replacingOccurrences(of: ":", with: "-")
     }
 
     /// When the next period ends (the next time to look).
-    public func nextBoundary(after now: Date) -> Date { periodStart(now).addingTimeInterval(period) }
+    package func nextBoundary(after now: Date) -> Date { periodStart(now).addingTimeInterval(period) }
 
-    public struct Written: Sendable {
-        public var path: String
-        public var videos: Int
+    package struct Written: Sendable {
+        package var path: String
+        package var videos: Int
     }
 
     /// Archives every finished period that has saved ids and no archive yet.
-    public func run(now: Date = Date()) throws -> [Written] {
+    package func run(now: Date = Date()) throws -> [Written] {
         let current = periodStart(now)
         var groups: [Date: [ArchiveItem]] = [:]
         for item in try ArchiveItem.scan(directory: folder).items {

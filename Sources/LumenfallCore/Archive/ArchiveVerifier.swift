@@ -5,39 +5,39 @@ import LumenfallArchive
 /// Checks an archive in one streaming pass: `manifest.json` and `SHA256SUMS` come first, so
 /// every later member is hashed as it streams by and compared at once. Nothing is extracted;
 /// unsafe members (absolute names, `..`, links, devices) are reported, never followed.
-public enum ArchiveVerifier {
-    public struct Problem: Sendable, Equatable, CustomStringConvertible {
-        public enum Kind: String, Sendable {
+package enum ArchiveVerifier {
+    package struct Problem: Sendable, Equatable, CustomStringConvertible {
+        package enum Kind: String, Sendable {
             case missing, extra, corrupt, unsafe, unreadable
         }
-        public var kind: Kind
-        public var member: String
-        public var detail: String
+        package var kind: Kind
+        package var member: String
+        package var detail: String
         /// `member` is empty for a problem of the whole archive (it cannot be opened or read).
-        public var description: String { member.isEmpty ? "\(kind.rawValue): \(detail)" : "\(kind.rawValue): \(member): \(detail)" }
+        package var description: String { member.isEmpty ? "\(kind.rawValue): \(detail)" : "\(kind.rawValue): \(member): \(detail)" }
     }
 
-    public struct Report: Sendable {
-        public var path: String
-        public var members: Int = 0
-        public var bytes: Int64 = 0
-        public var problems: [Problem] = []
-        public var ok: Bool { problems.isEmpty }
+    package struct Report: Sendable {
+        package var path: String
+        package var members: Int = 0
+        package var bytes: Int64 = 0
+        package var problems: [Problem] = []
+        package var ok: Bool { problems.isEmpty }
     }
 
     /// A member's name is safe to extract: relative, no `..` component, not empty.
-    public static func isSafeName(_ name: String) -> Bool {
+    package static func isSafeName(_ name: String) -> Bool {
         guard !name.isEmpty, !name.hasPrefix("/"), !name.hasPrefix("\\") else { return false }
         return !name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).contains("..")
     }
 
     /// The largest member read when only the checksum list (no manifest) names it: 64 GiB,
     /// far past any video, and a bound on the work a header's claim can cause.
-    public static let maxUnlistedSize: Int64 = 64 << 30
+    package static let maxUnlistedSize: Int64 = 64 << 30
 
     /// An archive named by a person: a regular file (a link to one is followed, as they named
     /// it). A FIFO or a device is refused at once rather than waited on in open().
-    public static func verify(path: String, progress: (@Sendable (Int64) -> Void)? = nil) -> Report {
+    package static func verify(path: String, progress: (@Sendable (Int64) -> Void)? = nil) -> Report {
         let fd: Int32
         do { fd = try AtomicFile.openRegular(path, followLinks: true) } catch {
             var report = Report(path: path)
@@ -52,7 +52,7 @@ public enum ArchiveVerifier {
 
     /// The archive read from `fd` (a file, or the pipe `verify s3://` feeds).
     /// `progress` hears each chunk of member bytes checked, as it is.
-    public static func verify(fd: Int32, name path: String, progress: (@Sendable (Int64) -> Void)? = nil) -> Report {
+    package static func verify(fd: Int32, name path: String, progress: (@Sendable (Int64) -> Void)? = nil) -> Report {
         var report = Report(path: path)
         func problem(_ k: Problem.Kind, _ m: String, _ d: String) { report.problems.append(Problem(kind: k, member: m, detail: d)) }
 

@@ -6,7 +6,7 @@ extension Archiver {
     /// its own (`key`, or `key-0001...` with `maxSize`), never written whole on local disk. The
     /// same inputs give the same bytes as a local archive. A part whose upload fails is aborted;
     /// one cut short by a kill is resumed by the next run (parts the store holds are kept).
-    public func writeS3(
+    package func writeS3(
         _ items: [ArchiveItem], client: S3Client, partSize: Int = 8 << 20, inFlight: Int = 4, say: (String) -> Void = { _ in }
     ) throws -> Result {
         guard let compression = Compression(fileName: (path as NSString).lastPathComponent) else {

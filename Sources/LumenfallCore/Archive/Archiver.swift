@@ -11,22 +11,22 @@ import Glibc
 /// and SHA256SUMS first, then the members sorted by name, all with fixed metadata, so the same
 /// inputs give byte-identical archives. Every part is written to a temp name, fsynced, and
 /// renamed only when all parts succeeded: a failed run leaves nothing under the final names.
-public struct Archiver: Sendable {
-    public var directory: String
-    public var path: String
+package struct Archiver: Sendable {
+    package var directory: String
+    package var path: String
     /// Split into parts whose members add up to at most this many (uncompressed) bytes.
-    public var maxSize: Int64?
+    package var maxSize: Int64?
     /// Read each part back and check it before it gets its final name.
-    public var verify: Bool
-    public var batch: BatchSummary?
+    package var verify: Bool
+    package var batch: BatchSummary?
     /// Put a gallery page (`index.html`, see Gallery) listing the part's videos in each part.
-    public var gallery: Bool
+    package var gallery: Bool
     /// `--level`: how hard the compressor works (the bytes stay reproducible).
-    public var compressionOptions = TarWriter.Options()
+    package var compressionOptions = TarWriter.Options()
     /// Hears each chunk of a file member's bytes as it goes into the archive (a progress line).
-    public var progress: (@Sendable (Int64) -> Void)?
+    package var progress: (@Sendable (Int64) -> Void)?
 
-    public init(
+    package init(
         directory: String, path: String, maxSize: Int64? = nil, verify: Bool = false, batch: BatchSummary? = nil,
         gallery: Bool = false
     ) {
@@ -38,26 +38,26 @@ public struct Archiver: Sendable {
         self.gallery = gallery
     }
 
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public let description: String
+    package struct Failure: Error, Sendable, CustomStringConvertible {
+        package let description: String
         init(_ d: String) { description = d }
     }
 
-    public struct Result: Sendable {
-        public var parts: [String]
-        public var items: [ArchiveItem]
-        public var bytes: Int64
+    package struct Result: Sendable {
+        package var parts: [String]
+        package var items: [ArchiveItem]
+        package var bytes: Int64
     }
 
     /// Checks the name before any work: it must say which compression to use.
-    public static func checkName(_ path: String) -> String? {
+    package static func checkName(_ path: String) -> String? {
         Compression(fileName: (path as NSString).lastPathComponent) == nil
             ? "the archive name must end in .tar, .tar.gz, .tgz, .tar.zst, .tzst or .tar.xz" : nil
     }
 
     /// Groups ids, in id order, into parts of at most `maxSize` member bytes; an id larger than
     /// that on its own gets a part of its own.
-    public static func plan(_ items: [ArchiveItem], maxSize: Int64?) -> [[ArchiveItem]] {
+    package static func plan(_ items: [ArchiveItem], maxSize: Int64?) -> [[ArchiveItem]] {
         let sorted = items.sorted { $0.id < $1.id }
         guard let limit = maxSize else { return sorted.isEmpty ? [] : [sorted] }
         var parts: [[ArchiveItem]] = []
@@ -77,13 +77,13 @@ public struct Archiver: Sendable {
         return parts
     }
 
-    public func partPaths(count: Int) -> [String] {
+    package func partPaths(count: Int) -> [String] {
         guard maxSize != nil, let (stem, suffix) = Compression.splitName(path) else { return [path] }
         return (1...max(1, count)).map { String(format: "%@-%04d%@", stem, $0, suffix) }
     }
 
     @discardableResult
-    public func write(_ items: [ArchiveItem], commit: ArchiveCommit = ArchiveCommit()) throws -> Result {
+    package func write(_ items: [ArchiveItem], commit: ArchiveCommit = ArchiveCommit()) throws -> Result {
         guard let compression = Compression(fileName: (path as NSString).lastPathComponent) else {
             throw Failure(Self.checkName(path) ?? "bad archive name")
         }
@@ -249,7 +249,7 @@ public struct Archiver: Sendable {
     }
 
     /// After a verified archive: the loose files of the archived ids go.
-    public static func removeLoose(_ items: [ArchiveItem], directory: String) {
+    package static func removeLoose(_ items: [ArchiveItem], directory: String) {
         for item in items {
             unlink("\(directory)/\(item.videoFile)")
             for a in item.assets { unlink("\(directory)/\(a.file)") }

@@ -5,27 +5,27 @@ import Foundation
 /// and nothing from the network (a Content-Security-Policy says so too), so it opens from disk,
 /// from an extracted archive, or behind any static file server. Every string from a server is
 /// HTML-escaped; the file names are ids, which `VideoID` limits to letters, digits, `.`, `_`, `-`.
-public enum Gallery {
-    public static let fileName = "index.html"
+package enum Gallery {
+    package static let fileName = "index.html"
 
     /// One video as the page shows it, read from its sidecar.
-    public struct Entry: Sendable, Equatable {
-        public var id: String
-        public var file: String
-        public var bytes: Int64
-        public var sidecarFile: String
-        public var prompt: String?
-        public var model: String?
-        public var size: String?
-        public var seconds: String?
-        public var cost: Double?
-        public var currency: String?
-        public var createdAt: Date?
-        public var completedAt: Date?
-        public var thumbnail: String?
-        public var spritesheet: String?
+    package struct Entry: Sendable, Equatable {
+        package var id: String
+        package var file: String
+        package var bytes: Int64
+        package var sidecarFile: String
+        package var prompt: String?
+        package var model: String?
+        package var size: String?
+        package var seconds: String?
+        package var cost: Double?
+        package var currency: String?
+        package var createdAt: Date?
+        package var completedAt: Date?
+        package var thumbnail: String?
+        package var spritesheet: String?
 
-        public init(_ item: ArchiveItem) {
+        package init(_ item: ArchiveItem) {
             id = item.id
             file = item.videoFile
             bytes = item.videoBytes
@@ -67,7 +67,7 @@ public enum Gallery {
 
     /// Writes `DIR/index.html` for every complete id in the folder (as `archive` finds them).
     @discardableResult
-    public static func write(directory: String) throws -> (videos: Int, problems: [ArchiveItem.Problem]) {
+    package static func write(directory: String) throws -> (videos: Int, problems: [ArchiveItem.Problem]) {
         let scanned = try ArchiveItem.scan(directory: directory)
         let page = render(scanned.items.map(Entry.init))
         try AtomicFile.write(page, to: "\(directory)/\(fileName)")
@@ -76,7 +76,7 @@ public enum Gallery {
 
     /// The page's bytes. Deterministic (no clock in it), so an archive holding it stays
     /// byte-identical for the same inputs.
-    public static func render(_ unsorted: [Entry], title: String = "lumenfall-fetch gallery") -> [UInt8] {
+    package static func render(_ unsorted: [Entry], title: String = "lumenfall-fetch gallery") -> [UInt8] {
         let entries = unsorted.sorted(by: Entry.newestFirst)
         var h = ""
         h.reserveCapacity(1024 + entries.count * 1200)
@@ -171,7 +171,7 @@ public enum Gallery {
     /// Text for HTML content and quoted attributes. Control characters (which HTML forbids
     /// and a terminal-minded server might send) become U+FFFD; so do the bidi overrides that
     /// could make a prompt read differently from its bytes.
-    public static func escape(_ s: String) -> String {
+    package static func escape(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for u in s.unicodeScalars {

@@ -3,29 +3,29 @@ import Foundation
 /// `manifest.json`, the first member of every archive: enough to check the rest in one
 /// streaming pass, and the batch's numbers for a person. Keys are sorted and no wall-clock time
 /// is in it (only the newest `completed_at`), so the same inputs give the same bytes.
-public struct Manifest: Sendable, Equatable, Codable {
-    public static let schema = "lumenfall-fetch.manifest/1"
-    public static let memberName = "manifest.json"
-    public static let sumsName = "SHA256SUMS"
+package struct Manifest: Sendable, Equatable, Codable {
+    package static let schema = "lumenfall-fetch.manifest/1"
+    package static let memberName = "manifest.json"
+    package static let sumsName = "SHA256SUMS"
 
-    public struct Entry: Sendable, Equatable, Codable {
-        public var id: String
-        public var file: String
-        public var bytes: Int64
-        public var sha256: String
-        public var sidecar: String
-        public var sidecarBytes: Int64
-        public var sidecarSHA256: String
-        public var model: String?
-        public var cost: Double?
-        public var currency: String?
+    package struct Entry: Sendable, Equatable, Codable {
+        package var id: String
+        package var file: String
+        package var bytes: Int64
+        package var sha256: String
+        package var sidecar: String
+        package var sidecarBytes: Int64
+        package var sidecarSHA256: String
+        package var model: String?
+        package var cost: Double?
+        package var currency: String?
         /// Previews (`--with`): name → file facts. Absent when there are none.
-        public var assets: [String: AssetEntry]? = nil
+        package var assets: [String: AssetEntry]? = nil
 
-        public struct AssetEntry: Sendable, Equatable, Codable {
-            public var file: String
-            public var bytes: Int64
-            public var sha256: String
+        package struct AssetEntry: Sendable, Equatable, Codable {
+            package var file: String
+            package var bytes: Int64
+            package var sha256: String
         }
 
         enum CodingKeys: String, CodingKey {
@@ -33,7 +33,7 @@ public struct Manifest: Sendable, Equatable, Codable {
             case sidecarBytes = "sidecar_bytes", sidecarSHA256 = "sidecar_sha256"
         }
 
-        public func encode(to encoder: Encoder) throws {
+        package func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(id, forKey: .id)
             try c.encode(file, forKey: .file)
@@ -50,21 +50,21 @@ public struct Manifest: Sendable, Equatable, Codable {
         }
     }
 
-    public var part: Int
-    public var parts: Int
-    public var createdAt: Int64
-    public var entries: [Entry]
+    package var part: Int
+    package var parts: Int
+    package var createdAt: Int64
+    package var entries: [Entry]
     /// The part's gallery page (`index.html`), when the archive has one.
-    public var gallery: Entry.AssetEntry?
+    package var gallery: Entry.AssetEntry?
     /// The fetch run's own numbers (`fetch --archive` only); absent for `archive DIR`.
-    public var batch: BatchSummary?
+    package var batch: BatchSummary?
 
-    public var totalBytes: Int64 { entries.reduce(0) { $0 + $1.bytes } }
+    package var totalBytes: Int64 { entries.reduce(0) { $0 + $1.bytes } }
 
     /// Cost per currency. A cost that is not a finite number is unknown and left out, and a
     /// currency whose sum overflows (two costs of 1e308) is left out too rather than written as
     /// infinity, which JSON cannot hold.
-    public static func totalCost(_ pairs: [(Double?, String?)]) -> [String: Double] {
+    package static func totalCost(_ pairs: [(Double?, String?)]) -> [String: Double] {
         var out: [String: Double] = [:]
         for (c, cur) in pairs {
             guard let c, c.isFinite, let cur else { continue }
@@ -80,7 +80,7 @@ public struct Manifest: Sendable, Equatable, Codable {
     }
 
     /// `sha256  name` lines, as `sha256sum -c` reads them, for every member but these two.
-    public func sums() -> [UInt8] {
+    package func sums() -> [UInt8] {
         var lines: [(String, String)] = []
         for e in entries {
             lines.append((e.file, e.sha256))
@@ -91,8 +91,8 @@ public struct Manifest: Sendable, Equatable, Codable {
         return Array(lines.sorted { $0.0 < $1.0 }.map { "\($0.1)  \($0.0)\n" }.joined().utf8)
     }
 
-    public struct Unwritable: Error, CustomStringConvertible {
-        public var description: String
+    package struct Unwritable: Error, CustomStringConvertible {
+        package var description: String
     }
 
     enum CodingKeys: String, CodingKey {
@@ -100,7 +100,7 @@ public struct Manifest: Sendable, Equatable, Codable {
         case toolVersion = "tool_version", createdAt = "created_at", totalBytes = "total_bytes", totalCost = "total_cost"
     }
 
-    public func encode(to encoder: Encoder) throws {
+    package func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(Self.schema, forKey: .schema)
         try c.encode("lumenfall-fetch", forKey: .tool)
@@ -118,7 +118,7 @@ public struct Manifest: Sendable, Equatable, Codable {
 
     /// Reads what `encode` wrote. Only the fields `verify` needs must be there and right; the
     /// schema must be ours.
-    public init(from decoder: Decoder) throws {
+    package init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         guard try c.decode(String.self, forKey: .schema) == Self.schema else {
             throw DecodingError.dataCorruptedError(forKey: .schema, in: c, debugDescription: "not \(Self.schema)")
@@ -132,7 +132,7 @@ public struct Manifest: Sendable, Equatable, Codable {
         gallery = try c.decodeIfPresent(Entry.AssetEntry.self, forKey: .gallery)
     }
 
-    public init(part: Int, parts: Int, createdAt: Int64, entries: [Entry], batch: BatchSummary?) {
+    package init(part: Int, parts: Int, createdAt: Int64, entries: [Entry], batch: BatchSummary?) {
         self.part = part
         self.parts = parts
         self.createdAt = createdAt
@@ -142,7 +142,7 @@ public struct Manifest: Sendable, Equatable, Codable {
 
     /// The manifest's bytes. Throws rather than write something `verify` would reject (a cost
     /// that is not finite is written as null; anything else JSON cannot hold throws).
-    public func json() throws -> [UInt8] {
+    package func json() throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let bytes: [UInt8]
@@ -159,7 +159,7 @@ public struct Manifest: Sendable, Equatable, Codable {
     }
 
     /// What a verifier needs back: member name → (bytes, sha256).
-    public static func expectations(fromJSON bytes: [UInt8]) -> [String: (Int64, String)]? {
+    package static func expectations(fromJSON bytes: [UInt8]) -> [String: (Int64, String)]? {
         guard let m = try? JSONDecoder().decode(Manifest.self, from: Data(bytes)) else { return nil }
         var out: [String: (Int64, String)] = [:]
         for e in m.entries {
@@ -172,7 +172,7 @@ public struct Manifest: Sendable, Equatable, Codable {
     }
 
     /// Parses SHA256SUMS (`sha  name` or `sha *name`); nil if a line is malformed.
-    public static func parseSums(_ bytes: [UInt8]) -> [String: String]? {
+    package static func parseSums(_ bytes: [UInt8]) -> [String: String]? {
         var out: [String: String] = [:]
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where !line.isEmpty {
             let parts = line.split(separator: " ", maxSplits: 1)

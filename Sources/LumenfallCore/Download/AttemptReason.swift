@@ -1,7 +1,7 @@
 /// Why an attempt at the media did not finish the file, as a value: what `ResumeDecision` and
 /// `DownloadMachine` decide with and tests assert on. The sentence a person reads is made in
 /// one place (`sentence`, in Pipeline/FailureWording.swift).
-public indirect enum AttemptReason: Equatable, Sendable {
+package indirect enum AttemptReason: Equatable, Sendable {
     /// A 200 to a request for the rest: the whole file came, so the `.part` starts over.
     case wholeFileInsteadOfRest
     /// A segment's range was answered with the whole file: the download goes on in one piece.

@@ -33,15 +33,15 @@ struct MediaSource: Sendable, Equatable {
     var kind: String { usesAPIKey ? "content_endpoint" : "output_url" }
 }
 
-public struct DownloadResult: Sendable {
-    public var file: MediaFile
-    public var bytes: Int64
-    public var sha256: String
-    public var contentType: String?
-    public var mediaHost: String
-    public var source: String
+package struct DownloadResult: Sendable {
+    package var file: MediaFile
+    package var bytes: Int64
+    package var sha256: String
+    package var contentType: String?
+    package var mediaHost: String
+    package var source: String
     /// Bytes received in this run (less than `bytes` after a resume).
-    public var transferred: Int64
+    package var transferred: Int64
 }
 
 public enum DownloadEvent: Sendable {
@@ -60,7 +60,7 @@ public enum DownloadEvent: Sendable {
     case progress(bytes: Int64, total: Int64?)
 }
 
-public enum DownloadError: Error, Sendable, Equatable {
+package enum DownloadError: Error, Sendable, Equatable {
     case expired(Date)
     case denied(status: Int, host: String)
     case failed(DownloadFailure)
@@ -74,7 +74,7 @@ public enum DownloadError: Error, Sendable, Equatable {
 
 /// Why a download failed for good, as a value: the machines and the sinks say which case,
 /// FailureWording makes the sentence, and tests assert the case, not the words.
-public enum DownloadFailure: Sendable, Equatable {
+package enum DownloadFailure: Sendable, Equatable {
     /// More failed attempts in a row than `--retries` without a byte of progress; `last` is
     /// the last attempt's reason.
     case gaveUp(attempts: Int, last: AttemptReason)
@@ -91,15 +91,15 @@ public enum DownloadFailure: Sendable, Equatable {
 
 /// A preview asked for with `--with`: OpenAI's `/videos/{id}/content?variant=NAME`, saved as
 /// `<id>.NAME.<ext>`.
-public struct PreviewVariant: Sendable, Equatable {
-    public var videoID: String
-    public var name: String
-    public init(videoID: String, name: String) {
+package struct PreviewVariant: Sendable, Equatable {
+    package var videoID: String
+    package var name: String
+    package init(videoID: String, name: String) {
         self.videoID = videoID
         self.name = name
     }
     /// The file stem: `<id>.thumbnail`, whose files cannot meet another id's (ids have no dot).
-    public var stem: String { "\(videoID).\(name)" }
+    package var stem: String { "\(videoID).\(name)" }
 }
 
 /// Streams one id's output into `<id>.<ext>.part`, resuming and retrying until it is whole and

@@ -16,8 +16,8 @@ import Glibc
 /// disk as before. The folder is locked by the run, so nothing else adds our files to it. A
 /// folder of more than `maxEntries` names is not indexed (everything is looked for): reading
 /// it would cost more than the lookups it saves, and memory. One `Mutex` around the state.
-public final class FolderIndex: Sendable {
-    public static let maxEntries = 200_000
+package final class FolderIndex: Sendable {
+    package static let maxEntries = 200_000
 
     private struct State {
         /// Stems with a `.part`, or a final file of a known extension and no sidecar, at the start.
@@ -27,10 +27,10 @@ public final class FolderIndex: Sendable {
     }
     private let state: Mutex<State>
     /// Sidecar temps (`.<stem>.json.tmp-*`) left by a run killed before its group's renames.
-    public let sidecarTemps: [String]
+    package let sidecarTemps: [String]
 
     /// Reads `directory`; nil when it cannot be read or has more than `maxEntries` names.
-    public init?(directory: String, maxEntries: Int = FolderIndex.maxEntries) {
+    package init?(directory: String, maxEntries: Int = FolderIndex.maxEntries) {
         guard let (found, temps) = Self.scan(directory, maxEntries: maxEntries) else { return nil }
         state = Mutex(State(found: found))
         sidecarTemps = temps.map { "\(directory)/\($0)" }
@@ -38,7 +38,7 @@ public final class FolderIndex: Sendable {
 
     /// Removes the sidecar temps untouched for `olderThan` seconds: a live run renames its own
     /// within a group's time (a second or so), so an old one is a killed run's.
-    public func removeStaleSidecarTemps(olderThan: Double = 600, now: Date = Date()) {
+    package func removeStaleSidecarTemps(olderThan: Double = 600, now: Date = Date()) {
         for path in sidecarTemps {
             var st = stat()
             guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG,
@@ -49,12 +49,12 @@ public final class FolderIndex: Sendable {
     }
 
     /// False only when the stem surely has no `.part` and no sidecar-less video.
-    public func mayHaveFiles(_ stem: String) -> Bool {
+    package func mayHaveFiles(_ stem: String) -> Bool {
         state.withLock { $0.found.contains(stem) || $0.marked.contains(stem) }
     }
 
     /// A download of `stem` failed or was stopped: its files are looked for from now on.
-    public func mark(_ stem: String) { _ = state.withLock { $0.marked.insert(stem) } }
+    package func mark(_ stem: String) { _ = state.withLock { $0.marked.insert(stem) } }
 
     static func scan(_ directory: String, maxEntries: Int) -> (Set<String>, [String])? {
         guard let dir = opendir(directory) else { return nil }

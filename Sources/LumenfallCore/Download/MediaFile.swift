@@ -1,27 +1,27 @@
 import Foundation
 
 /// Names of the files one id owns inside the output folder.
-public struct MediaFile: Sendable, Equatable {
-    public let directory: String
-    public let id: String
-    public let ext: String
+package struct MediaFile: Sendable, Equatable {
+    package let directory: String
+    package let id: String
+    package let ext: String
 
-    public var name: String { "\(id).\(ext)" }
-    public var path: String { "\(directory)/\(name)" }
-    public var partPath: String { "\(path).part" }
-    public var statePath: String { "\(path).part.state" }
-    public static func sidecarPath(directory: String, id: String) -> String { "\(directory)/\(id).json" }
+    package var name: String { "\(id).\(ext)" }
+    package var path: String { "\(directory)/\(name)" }
+    package var partPath: String { "\(path).part" }
+    package var statePath: String { "\(path).part.state" }
+    package static func sidecarPath(directory: String, id: String) -> String { "\(directory)/\(id).json" }
 
-    public init(directory: String, id: String, ext: String) {
+    package init(directory: String, id: String, ext: String) {
         self.directory = directory
         self.id = id
         self.ext = ext
     }
 
     /// File extensions we write; the file name comes from the Content-Type of the answer.
-    public static let knownExtensions = ["mp4", "webm", "mov", "mkv", "gif", "png", "jpg", "webp", "avif", "img"]
+    package static let knownExtensions = ["mp4", "webm", "mov", "mkv", "gif", "png", "jpg", "webp", "avif", "img"]
 
-    public static func ext(forContentType ct: String?) -> String {
+    package static func ext(forContentType ct: String?) -> String {
         let type = (ct ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         switch type {
         case "video/webm": return "webm"
@@ -51,16 +51,16 @@ public struct MediaFile: Sendable, Equatable {
     }
 
     /// The rename that makes a whole, checked `.part` the video; its state file goes after it.
-    public var finalRename: GroupCommit.Rename { GroupCommit.Rename(from: partPath, to: path, thenRemove: statePath) }
+    package var finalRename: GroupCommit.Rename { GroupCommit.Rename(from: partPath, to: path, thenRemove: statePath) }
 
     /// A `.part` left by an earlier run, if any: resuming must reuse its name.
-    public static func existingPart(directory: String, id: String) -> MediaFile? {
+    package static func existingPart(directory: String, id: String) -> MediaFile? {
         knownExtensions.lazy.map { MediaFile(directory: directory, id: id, ext: $0) }
             .first { AtomicFile.size(of: $0.partPath) != nil }
     }
 
     /// A finished file from an earlier run, if any.
-    public static func existingFinal(directory: String, id: String) -> MediaFile? {
+    package static func existingFinal(directory: String, id: String) -> MediaFile? {
         knownExtensions.lazy.map { MediaFile(directory: directory, id: id, ext: $0) }
             .first { AtomicFile.size(of: $0.path) != nil }
     }

@@ -142,8 +142,8 @@ public struct BatchTally: Sendable {
 /// Remembers the last `limit` distinct ids, to drop repeats; past the limit the oldest is
 /// forgotten (memory stays bounded), so a repeat from long ago is let through (and then found
 /// already saved on disk, without a request). Also `watch`'s memory of webhook-ids.
-public struct RecentIDs: Sendable {
-    public let limit: Int
+package struct RecentIDs: Sendable {
+    package let limit: Int
     /// A 128-bit digest per id (two differently salted Hasher values): 16 bytes instead of a
     /// String of 40 or more, so 100 000 ids cost about 4 MB, not 12. Two ids sharing one is
     /// as likely as guessing a random 128-bit number.
@@ -166,13 +166,13 @@ public struct RecentIDs: Sendable {
     private var ring: [Digest] = []
     private var next = 0
 
-    public init(limit: Int) { self.limit = max(1, limit) }
+    package init(limit: Int) { self.limit = max(1, limit) }
 
     /// Whether `id` is among the last `limit` distinct ids, without recording it.
-    public func contains(_ id: String) -> Bool { seen.contains(Digest(id)) }
+    package func contains(_ id: String) -> Bool { seen.contains(Digest(id)) }
 
     /// False when `id` was seen among the last `limit` distinct ids.
-    public mutating func insert(_ id: String) -> Bool {
+    package mutating func insert(_ id: String) -> Bool {
         let d = Digest(id)
         if seen.contains(d) { return false }
         if ring.count < limit {
@@ -188,8 +188,8 @@ public struct RecentIDs: Sendable {
 }
 
 /// What the tally needs of a saved id: its video's size and cost.
-public struct SavedFacts: Sendable {
-    public var bytes: Int64
-    public var cost: Double?
-    public var currency: String?
+package struct SavedFacts: Sendable {
+    package var bytes: Int64
+    package var cost: Double?
+    package var currency: String?
 }

@@ -89,7 +89,7 @@ extension Fetcher {
 
 extension DownloadFailure {
     /// The reason as a person reads it, inside "download failed: ...".
-    public var sentence: String {
+    package var sentence: String {
         switch self {
         case let .gaveUp(attempts, last): "gave up after \(attempts) attempts in a row without progress: \(last.sentence)"
         case .redirectWithoutLocation(let host): "\(host) redirected without a Location"
@@ -104,7 +104,7 @@ extension DownloadFailure {
 
 extension AttemptReason {
     /// The reason as a person reads it, after "retry in N s:" or "gave up ...:".
-    public var sentence: String {
+    package var sentence: String {
         switch self {
         case .wholeFileInsteadOfRest: "the server sent the whole file instead of the rest; starting over"
         case .rangeAnsweredWhole: "the server answered a range with the whole file; downloading in one piece instead"

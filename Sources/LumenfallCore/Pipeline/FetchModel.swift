@@ -85,7 +85,7 @@ public struct FetchConfiguration: Sendable {
     public var naming: NameTemplate?
     /// The folder's name index: how files named by `--name` are found again by their id (nil:
     /// every file is named by its id).
-    public var names: NameIndex?
+    package var names: NameIndex?
     public var download = DownloadSettings()
     /// How many downloads run at once; they start earliest `expires_at` first.
     public var jobs = 4
@@ -108,7 +108,7 @@ public struct FetchConfiguration: Sendable {
     /// Where saved ids end up: the work folder itself (`LocalFolder`, the default), or a store
     /// each id goes up to from `outputDirectory` (`S3Destination`).
     public var destination: any Destination
-    public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
+    package var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
     public init(outputDirectory: String, api: APIClient) {
         self.outputDirectory = outputDirectory
@@ -120,7 +120,7 @@ public struct FetchConfiguration: Sendable {
 extension FetchReport {
     /// The batch's numbers, and the saved ids on disk as archive items (read again from their
     /// sidecars, only when `keepSavedIDs` kept their ids).
-    public func summary(directory: String, elapsedSeconds: Double) -> (BatchSummary, [ArchiveItem]) {
+    package func summary(directory: String, elapsedSeconds: Double) -> (BatchSummary, [ArchiveItem]) {
         let items = (tally.savedIDs ?? []).compactMap { try? ArchiveItem.load(directory: directory, id: $0) }
         return (tally.summary(elapsedSeconds: elapsedSeconds), items)
     }

@@ -33,6 +33,9 @@ public struct Fetcher: Sendable {
         let window = max(config.window, config.jobs + config.pollJobs)
         let ledger = Ledger(keepOutcomes: config.keepOutcomes, keepSavedIDs: config.keepSavedIDs)
         let folder = try? await BlockingIO.run { [dir = config.outputDirectory] () -> FolderIndex? in
+            // An app that embeds the library need not make the folder first (the command
+            // does, to lock it); one that cannot be made fails each id with its reason.
+            try? AtomicFile.makeDirectories(dir)
             let index = FolderIndex(directory: dir)
             index?.removeStaleSidecarTemps()
             return index

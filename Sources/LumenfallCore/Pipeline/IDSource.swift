@@ -32,23 +32,23 @@ public final class ArrayIDSource: IDSource {
 
 /// `--all`: pages through `GET /videos` as ids are needed, skipping what `keep` refuses, and
 /// stopping after `maxItems` ids.
-public final class ListingIDSource: IDSource {
+package final class ListingIDSource: IDSource {
     private var cursor: ListCursor
     private let keep: @Sendable (VideoObject) -> Bool
     private let maxItems: Int?
     private var page: [VideoObject] = []
     private var index = 0
-    public private(set) var lastVideo: VideoObject?
-    public private(set) var taken = 0
-    public private(set) var skipped = 0
+    package private(set) var lastVideo: VideoObject?
+    package private(set) var taken = 0
+    package private(set) var skipped = 0
 
-    public init(cursor: ListCursor, maxItems: Int?, keep: @escaping @Sendable (VideoObject) -> Bool) {
+    package init(cursor: ListCursor, maxItems: Int?, keep: @escaping @Sendable (VideoObject) -> Bool) {
         self.cursor = cursor
         self.maxItems = maxItems
         self.keep = keep
     }
 
-    public func next() async throws -> String? {
+    package func next() async throws -> String? {
         while true {
             if let maxItems, taken >= maxItems { return nil }
             if index < page.count {
@@ -158,45 +158,45 @@ public final class LineIDSource: IDSource {
 /// `--shard K/N`: only the ids whose SHA-256 falls in shard K of N (the first 8 bytes of the
 /// digest, modulo N, equal K-1), so N machines split one backlog without talking to each other;
 /// the same id lands in the same shard on every machine and every run.
-public final class ShardIDSource: IDSource {
+package final class ShardIDSource: IDSource {
     private let inner: IDSource
-    public let index: Int
-    public let count: Int
-    public private(set) var skipped = 0
+    package let index: Int
+    package let count: Int
+    package private(set) var skipped = 0
 
     /// `index` counts from 1.
-    public init(_ inner: IDSource, index: Int, count: Int) {
+    package init(_ inner: IDSource, index: Int, count: Int) {
         self.inner = inner
         self.index = index
         self.count = count
     }
 
-    public static func shard(of id: String, count: Int) -> Int {
+    package static func shard(of id: String, count: Int) -> Int {
         let digest = SHA256.hash(data: Data(id.utf8))
         let n = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         return Int(n % UInt64(max(1, count))) + 1
     }
 
-    public func next() async throws -> String? {
+    package func next() async throws -> String? {
         while let id = try await inner.next() {
             if Self.shard(of: id, count: count) == index { return id }
             skipped += 1
         }
         return nil
     }
-    public var lastVideo: VideoObject? { inner.lastVideo }
+    package var lastVideo: VideoObject? { inner.lastVideo }
 }
 
 /// `--partials`: the ids of the partial downloads (`<stem>.<ext>.part`) an earlier run left in
 /// a folder, read with one pass over the folder's names (a name is all that is trusted: it must
 /// make a valid id, or be a stem the name index gives an id, and the `.part` is checked again
 /// when its id is fetched). Previews' parts count for their id too; each id comes once.
-public final class PartialsIDSource: IDSource {
+package final class PartialsIDSource: IDSource {
     private var ids: [String] = []
     private var index = 0
-    public private(set) var found = 0
+    package private(set) var found = 0
 
-    public init(directory: String, names: NameIndex? = nil) {
+    package init(directory: String, names: NameIndex? = nil) {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         let parts = Set(entries.filter { $0.hasSuffix(".part") && !$0.hasPrefix(".") })
         var seen = Set<String>()
@@ -214,7 +214,7 @@ public final class PartialsIDSource: IDSource {
         found = ids.count
     }
 
-    public func next() async throws -> String? {
+    package func next() async throws -> String? {
         guard index < ids.count else { return nil }
         defer { index += 1 }
         return ids[index]

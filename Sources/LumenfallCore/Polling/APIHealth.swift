@@ -18,7 +18,7 @@ public struct APIHealthPolicy: Sendable, Equatable {
 }
 
 /// Why the run stopped waiting for the API.
-public enum APIOutage: Equatable, Sendable {
+package enum APIOutage: Equatable, Sendable {
     /// It never answered within `firstContact` seconds.
     case neverAnswered(reason: String, seconds: Double)
     /// It stopped answering and did not come back within `outage` seconds.

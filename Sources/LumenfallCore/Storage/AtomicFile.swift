@@ -6,13 +6,13 @@ import Glibc
 
 /// Durable file operations: temp file, fsync, rename, fsync the folder (the way aria2 saves its
 /// control file). A crash at any point leaves either the old file or the new one, never half.
-public enum AtomicFile {
-    public struct Failure: Error, CustomStringConvertible, Sendable {
-        public let description: String
+package enum AtomicFile {
+    package struct Failure: Error, CustomStringConvertible, Sendable {
+        package let description: String
     }
 
     /// Why `path` cannot be read as a folder, in a person's words; nil when it can.
-    public static func folderProblem(_ path: String) -> String? {
+    package static func folderProblem(_ path: String) -> String? {
         var st = stat()
         guard stat(path, &st) == 0 else {
             return errno == ENOENT ? "there is no such folder" : String(cString: strerror(errno))
@@ -38,7 +38,7 @@ public enum AtomicFile {
     /// `mkdir -p`: every missing folder on the way is made (0755, as mkdir would under the
     /// umask). The error names the part that failed and the system's reason ("Not a directory"
     /// when a file stands where a folder should be), in our words, not Foundation's.
-    public static func makeDirectories(_ path: String) throws {
+    package static func makeDirectories(_ path: String) throws {
         var st = stat()
         if stat(path, &st) == 0 {
             guard (st.st_mode & S_IFMT) == S_IFDIR else { throw Failure(description: "\(path) is there and is not a folder") }
@@ -56,7 +56,7 @@ public enum AtomicFile {
     }
 
     /// Whether anything (a file, a link, a FIFO) is at `path`.
-    public static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0
     }
@@ -66,7 +66,7 @@ public enum AtomicFile {
     /// then `fstat` must show a regular file (else the descriptor is closed and this throws),
     /// and the descriptor goes back to blocking reads.
     /// `followLinks`: only for a path a person named on the command line (`verify a.tar`).
-    public static func openRegular(_ path: String, flags: Int32 = O_RDONLY, followLinks: Bool = false) throws -> Int32 {
+    package static func openRegular(_ path: String, flags: Int32 = O_RDONLY, followLinks: Bool = false) throws -> Int32 {
         let fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
         guard fd >= 0 else {
             if errno == ELOOP { throw Failure(description: "\(path) is a symbolic link; lumenfall-fetch never reads through one") }
@@ -83,7 +83,7 @@ public enum AtomicFile {
     }
 
     /// Whether `path` itself (not what it points at) is a symbolic link.
-    public static func isSymlink(_ path: String) -> Bool {
+    package static func isSymlink(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
     }
@@ -111,7 +111,7 @@ public enum AtomicFile {
 
     /// A new, empty file beside `path`, under a name nobody can predict (so nobody can plant a
     /// link there first), created with O_EXCL. Returns the name and an open descriptor.
-    public static func createTemp(beside path: String) throws -> (path: String, fd: Int32) {
+    package static func createTemp(beside path: String) throws -> (path: String, fd: Int32) {
         let dir = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent
         for _ in 0..<16 {
@@ -129,7 +129,7 @@ public enum AtomicFile {
     /// skips both fsyncs: the rename is still atomic (readers see the old file or the new
     /// one), but after a power cut the file may be the old one, or empty: for files that are
     /// only hints and are checked when read (the `.part.state`).
-    public static func write(_ bytes: [UInt8], to path: String, syncDirectory sync: Bool = true, durable: Bool = true) throws {
+    package static func write(_ bytes: [UInt8], to path: String, syncDirectory sync: Bool = true, durable: Bool = true) throws {
         if isSymlink(path) { throw linkRefused(path) }
         let (temp, fd) = try createTemp(beside: path)
         do {
@@ -146,7 +146,7 @@ public enum AtomicFile {
 
     /// `bytes` in a new temp file beside `path` (see createTemp), not synced: the caller renames
     /// it into place after a barrier that puts its bytes on disk (GroupCommit). Returns its name.
-    public static func writeTemp(_ bytes: [UInt8], beside path: String) throws -> String {
+    package static func writeTemp(_ bytes: [UInt8], beside path: String) throws -> String {
         if isSymlink(path) { throw linkRefused(path) }
         let (temp, fd) = try createTemp(beside: path)
         defer { close(fd) }
@@ -160,7 +160,7 @@ public enum AtomicFile {
     }
 
     /// rename(2), then fsync of the folder so the new name itself survives a power cut.
-    public static func rename(_ from: String, to: String, syncDirectory sync: Bool = true) throws {
+    package static func rename(_ from: String, to: String, syncDirectory sync: Bool = true) throws {
         // rename(2) would replace a link, not follow it; but the link is not ours to delete.
         if isSymlink(to) { throw linkRefused(to) }
         if isSymlink(from) { throw linkRefused(from) }
@@ -171,7 +171,7 @@ public enum AtomicFile {
         if sync { syncDirectory(of: to) }
     }
 
-    public static func syncDirectory(of path: String) {
+    package static func syncDirectory(of path: String) {
         let dir = (path as NSString).deletingLastPathComponent
         let fd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 {
@@ -196,7 +196,7 @@ public enum AtomicFile {
 
     /// A small file of ours read whole: never through a link, never a FIFO or device (which
     /// could block or never end), never more than `limit` bytes. nil when any of that fails.
-    public static func readSmall(_ path: String, limit: Int, followLinks: Bool = false) -> [UInt8]? {
+    package static func readSmall(_ path: String, limit: Int, followLinks: Bool = false) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -214,7 +214,7 @@ public enum AtomicFile {
     }
 
     /// The size of a regular file at `path`; nil if missing, or a link, folder or device.
-    public static func size(of path: String) -> Int64? {
+    package static func size(of path: String) -> Int64? {
         var st = stat()
         guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         return Int64(st.st_size)

@@ -76,7 +76,7 @@ public final class DirectoryLock: Sendable {
 
     /// For an exit that skips deinitializers (a signal handler's `exit`): the lock files go
     /// (the kernel drops the locks themselves).
-    public static func removeHeldFiles() {
+    package static func removeHeldFiles() {
         for path in held.withLock({ $0 }) { unlink(path) }
     }
 }

@@ -21,15 +21,15 @@ import Glibc
 ///
 /// `commit` is blocking (the syncs and the renames): the pipeline calls it from one saver at a
 /// time, off the cooperative pool, with every id that finished since the last group.
-public struct GroupCommit: Sendable {
+package struct GroupCommit: Sendable {
     /// One rename of a group: `from` (written, whole, checked) becomes `to`.
-    public struct Rename: Sendable, Equatable {
-        public var from: String
-        public var to: String
+    package struct Rename: Sendable, Equatable {
+        package var from: String
+        package var to: String
         /// A file to remove once the rename is made (a `.part`'s state: a hint, not data).
-        public var thenRemove: String?
+        package var thenRemove: String?
 
-        public init(from: String, to: String, thenRemove: String? = nil) {
+        package init(from: String, to: String, thenRemove: String? = nil) {
             self.from = from
             self.to = to
             self.thenRemove = thenRemove
@@ -37,17 +37,17 @@ public struct GroupCommit: Sendable {
     }
 
     /// The two barriers, replaceable in tests (which record their order against the renames).
-    public enum Barrier: Sendable { case data, names }
+    package enum Barrier: Sendable { case data, names }
     let sync: @Sendable (Barrier, _ directories: [String], _ files: [String]) throws -> Void
 
-    public init() { sync = Self.syncToDisk }
+    package init() { sync = Self.syncToDisk }
 
     init(sync: @escaping @Sendable (Barrier, [String], [String]) throws -> Void) { self.sync = sync }
 
     /// Commits each id's renames (`groups[i]`, in order). The answer has one entry per id: nil
     /// when its names are on disk, else why not. A failed barrier fails every id of the group
     /// (their `.part` files stay and are resumed); a failed rename fails its id alone.
-    public func commit(_ groups: [[Rename]]) -> [Error?] {
+    package func commit(_ groups: [[Rename]]) -> [Error?] {
         var directories: [String] = []
         for r in groups.joined() {
             let d = Self.directory(of: r.to)

@@ -11,8 +11,8 @@ import Glibc
 /// Read back as input from outside: at most 64 MiB, each line checked (a valid id, a stem that
 /// `NameTemplate.sanitize` leaves as it is), a bad line skipped, the last line for an id winning.
 /// A folder without the file has every file named by its id.
-public final class NameIndex: Sendable {
-    public static let fileName = ".lumenfall-names"
+package final class NameIndex: Sendable {
+    package static let fileName = ".lumenfall-names"
     static let maxBytes = 64 << 20
 
     private struct State {
@@ -21,10 +21,10 @@ public final class NameIndex: Sendable {
         var fd: Int32 = -1
     }
     private let state = Mutex(State())
-    public let path: String
+    package let path: String
 
     /// The index of `directory`, read if it is there (nothing is created until `record`).
-    public init(directory: String) {
+    package init(directory: String) {
         path = "\(directory)/\(Self.fileName)"
         guard let bytes = AtomicFile.readSmall(path, limit: Self.maxBytes) else { return }
         var byID: [String: String] = [:]
@@ -46,13 +46,13 @@ public final class NameIndex: Sendable {
 
     deinit { state.withLock { if $0.fd >= 0 { close($0.fd) } } }
 
-    public func stem(for id: String) -> String? { state.withLock { $0.byID[id] } }
-    public func id(forStem stem: String) -> String? { state.withLock { $0.byStem[stem] } }
-    public var all: [(id: String, stem: String)] { state.withLock { $0.byID.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 } } }
+    package func stem(for id: String) -> String? { state.withLock { $0.byID[id] } }
+    package func id(forStem stem: String) -> String? { state.withLock { $0.byStem[stem] } }
+    package var all: [(id: String, stem: String)] { state.withLock { $0.byID.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 } } }
 
     /// The stem `id` gets: the one it has, else `wanted` unless another id has it (then
     /// `wanted_<id>`), recorded durably before it is used.
-    public func assign(_ id: String, wanted: String) throws -> String {
+    package func assign(_ id: String, wanted: String) throws -> String {
         try state.withLock { s in
             if let have = s.byID[id] { return have }
             var stem = wanted

@@ -76,17 +76,17 @@ public struct S3Config: Sendable, CustomStringConvertible {
 }
 
 /// What HEAD tells of an object.
-public struct S3ObjectInfo: Sendable, Equatable {
-    public var size: Int64
-    public var etag: String?
+package struct S3ObjectInfo: Sendable, Equatable {
+    package var size: Int64
+    package var etag: String?
     /// `x-amz-checksum-sha256` (base64) when the store keeps it, else nil.
-    public var checksumSHA256: String?
+    package var checksumSHA256: String?
     /// Our own `x-amz-meta-sha256` (hex), set on every upload: anyone who can write the object
     /// can set it, so it is shown, never taken as proof.
-    public var metaSHA256: String?
+    package var metaSHA256: String?
 
     /// The ETag without its quotes.
-    public var plainETag: String? { etag.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } }
+    package var plainETag: String? { etag.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } }
 }
 
 /// S3 over libcurl, signed by libcurl (CURLOPT_AWS_SIGV4). Every request carries
@@ -98,9 +98,9 @@ public struct S3Client: Sendable {
     public let config: S3Config
     public let location: S3Location
     /// Seconds under 1 byte/s after which an exchange counts as stalled (tests use less).
-    public var stallTimeout: Double = 60
+    package var stallTimeout: Double = 60
     /// The libcurl loop its requests run on (one per process; passed in, as HTTPClient's).
-    public var multi: CurlMulti = .shared
+    package var multi: CurlMulti = .shared
 
     public init(config: S3Config, location: S3Location) {
         self.config = config
@@ -113,7 +113,7 @@ public struct S3Client: Sendable {
     /// SigV4 expects, `query` appended as written (libcurl signs it as is). A `.` or `..`
     /// segment is encoded too (`%2E`): left bare, libcurl resolves it away and the request
     /// reaches another key, or another bucket.
-    public func url(_ key: String, query: String? = nil) -> String {
+    package func url(_ key: String, query: String? = nil) -> String {
         let encoded = key.split(separator: "/", omittingEmptySubsequences: false)
             .map { $0 == "." || $0 == ".." ? String(repeating: "%2E", count: $0.count) : Self.encode(String($0)) }
             .joined(separator: "/")
@@ -129,7 +129,7 @@ public struct S3Client: Sendable {
     }
 
     /// RFC 3986 unreserved characters stay; everything else, '/' included, is %XX.
-    public static func encode(_ s: String) -> String {
+    package static func encode(_ s: String) -> String {
         var out = ""
         for b in s.utf8 {
             switch b {
@@ -236,7 +236,7 @@ public struct S3Client: Sendable {
     /// PUT an object with its SHA-256 (hex) as payload hash, `x-amz-checksum-sha256` and
     /// `x-amz-meta-sha256`; then `prove` checks what was stored. Returns the stored object's facts.
     @discardableResult
-    public func put(_ key: String, _ body: UploadBody, sha256Hex: String, contentType: String) async throws -> S3ObjectInfo {
+    package func put(_ key: String, _ body: UploadBody, sha256Hex: String, contentType: String) async throws -> S3ObjectInfo {
         let a = try await send(
             "PUT", key,
             headers: [
@@ -251,7 +251,7 @@ public struct S3Client: Sendable {
     }
 
     /// How the store showed that it holds the bytes meant.
-    public enum Proof: String, Sendable, Equatable {
+    package enum Proof: String, Sendable, Equatable {
         /// Its own `x-amz-checksum-sha256`, computed when it stored them.
         case checksum
         /// A single-part ETag that is the MD5 of the bytes.
@@ -268,7 +268,7 @@ public struct S3Client: Sendable {
     /// set by whoever writes the object and is never proof. Throws `mismatch` when the store
     /// holds other bytes.
     @discardableResult
-    public func prove(
+    package func prove(
         _ key: String, _ info: S3ObjectInfo, size: Int64, sha256Hex: String, md5Hex: () async throws -> String
     ) async throws -> Proof {
         guard info.size == size else { throw S3Error.mismatch("\(key): the store holds \(info.size) bytes, \(size) were sent") }
@@ -320,7 +320,7 @@ public struct S3Client: Sendable {
     }
 
     /// HEAD: nil when there is no such key.
-    public func head(_ key: String) async throws -> S3ObjectInfo? {
+    package func head(_ key: String) async throws -> S3ObjectInfo? {
         let a = try await send("HEAD", key, headers: ["x-amz-checksum-mode: ENABLED"], headOnly: true)
         if a.status == 404 {
             // HEAD has no body to say which: ask the bucket itself.
@@ -335,7 +335,7 @@ public struct S3Client: Sendable {
             checksumSHA256: h.header("x-amz-checksum-sha256"), metaSHA256: h.header("x-amz-meta-sha256"))
     }
 
-    public func bucketExists() async throws -> Bool {
+    package func bucketExists() async throws -> Bool {
         let a = try await send("HEAD", "", headOnly: true)
         if a.status == 404 { return false }
         guard (200..<300).contains(a.status) else { throw failure(a, "HEAD bucket") }
@@ -343,12 +343,12 @@ public struct S3Client: Sendable {
     }
 
     /// GET an object into `sink` (streamed; nothing held in memory here).
-    public func get(_ key: String, into sink: HTTPResponseSink) async throws -> Int {
+    package func get(_ key: String, into sink: HTTPResponseSink) async throws -> Int {
         try await send("GET", key, sink: sink).status
     }
 
     /// Creates `key` only if it is absent (`If-None-Match: *`): false when it exists (412).
-    public func putIfAbsent(_ key: String, _ bytes: [UInt8], contentType: String = "application/json") async throws -> Bool {
+    package func putIfAbsent(_ key: String, _ bytes: [UInt8], contentType: String = "application/json") async throws -> Bool {
         let sha = sha256Hex(bytes)
         let a = try await send(
             "PUT", key, headers: ["Content-Type: \(contentType)", "If-None-Match: *"], upload: .bytes(bytes), payloadSHA256: sha)
@@ -357,13 +357,13 @@ public struct S3Client: Sendable {
         return true
     }
 
-    public func delete(_ key: String) async throws {
+    package func delete(_ key: String) async throws {
         let a = try await send("DELETE", key)
         guard (200..<300).contains(a.status) || a.status == 404 else { throw failure(a, "DELETE \(key)") }
     }
 
     /// Creates the bucket (tests; the tool never creates buckets for a user).
-    public func createBucket() async throws {
+    package func createBucket() async throws {
         let a = try await send("PUT", "", upload: .bytes([]))
         guard (200..<300).contains(a.status) || a.status == 409 else { throw failure(a, "PUT bucket") }
     }

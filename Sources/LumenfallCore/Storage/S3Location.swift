@@ -32,7 +32,7 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
 
 extension S3Location {
     /// `s3://bucket/path/name.tar.zst`: the bucket (prefix empty) and the object's key.
-    public static func parseObject(_ text: String) -> Result<(S3Location, String), S3Error> {
+    package static func parseObject(_ text: String) -> Result<(S3Location, String), S3Error> {
         switch parse(text) {
         case .failure(let e): return .failure(e)
         case .success(let l):

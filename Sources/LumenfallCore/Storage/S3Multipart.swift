@@ -5,21 +5,21 @@ import LumenfallCurl
 // MARK: - Multipart uploads
 
 extension S3Client {
-    public struct Part: Sendable, Equatable {
-        public var number: Int
-        public var etag: String
-        public var size: Int64
-        public init(number: Int, etag: String, size: Int64) {
+    package struct Part: Sendable, Equatable {
+        package var number: Int
+        package var etag: String
+        package var size: Int64
+        package init(number: Int, etag: String, size: Int64) {
             self.number = number
             self.etag = etag
             self.size = size
         }
     }
 
-    public struct PendingUpload: Sendable, Equatable {
-        public var key: String
-        public var uploadID: String
-        public var initiated: Date?
+    package struct PendingUpload: Sendable, Equatable {
+        package var key: String
+        package var uploadID: String
+        package var initiated: Date?
     }
 
     /// The text of each `<name>` element, in order (S3's answers are flat enough for this).
@@ -45,7 +45,7 @@ extension S3Client {
     }
 
     /// `POST key?uploads=` (curl signs the query as written, so the `=` is there).
-    public func createMultipartUpload(_ key: String, contentType: String) async throws -> String {
+    package func createMultipartUpload(_ key: String, contentType: String) async throws -> String {
         let a = try await send("POST", key, query: "uploads=", headers: ["Content-Type: \(contentType)"], body: [])
         guard (200..<300).contains(a.status), let id = Self.xmlValues("UploadId", in: String(decoding: a.body, as: UTF8.self)).first,
             !id.isEmpty
@@ -55,7 +55,7 @@ extension S3Client {
 
     /// One part (1-based), with its SHA-256 as the payload hash; returns its ETag.
     /// `sha256Hex`: the part's SHA-256 when the caller has it already (`PartDigests`).
-    public func uploadPart(
+    package func uploadPart(
         _ key: String, uploadID: String, number: Int, _ bytes: [UInt8], sha256Hex known: String? = nil
     ) async throws
         -> String
@@ -70,7 +70,7 @@ extension S3Client {
     /// S3 may take minutes to assemble a big object, sending a space every few seconds to keep
     /// the connection: no stall check then (a space each 5 s is under any byte rate), only a
     /// 15-minute bound on the whole exchange.
-    public func completeMultipartUpload(_ key: String, uploadID: String, parts: [Part]) async throws {
+    package func completeMultipartUpload(_ key: String, uploadID: String, parts: [Part]) async throws {
         let xml =
             "<CompleteMultipartUpload>"
             + parts.sorted { $0.number < $1.number }.map {
@@ -87,7 +87,7 @@ extension S3Client {
         }
     }
 
-    public func abortMultipartUpload(_ key: String, uploadID: String) async throws {
+    package func abortMultipartUpload(_ key: String, uploadID: String) async throws {
         let a = try await send("DELETE", key, query: "uploadId=\(Self.encode(uploadID))")
         guard (200..<300).contains(a.status) || a.status == 404 else { throw failure(a, "abort the multipart upload of \(key)") }
     }
@@ -102,7 +102,7 @@ extension S3Client {
 
     /// The parts an unfinished upload already holds (to resume without sending them again).
     /// Every page is read; the marker must move forward and stay within S3's part numbers.
-    public func listParts(_ key: String, uploadID: String) async throws -> [Part] {
+    package func listParts(_ key: String, uploadID: String) async throws -> [Part] {
         var parts: [Part] = []
         var marker = 0
         for _ in 0..<Self.maxPartPages {
@@ -136,7 +136,7 @@ extension S3Client {
     /// A listed key that does not start with `prefix`, or that a URL could not carry as it is
     /// (a `.` or `..` segment, an empty segment, a control character), is not ours to touch
     /// and is left out; the markers (key, then upload id) must move forward page by page.
-    public func listMultipartUploads(prefix: String) async throws -> [PendingUpload] {
+    package func listMultipartUploads(prefix: String) async throws -> [PendingUpload] {
         var out: [PendingUpload] = []
         var marker: (key: String, id: String)?
         for _ in 0..<Self.maxUploadPages {

@@ -17,10 +17,10 @@ import Synchronization
 /// it): the archiver runs on a thread of its own. `@unchecked Sendable` is sound: the mutable
 /// state is touched by the writer thread alone, except the parts sent, which the upload tasks
 /// report into one `Mutex`.
-public final class S3MultipartStream: @unchecked Sendable {
-    public let client: S3Client
-    public let key: String
-    public let partSize: Int
+package final class S3MultipartStream: @unchecked Sendable {
+    package let client: S3Client
+    package let key: String
+    package let partSize: Int
     private let uploadID: String
     private let existing: [Int: S3Client.Part]
     private var buffer: [UInt8] = []
@@ -32,10 +32,10 @@ public final class S3MultipartStream: @unchecked Sendable {
     /// Parts stored, and the first failure of an upload task.
     private let uploads = Mutex<(done: [Int: S3Client.Part], failure: Error?)>(([:], nil))
     /// Parts found in the store and not sent again / sent now.
-    public private(set) var reused = 0
-    public private(set) var sent = 0
+    package private(set) var reused = 0
+    package private(set) var sent = 0
 
-    public static let minPartSize = 5 << 20
+    package static let minPartSize = 5 << 20
 
     private init(client: S3Client, key: String, uploadID: String, existing: [S3Client.Part], partSize: Int, inFlight: Int) {
         self.client = client
@@ -49,7 +49,8 @@ public final class S3MultipartStream: @unchecked Sendable {
     }
 
     /// Continues the newest unfinished upload of `key`, or starts one.
-    public static func begin(client: S3Client, key: String, contentType: String, partSize: Int, inFlight: Int) throws -> S3MultipartStream {
+    package static func begin(client: S3Client, key: String, contentType: String, partSize: Int, inFlight: Int) throws -> S3MultipartStream
+    {
         try blocking {
             let pending = try await client.listMultipartUploads(prefix: key).filter { $0.key == key }
                 .sorted { ($0.initiated ?? .distantPast) > ($1.initiated ?? .distantPast) }
@@ -64,7 +65,7 @@ public final class S3MultipartStream: @unchecked Sendable {
     }
 
     /// The writer's side: bytes in, full parts out.
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
         if let e = uploads.withLock({ $0.failure }) { throw e }
         var rest = bytes[...]
         while !rest.isEmpty {
@@ -112,7 +113,7 @@ public final class S3MultipartStream: @unchecked Sendable {
     }
 
     /// Sends the last part, waits for every part, completes the upload and checks the ETag.
-    public func finish() throws -> (bytes: Int64, etag: String) {
+    package func finish() throws -> (bytes: Int64, etag: String) {
         if !buffer.isEmpty || number == 0 {
             let last = buffer
             buffer = []
@@ -151,10 +152,10 @@ public final class S3MultipartStream: @unchecked Sendable {
     }
 
     /// How `finish` knew the store holds the bytes sent.
-    public private(set) var proof: S3Client.Proof?
+    package private(set) var proof: S3Client.Proof?
 
     /// Gives the upload up: its parts are deleted in the store.
-    public func abort() {
+    package func abort() {
         let (client, key, uploadID) = (client, key, uploadID)
         _ = try? Self.blocking { try await client.abortMultipartUpload(key, uploadID: uploadID) }
     }

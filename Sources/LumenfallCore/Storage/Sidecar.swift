@@ -3,20 +3,20 @@ import Foundation
 /// `<id>.json` beside the video: the API's video object byte for byte as it came (fields this
 /// code does not know, number formats and Unicode included), plus the facts of the download.
 /// Written by `render` and read by `read`, both through `Sidecar.Download`.
-public enum Sidecar {
-    public static let schema = "lumenfall-fetch.sidecar/1"
+package enum Sidecar {
+    package static let schema = "lumenfall-fetch.sidecar/1"
 
     /// The `download` member: what this tool adds beside the API's object.
-    public struct Download: Codable, Sendable, Equatable {
-        public var file: String
-        public var bytes: Int64
-        public var sha256: String
-        public var contentType: String?
-        public var mediaHost: String
-        public var source: String
-        public var downloadedAt: String
-        public var tool = "lumenfall-fetch"
-        public var toolVersion = lumenfallFetchVersion
+    package struct Download: Codable, Sendable, Equatable {
+        package var file: String
+        package var bytes: Int64
+        package var sha256: String
+        package var contentType: String?
+        package var mediaHost: String
+        package var source: String
+        package var downloadedAt: String
+        package var tool = "lumenfall-fetch"
+        package var toolVersion = lumenfallFetchVersion
 
         enum CodingKeys: String, CodingKey {
             case file, bytes, sha256, source, tool
@@ -34,7 +34,7 @@ public enum Sidecar {
             downloadedAt = utcString(date)
         }
 
-        public func encode(to encoder: Encoder) throws {
+        package func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(file, forKey: .file)
             try c.encode(bytes, forKey: .bytes)
@@ -50,27 +50,27 @@ public enum Sidecar {
 
     /// An extra file asked for with `--with` (a thumbnail, a spritesheet): its facts once
     /// saved, or why the server had none (a note, not a failure).
-    public struct Asset: Codable, Sendable, Equatable {
-        public var file: String?
-        public var bytes: Int64?
-        public var sha256: String?
-        public var contentType: String?
+    package struct Asset: Codable, Sendable, Equatable {
+        package var file: String?
+        package var bytes: Int64?
+        package var sha256: String?
+        package var contentType: String?
         /// Set instead of the facts when the server does not offer this asset.
-        public var unavailable: String?
+        package var unavailable: String?
 
         enum CodingKeys: String, CodingKey {
             case file, bytes, sha256, unavailable
             case contentType = "content_type"
         }
 
-        public static func saved(_ d: DownloadResult) -> Asset {
+        package static func saved(_ d: DownloadResult) -> Asset {
             Asset(file: d.file.name, bytes: d.bytes, sha256: d.sha256, contentType: d.contentType)
         }
 
-        public static func missing(_ why: String) -> Asset { Asset(unavailable: why) }
+        package static func missing(_ why: String) -> Asset { Asset(unavailable: why) }
 
         /// Saved facts that name a plain file of ours (`<id>.<something>`), else nil.
-        public func savedFile(of id: String) -> (name: String, bytes: Int64, sha256: String)? {
+        package func savedFile(of id: String) -> (name: String, bytes: Int64, sha256: String)? {
             guard let file, let bytes, let sha256, bytes >= 0, Sidecar.isOwnFile(file, of: id), Sidecar.isSHA256Hex(sha256)
             else { return nil }
             return (file, bytes, sha256)
@@ -80,27 +80,27 @@ public enum Sidecar {
     /// Whether a file name read from a sidecar is one of this stem's (`<stem>.<something>` in
     /// the same folder: the characters an id may use, or a `--name` stem's sanitised text, at
     /// most 255 bytes): anything else is not acted on.
-    public static func isOwnFile(_ name: String, of stem: String) -> Bool {
+    package static func isOwnFile(_ name: String, of stem: String) -> Bool {
         name.hasPrefix("\(stem).") && !name.contains("/")
             && (VideoID.problem(with: name) == nil || (name.utf8.count <= 255 && NameTemplate.sanitize(name) == name))
     }
 
     /// 64 lower-case hex digits: the only SHA-256 we write, and the only one we send on (it
     /// goes into S3 headers).
-    public static func isSHA256Hex(_ s: String) -> Bool {
+    package static func isSHA256Hex(_ s: String) -> Bool {
         s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
     /// A sidecar as read back: its download facts, its assets and the video object it embeds.
-    public struct Contents: Sendable {
-        public var download: Download
-        public var assets: [String: Asset]
-        public var video: VideoObject
+    package struct Contents: Sendable {
+        package var download: Download
+        package var assets: [String: Asset]
+        package var video: VideoObject
     }
 
     /// `key`: redacted from the object, for a server that echoes it back (the one change to
     /// the bytes as they came).
-    public static func render(
+    package static func render(
         video: VideoObject, download d: DownloadResult, downloadedAt: Date,
         assets: [String: Asset] = [:], redacting key: APIKey? = nil
     ) -> [UInt8] {
@@ -108,7 +108,7 @@ public enum Sidecar {
     }
 
     /// The same with facts kept from an earlier run (assets added to a saved video).
-    public static func render(
+    package static func render(
         video: VideoObject, facts: Download, assets: [String: Asset], redacting key: APIKey? = nil
     ) -> [UInt8] {
         let encoder = JSONEncoder()
@@ -134,7 +134,7 @@ public enum Sidecar {
 
     /// Reads a sidecar's bytes: nil unless it has our schema, download facts that decode, and
     /// a `video` member that is a video object.
-    public static func read(_ bytes: [UInt8]) -> Contents? {
+    package static func read(_ bytes: [UInt8]) -> Contents? {
         struct Envelope: Decodable {
             var schema: String
             var download: Download

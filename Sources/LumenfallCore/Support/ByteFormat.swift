@@ -2,7 +2,7 @@ import Foundation
 
 /// Sizes for people, in binary units: "512 B", "5.7 MiB". Shared by the CLI's lines and the
 /// gallery page.
-public func formatBytes(_ n: Int64) -> String {
+package func formatBytes(_ n: Int64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"]
     var v = Double(n)
     var i = 0
@@ -14,7 +14,7 @@ public func formatBytes(_ n: Int64) -> String {
 }
 
 /// Durations for people: "0.4 s", "45 s", "12 min", "2 h 5 min", "3 d".
-public func formatDuration(_ seconds: Double) -> String {
+package func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0 else { return "?" }
     if seconds < 10 { return seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%.1f s", seconds) }
     let s = Int(seconds.rounded())

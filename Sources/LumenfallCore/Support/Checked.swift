@@ -3,10 +3,10 @@ import Foundation
 /// Values from outside (a server's JSON, a file in the folder, a header) converted without a
 /// trap: Swift's `Int(Double)` traps on NaN, infinity and anything out of range, and one such
 /// value must never take the whole batch down with it.
-public enum Checked {
+package enum Checked {
     /// An integer that a JSON number, or a numeric string, denotes exactly; nil otherwise
     /// (fractional, non-finite, out of range, or not a number at all, booleans included).
-    public static func int64(_ v: Any?) -> Int64? {
+    package static func int64(_ v: Any?) -> Int64? {
         guard let n = v as? NSNumber, !isBool(n) else { return nil }
         let d = n.doubleValue
         guard d.isFinite, d == d.rounded(), abs(d) < 9.0e18 else { return nil }
@@ -16,7 +16,7 @@ public enum Checked {
     }
 
     /// A finite double, or nil (NaN, infinity, booleans, strings).
-    public static func double(_ v: Any?) -> Double? {
+    package static func double(_ v: Any?) -> Double? {
         guard let n = v as? NSNumber, !isBool(n) else { return nil }
         let d = n.doubleValue
         return d.isFinite ? d : nil
@@ -30,13 +30,13 @@ public enum Checked {
 
     /// Seconds to nanoseconds for `Task.sleep`, clamped: a delay that is NaN, negative or
     /// absurd never traps the UInt64 conversion.
-    public static func nanoseconds(_ seconds: Double) -> UInt64 {
+    package static func nanoseconds(_ seconds: Double) -> UInt64 {
         guard !seconds.isNaN, seconds > 0 else { return 0 }
         return UInt64(min(seconds, 1e9) * 1e9)
     }
 
     /// Whole seconds of a finite value clamped to Int's range, for messages.
-    public static func wholeSeconds(_ seconds: Double) -> Int {
+    package static func wholeSeconds(_ seconds: Double) -> Int {
         guard seconds.isFinite else { return seconds > 0 ? Int.max : 0 }
         return Int(max(-9.0e18, min(9.0e18, seconds)))
     }

@@ -4,8 +4,8 @@ import Foundation
 /// Foundation or POSIX error is reduced to the system's words for its errno ("No such file or
 /// directory"), never "The operation could not be completed. (NSCocoaErrorDomain error 512.)";
 /// anything else is named, never dumped as a Swift value with `Optional(...)` in it.
-public enum ErrorText {
-    public static func describe(_ error: Error) -> String {
+package enum ErrorText {
+    package static func describe(_ error: Error) -> String {
         switch error {
         case let f as FetchFailure: return f.message
         case let d as DownloadError: return Fetcher.failure(d).message
@@ -27,7 +27,7 @@ public enum ErrorText {
     }
 
     /// Text a person should never read: Swift's spelling of a value, Foundation's stock phrases.
-    public static func looksDumped(_ text: String) -> Bool {
+    package static func looksDumped(_ text: String) -> Bool {
         let tells = ["Optional(", "NSCocoaErrorDomain", "Error Domain=", "The operation could not be completed", "(rawValue:"]
         if tells.contains(where: text.contains) { return true }
         // `caseName(label: value, ...)`: an enum case with associated values, dumped.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// `--since`: 2026-11-01, 2026-11-01T08:00:00Z, or an age such as 90m, 36h, 7d.
-public func parseSince(_ text: String, now: Date = Date()) -> Date? {
+package func parseSince(_ text: String, now: Date = Date()) -> Date? {
     let t = text.trimmingCharacters(in: .whitespaces)
     if let unit = t.last, let n = Double(t.dropLast()), n.isFinite, n >= 0, n < 1e6,
         let seconds = ["m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0][String(unit)]
@@ -12,7 +12,7 @@ public func parseSince(_ text: String, now: Date = Date()) -> Date? {
 }
 
 /// 500M, 2G, 1.5T, 1024 (bytes); K/M/G/T are powers of 1024. nil for anything else or 0.
-public func parseSize(_ text: String) -> Int64? {
+package func parseSize(_ text: String) -> Int64? {
     var s = text.trimmingCharacters(in: .whitespaces).uppercased()
     for suffix in ["IB", "B"] where s.hasSuffix(suffix) && s.count > suffix.count { s.removeLast(suffix.count) }
     var factor: Double = 1

@@ -3,8 +3,8 @@
 /// terminal or a log line. C0 controls, DEL and C1 controls become visible escapes (`\x1b`),
 /// so a server cannot move the cursor, retitle the window, or overwrite a line with a bare CR
 /// to forge an "OK". Newline and tab too: every caller prints one line.
-public enum TerminalText {
-    public static func safe(_ s: String) -> String {
+package enum TerminalText {
+    package static func safe(_ s: String) -> String {
         // Most lines have nothing to escape: return them as they are, without a copy.
         guard s.unicodeScalars.contains(where: { isControl($0) }) else { return s }
         var out = String.UnicodeScalarView()
@@ -23,7 +23,7 @@ public enum TerminalText {
     /// JSON bound for a terminal (`list --json`): JSON itself escapes C0 controls, but DEL, C1
     /// and the bidi controls may appear raw inside strings. They are written as `\uXXXX`, which
     /// is the same JSON value, so a parser reads exactly what the server sent.
-    public static func safeJSON(_ s: String) -> String {
+    package static func safeJSON(_ s: String) -> String {
         var out = String.UnicodeScalarView()
         for u in s.unicodeScalars {
             if u.value >= 0x20, isControl(u) {

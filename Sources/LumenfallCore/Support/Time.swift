@@ -4,7 +4,7 @@ import Synchronization
 /// Formats instants the way every message of this tool shows them: UTC, ISO 8601
 /// (`2026-11-26T09:30:00Z`). Built by hand from gmtime_r: a Foundation formatter loads ICU's
 /// locale data, megabytes of resident memory a run would pay for one date per saved id.
-public func utcString(_ date: Date) -> String {
+package func utcString(_ date: Date) -> String {
     var t = time_t(date.timeIntervalSince1970.rounded(.down))
     var parts = tm()
     guard gmtime_r(&t, &parts) != nil else { return "\(date.timeIntervalSince1970)" }

@@ -1,1 +1,1 @@
-public let lumenfallFetchVersion = "0.1.0"
+package let lumenfallFetchVersion = "0.1.0"
