@@ -1,14 +1,15 @@
 import Foundation
+import Logging
 import LumenfallCore
+import ServiceLifecycle
+import Synchronization
 
 /// `watch` as one value a program (or a test) can start and stop: the webhook listener, the
 /// journal's replay, the fetch pipeline fed by the queue, the sweep, and archive rotation. The
 /// command parses flags and maps errors; everything that runs lives here.
 ///
-/// Stopping is in order: the sweep and rotation end, the queue closes, the transfers are
-/// cancelled (their `.part` and state stay, and the journal keeps their ids), and once the
-/// pipeline has wound down the listener closes. A delivery that arrives meanwhile is still
-/// journaled and answered, so it is fetched after the next start.
+/// Its parts are swift-service-lifecycle services in one `ServiceGroup`, stopped in order (see
+/// `init`).
 package final class WatchService: Sendable {
     package struct Options: Sendable {
         package var host = "127.0.0.1"
@@ -26,12 +27,13 @@ package final class WatchService: Sendable {
     package let server: WatchServer
     /// The ids accepted before the last stop and queued again at start.
     package let replayed: Int
-    private let fetching: Task<FetchReport, Never>
-    private let sweeping: Task<Void, Never>
-    private let rotating: Task<Void, Never>?
+    private let group: ServiceGroup
+    private let pipeline: Pipeline
 
-    /// Listens, replays the journal and starts the pipeline. Throws when it cannot listen.
-    package static func start(watcher: Watcher, fetch config: FetchConfiguration, options: Options) async throws -> WatchService {
+    /// Listens and replays the journal; `run()` then runs it. Throws when it cannot listen.
+    package static func start(
+        watcher: Watcher, fetch config: FetchConfiguration, options: Options, logger: Logger = Logger(label: "lumenfall-watch")
+    ) async throws -> WatchService {
         var config = config
         // A service: constant memory whatever it has saved, and repeats decided by the queue.
         config.keepOutcomes = false
@@ -40,13 +42,15 @@ package final class WatchService: Sendable {
         let server = try await WatchServer.start(
             host: options.host, port: options.port, tls: options.tls, watcher: watcher, limits: options.limits)
         let replayed = watcher.replay()
-        return WatchService(watcher: watcher, server: server, replayed: replayed, config: config, options: options)
+        return WatchService(watcher: watcher, server: server, replayed: replayed, config: config, options: options, logger: logger)
     }
 
     /// `host:port` actually listened on (port 0 asks the system for one).
     package func address(host: String) -> String { "\(host):\(server.port)" }
 
-    private init(watcher: Watcher, server: WatchServer, replayed: Int, config: FetchConfiguration, options: Options) {
+    private init(
+        watcher: Watcher, server: WatchServer, replayed: Int, config: FetchConfiguration, options: Options, logger: Logger
+    ) {
         self.watcher = watcher
         self.server = server
         self.replayed = replayed
@@ -56,52 +60,123 @@ package final class WatchService: Sendable {
             config: config,
             events: { e in
                 watcher.observe(e)
+                // A rejected key ends the run; the run's loop may be waiting for the queue's
+                // next id (for minutes), so the queue closes now and the run, then the
+                // service, ends at once.
+                if case .failed(_, let f) = e, f.kind == .authentication { watcher.queue.close() }
                 if gallery, case .saved = e { _ = try? Gallery.write(directory: dir) }
             })
-        fetching = Task { await fetcher.run(source: watcher.queue) }
-        sweeping = Task {
-            guard let every = watcher.settings.sweepInterval else { return }
+        pipeline = Pipeline(fetcher: fetcher, watcher: watcher)
+        // swift-service-lifecycle shuts a group down one service at a time, last first: archive
+        // rotation and the sweep end, then the pipeline (its queue closes and its transfers are
+        // cancelled: each .part and its state stay, the journal keeps their ids), and the
+        // listener last, so a delivery that comes during the wind-down is still journaled and
+        // answered, and fetched after the next start.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: Listener(server: server), serviceName: "listener"),
+            // A pipeline that ends on its own (a rejected key) stops the whole service.
+            .init(
+                service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "pipeline"),
+            .init(service: Sweep(watcher: watcher), serviceName: "sweep"),
+        ]
+        if let rotation = options.rotation {
+            services.append(
+                .init(service: Rotation(rotation: rotation, watcher: watcher, gallery: gallery, dir: dir), serviceName: "rotation"))
+        }
+        var configuration = ServiceGroupConfiguration(services: services, logger: logger)
+        // A service that does not end within this escalates to cancellation, which each of
+        // ours honours. The library's next step (a fatalError after maximumCancellationDuration)
+        // is left unset: a crash is no way for a service to end (the command keeps its own
+        // last-resort exit 0; the journal is durable on every accept).
+        configuration.maximumGracefulShutdownDuration = .seconds(8)
+        group = ServiceGroup(configuration: configuration)
+    }
+
+    /// Runs until `stop()` or a rejected key. The report says whether the key was rejected.
+    package func run() async -> FetchReport? {
+        do {
+            try await group.run()
+        } catch {
+            watcher.log(.warning, "a part of the service failed while stopping", [("error", ErrorText.describe(error))])
+        }
+        return pipeline.report.withLock { $0 }
+    }
+
+    /// Begins the stop, in the order above; `run()` returns once it is done.
+    package func stop() async {
+        await group.triggerGracefulShutdown()
+    }
+}
+
+/// The webhook listener: up until the group stops, then closed (last, see above).
+private struct Listener: Service {
+    let server: WatchServer
+    func run() async throws {
+        try? await gracefulShutdown()
+        await server.stop()
+    }
+}
+
+/// The fetch pipeline fed by the journal's queue.
+private final class Pipeline: Service, Sendable {
+    let fetcher: Fetcher
+    let watcher: Watcher
+    let report = Mutex<FetchReport?>(nil)
+    init(fetcher: Fetcher, watcher: Watcher) {
+        self.fetcher = fetcher
+        self.watcher = watcher
+    }
+    func run() async throws {
+        let queue = watcher.queue
+        let result = await withGracefulShutdownHandler {
+            // Cancelled on shutdown: transfers checkpoint and stop, waiting polls end.
+            await cancelWhenGracefulShutdown { [fetcher] in await fetcher.run(source: queue) }
+        } onGracefulShutdown: {
+            queue.close()
+        }
+        report.withLock { $0 = result }
+    }
+}
+
+/// The periodic sweep of the listing (`--sweep`): a sweep under way is cancelled on shutdown.
+private struct Sweep: Service {
+    let watcher: Watcher
+    func run() async throws {
+        guard let every = watcher.settings.sweepInterval else { return try await gracefulShutdown() }
+        try? await cancelWhenGracefulShutdown { [watcher] in
             while !Task.isCancelled {
                 await watcher.sweep()
-                try? await Task.sleep(nanoseconds: UInt64(every * 1e9))
+                try await Task.sleep(nanoseconds: UInt64(every * 1e9))
             }
         }
-        rotating = options.rotation.map { rotation in
-            Task {
-                while !Task.isCancelled {
-                    // Archiving reads whole files: off the cooperative pool.
-                    let result: Result<[ArchiveRotation.Written], Error> = await withCheckedContinuation { c in
-                        DispatchQueue.global().async { c.resume(returning: Result { try rotation.run() }) }
-                    }
-                    switch result {
-                    case .success(let written):
-                        for w in written { watcher.log(.info, "archived", [("path", w.path), ("videos", "\(w.videos)")]) }
-                        if gallery && rotation.removeAfterArchive && !written.isEmpty { _ = try? Gallery.write(directory: dir) }
-                    case .failure(let e):
-                        watcher.log(.warning, "archive rotation failed; tried again at the next period", [("error", ErrorText.describe(e))])
-                    }
-                    let wait = rotation.nextBoundary(after: Date()).timeIntervalSinceNow + 2
-                    try? await Task.sleep(nanoseconds: UInt64(max(1, wait) * 1e9))
+    }
+}
+
+/// Each period's saved files into an archive (`--archive-every`).
+private struct Rotation: Service {
+    let rotation: ArchiveRotation
+    let watcher: Watcher
+    let gallery: Bool
+    let dir: String
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown { [rotation, watcher, gallery, dir] in
+            while !Task.isCancelled {
+                // Archiving reads whole files: off the cooperative pool. A rotation under way
+                // finishes (its commit is all or nothing) before the service ends.
+                let result: Result<[ArchiveRotation.Written], Error> = await withCheckedContinuation { c in
+                    DispatchQueue.global().async { c.resume(returning: Result { try rotation.run() }) }
                 }
+                switch result {
+                case .success(let written):
+                    for w in written { watcher.log(.info, "archived", [("path", w.path), ("videos", "\(w.videos)")]) }
+                    if gallery && rotation.removeAfterArchive && !written.isEmpty { _ = try? Gallery.write(directory: dir) }
+                case .failure(let e):
+                    watcher.log(.warning, "archive rotation failed; tried again at the next period", [("error", ErrorText.describe(e))])
+                }
+                let wait = rotation.nextBoundary(after: Date()).timeIntervalSinceNow + 2
+                try await Task.sleep(nanoseconds: UInt64(max(1, wait) * 1e9))
             }
         }
-    }
-
-    /// Begins the stop (from a signal handler too); `finished()` returns once it is done.
-    package func stop() {
-        sweeping.cancel()
-        rotating?.cancel()
-        watcher.queue.close()
-        fetching.cancel()
-    }
-
-    /// Waits for the pipeline to end (after `stop()`, or a rejected key), then closes the
-    /// listener. The report says whether the key was rejected.
-    package func finished() async -> FetchReport {
-        let report = await fetching.value
-        sweeping.cancel()
-        rotating?.cancel()
-        await server.stop()
-        return report
     }
 }

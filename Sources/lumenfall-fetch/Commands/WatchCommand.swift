@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import Logging
 import LumenfallCore
 import LumenfallCurl
 import LumenfallWatch
+import UnixSignals
 
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -126,6 +128,8 @@ struct WatchCommand: AsyncParsableCommand {
         defer { withExtendedLifetime(opened.lock) {} }
         let dir = opened.folder
         let log = WatchLog(json: logFormat == .json, quiet: quiet, redact: { key.redact($0) })
+        // What the libraries log (the pipeline, the service group) in watch's own format.
+        LoggingSystem.bootstrap { _ in WatchLogHandler(log: log) }
         let api = connection.makeClient(key: key, multi: curl)
         let secrets = try await loadSecrets(api: api, log: log)
         if secrets == nil && sweep.seconds == nil {
@@ -175,7 +179,7 @@ struct WatchCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let service: WatchService
         do {
-            service = try await WatchService.start(watcher: watcher, fetch: config, options: options)
+            service = try await WatchService.start(watcher: watcher, fetch: config, options: options, logger: Logger(label: "watch"))
         } catch {
             throw CLIError(code: Exit.setup, "cannot listen on \(listen): \(ErrorText.describe(error))")
         }
@@ -190,19 +194,24 @@ struct WatchCommand: AsyncParsableCommand {
         if let addressFile { try? AtomicFile.write(Array((address + "\n").utf8), to: addressFile) }
         if service.replayed > 0 { log.info("resuming ids accepted before the last stop", [("count", "\(service.replayed)")]) }
 
-        // SIGTERM/SIGINT: stop in order (see WatchService); exit 0 once the pipeline has wound
-        // down, and in any case within 10 s.
-        let stopping = SignalTrap()
-        stopping.install(exitAfter: nil) { sig in
-            log.info("stopping", [("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")])
-            service.stop()
-            DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) {
-                log.warning("still winding down after 9.5 s; exiting anyway", [])
-                SignalTrap.exitNow(0)
+        // SIGTERM/SIGINT: the service group stops its parts in order (see WatchService) and
+        // run() returns; exit 0. A part that does not end escalates to cancellation after 8 s;
+        // this timer is the last resort, so the process ends within 10 s whatever happens.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let stopper = Task {
+            for await sig in signals {
+                log.info("stopping", [("signal", "\(sig)")])
+                DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) {
+                    log.warning("still winding down after 9.5 s; exiting anyway", [])
+                    SignalTrap.exitNow(0)
+                }
+                await service.stop()
+                return
             }
         }
-        let report = await service.finished()
-        if let auth = report.authenticationFailure {
+        let report = await service.run()
+        stopper.cancel()
+        if let auth = report?.authenticationFailure {
             throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
         }
         log.info("stopped", [("pending", "\(watcher.journal.pending.count)")])
@@ -240,44 +249,5 @@ struct WatchCommand: AsyncParsableCommand {
                 [("error", "\(ErrorText.describe(error))")])
             return nil
         }
-    }
-}
-
-/// `watch`'s log lines on stderr: `lumenfall-fetch watch: MESSAGE key=value ...`, or one JSON
-/// object a line with `--log-format json` (`time`, `level`, `msg`, then the fields). The API key
-/// is redacted from every line; secrets never reach here.
-struct WatchLog: Sendable {
-    let json: Bool
-    let quiet: Bool
-    let redact: @Sendable (String) -> String
-
-    func info(_ m: String, _ f: [(String, String)]) { line(.info, m, f) }
-    func warning(_ m: String, _ f: [(String, String)]) { line(.warning, m, f) }
-
-    func line(_ level: Watcher.Level, _ message: String, _ fields: [(String, String)]) {
-        if quiet && level == .info { return }
-        var text: String
-        if json {
-            var parts = [("time", utcMillis(Date())), ("level", level.rawValue), ("msg", message)] + fields
-            parts = parts.map { ($0.0, redact($0.1)) }
-            // JSON escapes C0 controls; DEL, C1 and bidi controls are escaped as for list --json.
-            text = TerminalText.safeJSON("{" + parts.map { "\(Self.quote($0.0)):\(Self.quote($0.1))" }.joined(separator: ",") + "}")
-        } else {
-            text = "lumenfall-fetch watch: \(level == .info ? "" : "\(level.rawValue): ")\(message)"
-            for (k, v) in fields { text += " \(k)=\(v.contains(" ") ? Self.quote(v) : v)" }
-            text = TerminalText.safe(redact(text))
-        }
-        Console.err((text + "\n"))
-    }
-
-    static func quote(_ s: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
-    }
-
-    func utcMillis(_ d: Date) -> String {
-        let s = utcString(d)
-        let ms = Int((d.timeIntervalSince1970 * 1000).truncatingRemainder(dividingBy: 1000))
-        return s.dropLast() + String(format: ".%03dZ", ms)
     }
 }

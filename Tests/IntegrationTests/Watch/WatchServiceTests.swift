@@ -1,0 +1,100 @@
+import Foundation
+import LumenfallCore
+import LumenfallSandbox
+import LumenfallWatch
+import Testing
+
+/// `WatchService` in-process: its parts run as swift-service-lifecycle services in one group.
+/// A stop mid-download ends every part, keeps the `.part` and the id in the journal, and closes
+/// the listener last; a pipeline that ends on its own (the key rejected) stops the whole group.
+@Suite(.removesTempDirs, .serialized) struct WatchServiceTests {
+    static let secret = "whsec_" + Data("lumenfall watch service secret!!".utf8).base64EncodedString()
+
+    func start(_ server: SandboxServer, dir: String, key: String? = nil) async throws -> WatchService {
+        let api = APIClient(baseURL: server.baseURL, key: APIKey(key ?? server.apiKey)!)
+        var settings = Watcher.Settings(directory: dir)
+        settings.verifier = WebhookSecret.list(Self.secret).map { WebhookVerifier(secrets: $0) }
+        settings.sweepInterval = nil
+        let watcher = try Watcher(settings: settings, api: api, log: { _, _, _ in })
+        var options = WatchService.Options()
+        options.port = 0
+        return try await WatchService.start(watcher: watcher, fetch: FetchConfiguration(outputDirectory: dir, api: api), options: options)
+    }
+
+    func until(_ seconds: Double, _ what: String, _ cond: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !cond() {
+            guard Date() < deadline else {
+                Issue.record("timed out after \(seconds) s waiting for: \(what)")
+                throw POSIXError(.ETIMEDOUT)
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+    }
+
+    func withSandbox(_ body: (SandboxServer) async throws -> Void) async throws {
+        let server = try await SandboxServer.start(
+            webhooks: SandboxWebhookConfig(url: nil, secret: Self.secret, retryDelays: [0.3, 0.6, 1.2], caFile: nil))
+        do {
+            try await body(server)
+        } catch {
+            try? await server.shutdown()
+            throw error
+        }
+        try await server.shutdown()
+    }
+
+    @Test func aStopMidDownloadEndsEveryPartKeepsThePartAndTheJournalAndClosesTheListener() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let service = try await start(server, dir: dir)
+            let running = Task { await service.run() }
+            let hook = "http://\(service.address(host: "127.0.0.1"))/webhooks/lumenfall"
+            let id = server.createJob(
+                spec(bytes: 8_000_000) {
+                    $0.webhookURL = hook
+                    $0.queuedSeconds = 0.1
+                    $0.processingSeconds = 0.2
+                    $0.faults.throttleBytesPerSecond = 1_000_000
+                })
+            try await until(30, "the download under way") { (AtomicFile.size(of: "\(dir)/\(id).mp4.part") ?? 0) > 300_000 }
+            await service.stop()
+            let report = await running.value
+            #expect(report?.authenticationFailure == nil)
+            #expect((AtomicFile.size(of: "\(dir)/\(id).mp4.part") ?? 0) > 0, "the transfer is checkpointed, not thrown away")
+            #expect(!FileManager.default.fileExists(atPath: "\(dir)/\(id).json"))
+            #expect(service.watcher.journal.pending.contains(id), "the id is fetched after the next start")
+            // The listener closed with the rest: nothing answers on its port.
+            let refused = try await offPool { () -> Bool in
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                defer { close(fd) }
+                var a = sockaddr_in()
+                a.sin_family = sa_family_t(AF_INET)
+                a.sin_port = in_port_t(UInt16(service.server.port).bigEndian)
+                a.sin_addr.s_addr = inet_addr("127.0.0.1")
+                return withUnsafePointer(to: &a) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                } != 0
+            }
+            #expect(refused, "the listener is closed once run() returns")
+        }
+    }
+
+    @Test func aRejectedKeyStopsTheWholeServiceWithoutAStop() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let service = try await start(server, dir: dir, key: "lmnfl_not_the_sandbox_key_0000")
+            let running = Task { await service.run() }
+            let hook = "http://\(service.address(host: "127.0.0.1"))/webhooks/lumenfall"
+            _ = server.createJob(
+                spec(bytes: 100_000) {
+                    $0.webhookURL = hook
+                    $0.queuedSeconds = 0.1
+                    $0.processingSeconds = 0.2
+                })
+            // No stop(): the pipeline ends on the 401 and takes the group down with it.
+            let report = await running.value
+            #expect(report?.authenticationFailure != nil)
+        }
+    }
+}
