@@ -32,7 +32,9 @@ struct LumenfallFetch: AsyncParsableCommand {
             // Defaults from the config file go in front of the user's own arguments.
             let args = CommandWords.joinNegativeValues(Array(CommandLine.arguments.dropFirst()))
             try CommandWords.checkHelp(args)
-            var command = try parseAsRoot(try ConfigFile.apply(to: args))
+            let all = try ConfigFile.apply(to: args)
+            Diagnostics.preset(from: all)
+            var command = try parseAsRoot(all)
             try CommandWords.checkIDs(userArguments: args, fetchIDs: (command as? FetchCommand)?.ids)
             // For the docs' tests: every example in --help and the docs must parse and validate.
             if ProcessInfo.processInfo.environment["LUMENFALL_FETCH_PARSE_ONLY"] == "1" {
@@ -46,7 +48,7 @@ struct LumenfallFetch: AsyncParsableCommand {
             }
         } catch let e as CLIError {
             if !e.message.isEmpty {
-                Console.err("lumenfall-fetch: error: \(TerminalText.safe(e.message))\n")
+                Diagnostics.line("error: \(TerminalText.safe(e.message))")
             }
             SignalTrap.exitNow(e.code)
         } catch {
@@ -65,9 +67,17 @@ struct LumenfallFetch: AsyncParsableCommand {
                 print(text)  // --version
                 Foundation.exit(0)
             }
-            if text.hasPrefix("Error: ") { text = "lumenfall-fetch: error: " + text.dropFirst(7) }
+            if text.hasPrefix("Error: ") { text = "error: " + text.dropFirst(7) }
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.safe(String($0)) }
-            Console.err(lines.joined(separator: "\n") + (text.hasSuffix("\n") ? "" : "\n"))
+            if Diagnostics.format == .json {
+                // One object: the error, and the parser's usage lines as a field.
+                let first = lines.first ?? ""
+                let rest = lines.dropFirst().joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+                Diagnostics.line(first, fields: rest.isEmpty ? [] : [("usage", rest)])
+            } else {
+                let shown = lines.joined(separator: "\n")
+                Console.err((shown.hasPrefix("error: ") ? "lumenfall-fetch: " : "") + shown + (text.hasSuffix("\n") ? "" : "\n"))
+            }
             Foundation.exit(code.rawValue)
         }
     }

@@ -34,6 +34,8 @@ struct ArchiveCommand: AsyncParsableCommand {
     )
     var gallery = false
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func validate() throws { _ = try archive.options(for: output.path) }
 
     func run() async throws {
@@ -41,7 +43,7 @@ struct ArchiveCommand: AsyncParsableCommand {
         let line = ProgressLine(talk)
         let say: @Sendable (String) -> Void = { s in
             line.finish()
-            if !quiet { Console.err("lumenfall-fetch: \(TerminalText.safe(s))\n") }
+            if !quiet { Diagnostics.line(TerminalText.safe(s)) }
         }
         // Deleting files a running fetch is writing would lose them: take the folder's lock.
         let lock = archive.removeAfterArchive ? try lockFolder(directory) : nil
@@ -115,7 +117,7 @@ func runArchiver(
     let trap = SignalTrap()
     trap.install { sig in
         let stopped = commit.abort()
-        Console.err("lumenfall-fetch: interrupted; \(stopped ? "no archive was written" : "the archive was already complete")\n")
+        Diagnostics.line("interrupted; \(stopped ? "no archive was written" : "the archive was already complete")")
         SignalTrap.exitNow(Exit.forSignal(sig))
     }
     defer { withExtendedLifetime(trap) {} }

@@ -15,6 +15,8 @@ struct ConfigCommand: ParsableCommand {
 
     @OptionGroup(title: "Configuration") var configFile: ConfigOptions
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func validate() throws {
         guard ConfigFile.subcommands[subcommand] != nil else {
             throw ValidationError("'\(subcommand)' has no settings of its own; one of: \(ConfigFile.tableNames)")

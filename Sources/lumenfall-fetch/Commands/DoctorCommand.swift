@@ -20,6 +20,8 @@ struct DoctorCommand: AsyncParsableCommand {
     /// 300 s from ours are refused, so a few seconds is normal and a minute is a warning.
     static let clockWarning = 60.0
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func run() async throws {
         var failed = 0
         func report(_ ok: Bool, _ what: String, _ text: String) {

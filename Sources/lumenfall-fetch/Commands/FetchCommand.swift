@@ -52,6 +52,8 @@ struct FetchCommand: AsyncParsableCommand {
     var archive: ArchiveTarget? { after.archive }
     var gallery: Bool { after.gallery }
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func validate() throws {
         if s3Location != nil {
             if gallery { throw ValidationError("--gallery needs a local folder: with -o s3:// the files leave the machine") }
@@ -193,7 +195,9 @@ extension FetchCommand {
     /// events; and the log handler that sends library logs through the same redaction.
     func makeOutput(key: APIKey, destination: any Destination) -> (EventPrinter, JSONEvents?, LiveDisplay?) {
         let env = ProcessInfo.processInfo.environment
-        let mode = out.progress.resolved(stderrIsTerminal: isatty(STDERR_FILENO) == 1, term: env["TERM"])
+        // With --log-format json every line on stderr is an object: no live block among them.
+        let asked = out.progress.resolved(stderrIsTerminal: isatty(STDERR_FILENO) == 1, term: env["TERM"])
+        let mode = asked == .live && Diagnostics.format == .json ? .plain : asked
         // NO_COLOR (no-color.org): any non-empty value turns colour off.
         let live =
             mode == .live ? LiveDisplay(color: (env["NO_COLOR"] ?? "").isEmpty && env["TERM"] != "dumb", redact: { key.redact($0) }) : nil
@@ -210,10 +214,9 @@ extension FetchCommand {
             ? JSONEvents(
                 key: key, place: { destination.place(of: $0) }, write: { line in above.map { $0.scrollOut(line) } ?? Console.out(line) })
             : nil
-        LoggingSystem.bootstrap { label in
-            var h = RedactingLogHandler(label: label, printer: printer)
-            h.logLevel = .debug
-            return h
+        // swift-log lines (--verbose) through the printer: redacted, in the run's format.
+        LoggingSystem.bootstrap { _ in
+            StderrLogHandler(write: { level, message, fields in printer.line("\(level.rawValue): \(message)", fields: fields) })
         }
         return (printer, events, live)
     }

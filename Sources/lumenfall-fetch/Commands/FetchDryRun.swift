@@ -79,8 +79,8 @@ extension FetchCommand {
             throw CLIError(code: Exit.someFailed, "the id list could not be read to its end: \(ErrorText.describe(error))", redacting: key)
         }
         let size = unknownSize > 0 ? "\(formatBytes(bytes)) and \(unknownSize) of unknown size" : formatBytes(bytes)
-        Console.err(
-            "lumenfall-fetch: dry run: \(counts.ids) ids: \(counts.fetch) to download now (\(size)), \(counts.wait) still generating, "
-                + "\(counts.saved) already saved, \(counts.other) that would fail; nothing was downloaded or written\n")
+        Diagnostics.line(
+            "dry run: \(counts.ids) ids: \(counts.fetch) to download now (\(size)), \(counts.wait) still generating, "
+                + "\(counts.saved) already saved, \(counts.other) that would fail; nothing was downloaded or written")
     }
 }

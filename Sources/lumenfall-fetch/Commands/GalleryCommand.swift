@@ -18,8 +18,10 @@ struct GalleryCommand: ParsableCommand {
     @Argument(help: "The folder lumenfall-fetch saved into.")
     var directory: String
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func run() throws {
-        let say = { (s: String) in Console.err("lumenfall-fetch: \(TerminalText.safe(s))\n") }
+        let say = { (s: String) in Diagnostics.line(TerminalText.safe(s)) }
         let path = try writeGallery(directory, say: say)
         print(path)
     }

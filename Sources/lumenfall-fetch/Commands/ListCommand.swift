@@ -50,6 +50,8 @@ struct ListCommand: AsyncParsableCommand {
         return line.count <= n ? line : line.prefix(n - 1) + "…"
     }
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func validate() throws {
         if let s = since?.date, let u = until?.date, s >= u { throw ValidationError("--since must be before --until") }
         if limit < 1 { throw ValidationError("--limit must be at least 1") }

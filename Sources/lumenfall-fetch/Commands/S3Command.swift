@@ -30,6 +30,8 @@ struct S3CleanupCommand: AsyncParsableCommand {
 
     @OptionGroup var endpoint: S3EndpointOption
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func validate() throws {
         if case .failure(let e) = S3Location.parse(target) { throw ValidationError("\(e)") }
     }
@@ -63,11 +65,11 @@ struct S3CleanupCommand: AsyncParsableCommand {
                 print("aborted  \(name) (started \(started))")
             } catch {
                 failed += 1
-                Console.err("lumenfall-fetch: cannot abort \(name): \(TerminalText.safe("\(ErrorText.describe(error))"))\n")
+                Diagnostics.line("cannot abort \(name): \(TerminalText.safe("\(ErrorText.describe(error))"))")
             }
         }
-        Console.err(
-            "lumenfall-fetch: \(pending.count) unfinished upload\(pending.count == 1 ? "" : "s") under \(location); \(dryRun ? "none" : "\(aborted)") aborted\n"
+        Diagnostics.line(
+            "\(pending.count) unfinished upload\(pending.count == 1 ? "" : "s") under \(location); \(dryRun ? "none" : "\(aborted)") aborted"
         )
         if failed > 0 { throw CLIError.silent(Exit.someFailed) }
     }

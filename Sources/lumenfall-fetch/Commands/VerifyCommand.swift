@@ -21,6 +21,8 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup(title: "S3") var endpoint: S3EndpointOption
     @OptionGroup(title: "Output") var talk: ToolOutputOptions
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one archive to verify") }
     }

@@ -77,8 +77,8 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(help: "With --archive-every: delete the archived videos and sidecars once their archive is written and verified.")
     var removeAfterArchive = false
 
-    @Option(help: ArgumentHelp("Log lines on stderr as text or json (one object a line).", valueName: "FORMAT"))
-    var logFormat: LogFormat = .text
+    @OptionGroup(title: "Logging")
+    var logging: LogOptions
 
     @Option(
         help: ArgumentHelp(
@@ -97,8 +97,6 @@ struct WatchCommand: AsyncParsableCommand {
     @OptionGroup(title: "Connection") var connection: ConnectionOptions
     @OptionGroup(title: "Polling") var polling: PollingOptions
     @OptionGroup(title: "Transfer") var transfer: TransferOptions
-
-    enum LogFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -127,9 +125,12 @@ struct WatchCommand: AsyncParsableCommand {
         let opened = try await OpenedOutput.open(output, s3: s3Output, endpoint: endpoint, multi: curl)
         defer { withExtendedLifetime(opened.lock) {} }
         let dir = opened.folder
-        let log = WatchLog(json: logFormat == .json, quiet: quiet, redact: { key.redact($0) })
+        let log = WatchLog(json: logging.logFormat == .json, quiet: quiet, redact: { key.redact($0) })
         // What the libraries log (the pipeline, the service group) in watch's own format.
-        LoggingSystem.bootstrap { _ in WatchLogHandler(log: log) }
+        let libraryLine: @Sendable (Diagnostics.Level, String, [(String, String)]) -> Void = { level, message, fields in
+            log.line(Watcher.Level(rawValue: level.rawValue) ?? .info, message, fields)
+        }
+        LoggingSystem.bootstrap { _ in StderrLogHandler(write: libraryLine) }
         let api = connection.makeClient(key: key, multi: curl)
         let secrets = try await loadSecrets(api: api, log: log)
         if secrets == nil && sweep.seconds == nil {

@@ -58,8 +58,8 @@ struct ConnectionOptions: ParsableArguments {
     func loadKey() throws(CLIError) -> APIKey {
         let key = try loadKeyUnchecked()
         if key.looksTooShort {
-            Console.err(
-                "lumenfall-fetch: warning: the API key is shorter than \(APIKey.minRedactedLength) characters and looks wrong; it is not redacted from output\n"
+            Diagnostics.line(
+                "warning: the API key is shorter than \(APIKey.minRedactedLength) characters and looks wrong; it is not redacted from output"
             )
         }
         return key

@@ -51,16 +51,19 @@ final class EventPrinter: Sendable {
 
     /// Every line this tool prints about a run comes here: the key is redacted and control
     /// characters from servers (ids, messages, hosts) are made visible, never obeyed.
-    func line(_ s: String) {
-        let text = "lumenfall-fetch: " + TerminalText.safe(key.redact(s))
-        if let live {
-            // On the terminal a long line is broken at spaces by us, indented, never by the
-            // terminal's wrap (which the block's redraw cannot count).
-            live.scroll(LiveDisplay.wrap(text, width: live.width - 1).joined(separator: "\n"))
+    func line(_ s: String, fields: [(String, String)] = []) {
+        let safe = TerminalText.safe(key.redact(s))
+        let safeFields = fields.map { ($0.0, TerminalText.safe(key.redact($0.1))) }
+        guard let live else {
+            // `--log-format json`: the same line as an object (`--timestamps` is its `time`).
+            let text = Diagnostics.render(safe, fields: safeFields, timestamp: timestamps)
+            output.withLock { _ in Console.err("\(text)\n") }
             return
         }
-        let stamp = timestamps ? utcString(Date()) + " " : ""
-        output.withLock { _ in Console.err("\(stamp)\(text)\n") }
+        // On the terminal a long line is broken at spaces by us, indented, never by the
+        // terminal's wrap (which the block's redraw cannot count).
+        let text = "lumenfall-fetch: " + safe + safeFields.map { " \($0.0)=\($0.1)" }.joined()
+        live.scroll(LiveDisplay.wrap(text, width: live.width - 1).joined(separator: "\n"))
     }
 
     func print(_ e: FetchEvent) {
@@ -219,25 +222,5 @@ final class EventPrinter: Sendable {
                 + (s.interrupted > 0 ? ", \(s.interrupted) interrupted" : "")
                 + (s.elsewhere > 0 ? ", \(s.elsewhere) claimed by other workers; " : "; ")
                 + "\(formatBytes(s.bytes)) on disk; \(cost); \(String(format: "%.1f", s.elapsedSeconds)) s")
-    }
-}
-
-/// swift-log lines (--verbose) on stderr, through the same key redaction as every other line.
-/// Messages are fixed strings; the id and stage ride in metadata, so output stays greppable.
-struct RedactingLogHandler: LogHandler {
-    let label: String
-    let printer: EventPrinter
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        let fields = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        printer.line("\(event.level): \(event.message)\(fields.isEmpty ? "" : " " + fields)")
     }
 }

@@ -37,7 +37,8 @@ final class ProgressLine: Sendable {
     init(_ options: ToolOutputOptions) {
         let m = options.progress.resolved(
             stderrIsTerminal: isatty(STDERR_FILENO) == 1, term: ProcessInfo.processInfo.environment["TERM"])
-        mode = options.quiet ? .none : m
+        // With --log-format json every line on stderr is an object: no line redrawn in place.
+        mode = options.quiet ? .none : m == .live && Diagnostics.format == .json ? .plain : m
     }
 
     /// A new pass: what it is and how many bytes it will cover (nil: unknown).
@@ -72,7 +73,7 @@ final class ProgressLine: Sendable {
                 let step = Int(Double(s.done) * 10 / Double(t))
                 guard step > s.lastStep else { return }
                 s.lastStep = step
-                Console.err("lumenfall-fetch: \(TerminalText.safe(text()))\n")
+                Diagnostics.line(TerminalText.safe(text()))
             }
         }
     }
