@@ -53,7 +53,7 @@ struct LumenfallFetch: AsyncParsableCommand {
             SignalTrap.exitNow(e.code)
         } catch {
             // A help screen gets the examples and the exit codes below the options.
-            if exitCode(for: error) == .success, let subject = helpSubject(fullMessage(for: error)) {
+            if exitCode(for: error) == .success, let subject = helpSubject(arguments: CommandLine.arguments.dropFirst()) {
                 let screen = fullMessage(for: error)
                 print(screen.hasSuffix("\n") ? String(screen.dropLast()) : screen)
                 print("")
@@ -82,16 +82,25 @@ struct LumenfallFetch: AsyncParsableCommand {
         }
     }
 
-    /// The subcommand a help screen describes, from its USAGE line ("" for the root, "s3
-    /// cleanup" for a nested one); nil when the message is not a help screen (`--version`).
-    static func helpSubject(_ message: String) -> String? {
-        guard let usage = message.split(separator: "\n").first(where: { $0.hasPrefix("USAGE: lumenfall-fetch") }) else {
-            return nil
+    /// The subcommand a help screen is about, from the user's own words, as the parser reads
+    /// them: the leading words that name a subcommand and its nested ones (`s3 cleanup`), after
+    /// an optional `help`; "" for the root (`--help` or `help` alone); `fetch`, the default,
+    /// for anything else. nil when the request is not for help (`--version`).
+    static func helpSubject(arguments: ArraySlice<String>) -> String? {
+        let flags: Set = ["-h", "--help", "--help-hidden"]
+        var rest = arguments
+        let viaHelp = rest.first == "help"
+        guard viaHelp || rest.contains(where: flags.contains) else { return nil }
+        if viaHelp { rest = rest.dropFirst() }
+        var path: [String] = []
+        var level = commands
+        while let word = rest.first, let command = level.first(where: { $0.configuration.commandName == word }) {
+            path.append(word)
+            rest = rest.dropFirst()
+            level = command.configuration.subcommands
         }
-        let words = usage.split(separator: " ").map(String.init)
-        func isName(_ i: Int) -> Bool { words.count > i && words[i].first?.isLetter == true }
-        guard isName(2) else { return "" }
-        return isName(3) ? "\(words[2]) \(words[3])" : words[2]
+        if !path.isEmpty { return path.joined(separator: " ") }
+        return viaHelp || rest.allSatisfy(flags.contains) ? "" : "fetch"
     }
 }
 

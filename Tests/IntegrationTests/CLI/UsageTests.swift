@@ -33,6 +33,21 @@ import Testing
         }
     }
 
+    /// Each way of asking for help ends with the examples of the command it shows (read from
+    /// the words asked, never from the screen's text).
+    @Test(arguments: [
+        (["--help"], "lumenfall-fetch video_abc123 video_def456 -o videos"),
+        (["help", "s3", "cleanup"], "lumenfall-fetch s3 cleanup s3://bucket/archives/ --dry-run"),
+        (["s3", "--help"], "lumenfall-fetch s3 cleanup s3://bucket/archives/ --dry-run"),
+        (["video_abc", "--help"], "lumenfall-fetch video_abc123 video_def456 -o videos"),
+        (["list", "--limit", "5", "-h"], "lumenfall-fetch list --status completed --since 2d"),
+    ])
+    func everyWayToAskForHelpGetsItsCommandsEpilogue(args: [String], expected: String) async throws {
+        let r = try await runCLI(args)
+        #expect(r.status == 0)
+        #expect(r.stdout.contains(expected), "\(args): \(r.stdout.suffix(400))")
+    }
+
     @Test func helpOfNoSuchSubcommandIsBadUsage() async throws {
         let run = try await runCLI(["help", "nosuch"])
         #expect(run.status == 64)
