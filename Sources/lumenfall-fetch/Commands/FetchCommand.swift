@@ -97,22 +97,7 @@ struct FetchCommand: AsyncParsableCommand {
         let destination = opened.destination
         let dir = opened.folder
 
-        var config = FetchConfiguration(outputDirectory: dir, api: connection.makeClient(key: key, multi: curl))
-        transfer.apply(to: &config)
-        config.previews = preview.previews
-        config.destination = destination
-        config.poll = polling.policy(retry: transfer.retryPolicy)
-        config.pollJobs = polling.pollJobs
-        config.apiHealth = apiWait.policy
-        // Files named by --name (now or by an earlier run) are found again through the
-        // folder's name index.
-        config.names = NameIndex(directory: dir)
-        config.naming = out.name
-
-        // The report keeps the batch's numbers, not one entry per id; --archive keeps the saved
-        // ids (one string each) to bundle them afterwards.
-        config.keepOutcomes = false
-        config.keepSavedIDs = archive != nil
+        let config = configuration(dir, destination: destination, api: connection.makeClient(key: key, multi: curl))
         let (printer, events, live) = makeOutput(key: key, destination: destination)
         var logger = Logger(label: "lumenfall-fetch")
         logger.logLevel = out.verbose ? .debug : .warning
@@ -150,16 +135,7 @@ struct FetchCommand: AsyncParsableCommand {
 
         let (summary, items) = report.summary(directory: dir, elapsedSeconds: Date().timeIntervalSince(started))
         if let sig = signals.caught {
-            // One summary of what was done, whatever was still queued.
-            printer.summary(summary)
-            events?.summary(summary, interrupted: true)
-            // Only the partial files that exist are promised to the next run.
-            let stopped = report.tally.failures.filter { $0.failure.kind == .stopped }.map(\.id)
-            let kept = stopped.filter { MediaFile.existingPart(directory: dir, id: config.names?.stem(for: $0) ?? $0) != nil }.count
-            let parts = kept == 0 ? "no partial file" : kept == 1 ? "1 partial file is" : "\(kept) partial files are"
-            printer.line(
-                "interrupted: \(report.tally.interrupted) id\(report.tally.interrupted == 1 ? "" : "s") not finished; \(parts)"
-                    + (kept == 0 ? " was started" : " kept and resume on the next run"))
+            reportInterruption(report, summary, dir: dir, names: config.names, printer: printer, events: events)
             throw CLIError.silent(Exit.forSignal(sig))
         }
         try reportSources(report, counts, printer: printer, api: config.api)
@@ -177,6 +153,41 @@ struct FetchCommand: AsyncParsableCommand {
 }
 
 extension FetchCommand {
+    /// What the run does, from the options: the output, the transfer and polling settings.
+    func configuration(_ dir: String, destination: any Destination, api: APIClient) -> FetchConfiguration {
+        var config = FetchConfiguration(outputDirectory: dir, api: api)
+        transfer.apply(to: &config)
+        config.previews = preview.previews
+        config.destination = destination
+        config.poll = polling.policy(retry: transfer.retryPolicy)
+        config.pollJobs = polling.pollJobs
+        config.apiHealth = apiWait.policy
+        // Files named by --name (now or by an earlier run) are found again through the
+        // folder's name index.
+        config.names = NameIndex(directory: dir)
+        config.naming = out.name
+        // The report keeps the batch's numbers, not one entry per id; --archive keeps the saved
+        // ids (one string each) to bundle them afterwards.
+        config.keepOutcomes = false
+        config.keepSavedIDs = archive != nil
+        return config
+    }
+
+    /// After a signal: one summary of what was done, whatever was still queued, and a line that
+    /// promises the next run only the partial files that exist.
+    func reportInterruption(
+        _ report: FetchReport, _ summary: BatchSummary, dir: String, names: NameIndex?, printer: EventPrinter, events: JSONEvents?
+    ) {
+        printer.summary(summary)
+        events?.summary(summary, interrupted: true)
+        let stopped = report.tally.failures.filter { $0.failure.kind == .stopped }.map(\.id)
+        let kept = stopped.filter { MediaFile.existingPart(directory: dir, id: names?.stem(for: $0) ?? $0) != nil }.count
+        let parts = kept == 0 ? "no partial file" : kept == 1 ? "1 partial file is" : "\(kept) partial files are"
+        printer.line(
+            "interrupted: \(report.tally.interrupted) id\(report.tally.interrupted == 1 ? "" : "s") not finished; \(parts)"
+                + (kept == 0 ? " was started" : " kept and resume on the next run"))
+    }
+
     /// Every id file is opened before any work (an unreadable one is a set-up problem) and read
     /// line by line while the run goes: a million-line file is never held whole.
     func openIDFiles() throws -> [LineIDSource] {

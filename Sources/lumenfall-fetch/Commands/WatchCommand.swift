@@ -137,47 +137,21 @@ struct WatchCommand: AsyncParsableCommand {
             throw CLIError(code: Exit.setup, "no webhook secret and --sweep off: nothing would ever be fetched")
         }
 
-        var settings = Watcher.Settings(directory: dir)
-        settings.verifier = secrets.map { WebhookVerifier(secrets: $0) }
-        settings.sweepInterval = sweep.seconds
-        settings.sweepMargin = sweepMargin.seconds ?? 0
-        settings.firstSweepWindow = firstSweep.seconds ?? 86_400
         let watcher: Watcher
         do {
-            watcher = try Watcher(settings: settings, api: api, log: { log.line($0, $1, $2) })
+            watcher = try Watcher(settings: watcherSettings(dir, secrets: secrets), api: api, log: { log.line($0, $1, $2) })
         } catch {
             throw CLIError(code: Exit.setup, "\(ErrorText.describe(error))")
         }
-
-        var config = FetchConfiguration(outputDirectory: dir, api: api)
-        transfer.apply(to: &config)
-        config.previews = preview.previews
-        config.poll = polling.policy(retry: transfer.retryPolicy)
-        config.pollJobs = polling.pollJobs
-        // A service waits out any outage of the API: the journal keeps what is pending.
-        config.apiHealth = APIHealthPolicy(firstContact: nil, outage: nil)
-        config.destination = opened.destination
-        config.names = NameIndex(directory: dir)  // files a fetch --name saved are found by id
-
-        var options = WatchService.Options()
-        options.host = listen.host
-        options.port = listen.port
-        options.tls = tlsCert.flatMap { c in tlsKey.map { WatchServer.TLS(certificateFile: c, keyFile: $0) } }
-        options.limits.maxConnections = maxConnections
-        options.gallery = gallery
-        if let archiveDir, let period = archiveEvery?.seconds {
-            do {
-                try AtomicFile.makeDirectories(archiveDir)
-            } catch {
-                throw CLIError(code: Exit.setup, "cannot create the archive folder \(archiveDir): \(ErrorText.describe(error))")
-            }
-            options.rotation = ArchiveRotation(
-                folder: dir, archiveDirectory: archiveDir, period: period, removeAfterArchive: removeAfterArchive)
-        }
+        let config = fetchConfiguration(dir, api: api, destination: opened.destination)
+        let options = try serviceOptions(dir)
 
         // A service's stderr reader may go away (systemd ignores SIGPIPE for it anyway): a
         // log line must never end the process. Console drops what it cannot write.
         signal(SIGPIPE, SIG_IGN)
+        // Trapped before the service listens (and before --address-file says so): a SIGTERM
+        // sent as soon as it listens is a stop in order, never the default death.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let service: WatchService
         do {
             service = try await WatchService.start(watcher: watcher, fetch: config, options: options, logger: Logger(label: "watch"))
@@ -198,7 +172,6 @@ struct WatchCommand: AsyncParsableCommand {
         // SIGTERM/SIGINT: the service group stops its parts in order (see WatchService) and
         // run() returns; exit 0. A part that does not end escalates to cancellation after 8 s;
         // this timer is the last resort, so the process ends within 10 s whatever happens.
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let stopper = Task {
             for await sig in signals {
                 log.info("stopping", [("signal", "\(sig)")])
@@ -216,6 +189,47 @@ struct WatchCommand: AsyncParsableCommand {
             throw CLIError(code: Exit.apiKey, "\(auth): check the key in \(connection.keySource)", redacting: key)
         }
         log.info("stopped", [("pending", "\(watcher.journal.pending.count)")])
+    }
+
+    func watcherSettings(_ dir: String, secrets: [WebhookSecret]?) -> Watcher.Settings {
+        var settings = Watcher.Settings(directory: dir)
+        settings.verifier = secrets.map { WebhookVerifier(secrets: $0) }
+        settings.sweepInterval = sweep.seconds
+        settings.sweepMargin = sweepMargin.seconds ?? 0
+        settings.firstSweepWindow = firstSweep.seconds ?? 86_400
+        return settings
+    }
+
+    func fetchConfiguration(_ dir: String, api: APIClient, destination: any Destination) -> FetchConfiguration {
+        var config = FetchConfiguration(outputDirectory: dir, api: api)
+        transfer.apply(to: &config)
+        config.previews = preview.previews
+        config.poll = polling.policy(retry: transfer.retryPolicy)
+        config.pollJobs = polling.pollJobs
+        // A service waits out any outage of the API: the journal keeps what is pending.
+        config.apiHealth = APIHealthPolicy(firstContact: nil, outage: nil)
+        config.destination = destination
+        config.names = NameIndex(directory: dir)  // files a fetch --name saved are found by id
+        return config
+    }
+
+    func serviceOptions(_ dir: String) throws -> WatchService.Options {
+        var options = WatchService.Options()
+        options.host = listen.host
+        options.port = listen.port
+        options.tls = tlsCert.flatMap { c in tlsKey.map { WatchServer.TLS(certificateFile: c, keyFile: $0) } }
+        options.limits.maxConnections = maxConnections
+        options.gallery = gallery
+        if let archiveDir, let period = archiveEvery?.seconds {
+            do {
+                try AtomicFile.makeDirectories(archiveDir)
+            } catch {
+                throw CLIError(code: Exit.setup, "cannot create the archive folder \(archiveDir): \(ErrorText.describe(error))")
+            }
+            options.rotation = ArchiveRotation(
+                folder: dir, archiveDirectory: archiveDir, period: period, removeAfterArchive: removeAfterArchive)
+        }
+        return options
     }
 
     /// The secret: the environment, a file, else Lumenfall's endpoint; without one, webhooks
