@@ -12,7 +12,7 @@ import Testing
         let ids = ["video_a", "video_b", "video_c"]
         let started = Date()
         let run = try await runCLI(
-            ids + ["-o", dir, "--base-url", "http://127.0.0.1:1/openai/v1", "--api-wait", "2s"],
+            ids + ["-o", dir, "--base-url", "http://127.0.0.1:1/openai/v1", "--api-wait", "2s", "--json"],
             env: ["LUMENFALL_API_KEY": "lmnfl_0123456789"])
         let took = run.ended.timeIntervalSince(started)
         #expect(run.status == 4, "\(run.stderr)")
@@ -26,6 +26,8 @@ import Testing
         // never twice in one line.
         #expect(run.stderr.components(separatedBy: "Couldn't connect to server").count - 1 == 2, "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/\(DirectoryLock.fileName)"))
+        // --json says it once too (and the schema check holds the event to docs/schemas/).
+        #expect(run.stdout.components(separatedBy: #""event":"api_unreachable""#).count - 1 == 1, "\(run.stdout)")
     }
 
     @Test func anOutageAfterTheFirstAnswerIsWaitedOutAndTheRunFinishes() async throws {
@@ -39,12 +41,12 @@ import Testing
         job.queuedSeconds = 3600  // never done on the first server
         first.createJob(job)
         let out = "\(dir)/out"
-        let child = try launchWithStderr(
-            [
-                "video_outage", "-o", out, "--base-url", first.baseURL, "--poll-interval", "0.2", "--max-poll-interval", "0.3",
-                "--api-wait", "2s", "--progress", "plain",
-            ],
-            stderr: errFile)
+        let eventsFile = "\(dir)/events.jsonl"
+        let args = [
+            "video_outage", "-o", out, "--base-url", first.baseURL, "--poll-interval", "0.2", "--max-poll-interval", "0.3",
+            "--api-wait", "2s", "--progress", "plain", "--json",
+        ]
+        let child = try launchWithStderr(args, stderr: errFile, stdout: eventsFile)
         try await waitUntil("the first poll", timeout: 60) { first.requests().contains { $0.path.hasSuffix("/video_outage") } }
         try await first.shutdown()
         try await waitUntil("the outage line", timeout: 60) {
@@ -66,10 +68,16 @@ import Testing
         #expect(err.components(separatedBy: "cannot be reached").count - 1 == 1, "\(err)")
         #expect(err.contains("answers again after"), "\(err)")
         #expect(FileManager.default.fileExists(atPath: "\(out)/video_outage.mp4"))
+        // The pair of --json events, once each (kept for the schema check).
+        let events = (try? String(contentsOfFile: eventsFile, encoding: .utf8)) ?? ""
+        OutputCapture.events(of: args, stdout: events)
+        #expect(events.components(separatedBy: #""event":"api_unreachable""#).count - 1 == 1, "\(events)")
+        #expect(events.components(separatedBy: #""event":"api_reachable""#).count - 1 == 1, "\(events)")
     }
 
-    func launchWithStderr(_ args: [String], stderr path: String) throws -> Process {
+    func launchWithStderr(_ args: [String], stderr path: String, stdout: String) throws -> Process {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdout, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try fetchBinary())
         p.arguments = args
@@ -78,7 +86,7 @@ import Testing
         e["LUMENFALL_API_KEY"] = SandboxServer.defaultAPIKey
         p.environment = e
         p.standardError = FileHandle(forWritingAtPath: path)
-        p.standardOutput = FileHandle.nullDevice
+        p.standardOutput = FileHandle(forWritingAtPath: stdout)
         try p.run()
         return p
     }

@@ -137,4 +137,33 @@ import Testing
             #expect(has("state_set_aside", damaged))
         }
     }
+
+    /// `expiry_at_risk` from the binary (SchedulingTests has its decision): the meter learns
+    /// about 0.5 MB/s from a first download that stalls; 32 MB at that speed need about 64 s,
+    /// and the second link lives 45 s. Loopback then fetches it in about a second.
+    @Test func expiryAtRiskIsWrittenAsDocumented() async throws {
+        try await withSandbox { server in
+            let first = server.createJob(
+                spec(bytes: 1_000_000) {
+                    $0.queuedPolls = 0
+                    $0.faults.stallAfterBytes = 500_000
+                    $0.faults.stallSeconds = 2
+                })
+            let risky = server.createJob(
+                spec(bytes: 32_000_000) {
+                    $0.queuedPolls = 3
+                    $0.urlTTL = 45
+                })
+            let r = try await server.runCLI(
+                [first, risky, "-o", makeTempDir(), "--json", "--jobs", "1", "--poll-interval", "0.05"],
+                env: ["LUMENFALL_API_KEY": server.apiKey])
+            #expect(r.status == 0, "\(r.stderr)")
+            let risk = r.stdout.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }.filter { $0["event"] as? String == "expiry_at_risk" }
+            #expect(risk.count == 1, "\(r.stdout)")
+            #expect(risk.first?["id"] as? String == risky)
+            #expect(risk.first?["remaining_bytes"] as? Int == 32_000_000)
+        }
+    }
 }

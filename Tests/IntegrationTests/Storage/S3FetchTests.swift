@@ -188,12 +188,13 @@ import Testing
                 let target = "s3://\(moto.bucket)/shared/"
                 // Worker A has ids 0-4, worker B ids 1-5, in another order: 4 overlap.
                 let a = try server.launchCLI(
+                    // --json: the claimed_elsewhere events go to the schema check.
                     Array(ids[0...4]) + [
-                        "-o", target, "--work-dir", makeTempDir(), "--poll-interval", "0.05", "--jobs", "2",
+                        "-o", target, "--work-dir", makeTempDir(), "--poll-interval", "0.05", "--jobs", "2", "--json",
                     ], env: env)
                 let b = try server.launchCLI(
                     Array(ids[1...5].reversed()) + [
-                        "-o", target, "--work-dir", makeTempDir(), "--poll-interval", "0.05", "--jobs", "2",
+                        "-o", target, "--work-dir", makeTempDir(), "--poll-interval", "0.05", "--jobs", "2", "--json",
                     ],
                     env: env)
                 let (ra, rb) = (await a.result(), await b.result())
