@@ -57,6 +57,31 @@ public enum FetchEvent: Sendable {
     case failed(id: String, FetchFailure)
 }
 
+extension FetchEvent {
+    /// The event with the key taken out of every text a server could have put into it.
+    func redacted(by key: APIKey) -> FetchEvent {
+        let r: (String) -> String = { key.redact($0) }
+        switch self {
+        case .claimedElsewhere(let id, let holder): return .claimedElsewhere(id: id, holder: r(holder))
+        case .pollRetry(let id, let reason, let delay): return .pollRetry(id: id, reason: r(reason), delay: delay)
+        case .apiUnreachable(let reason, let upTo): return .apiUnreachable(reason: r(reason), waitingUpTo: upTo)
+        case .assetUnavailable(let id, let name, let reason): return .assetUnavailable(id: id, name: name, reason: r(reason))
+        case .failed(let id, let f): return .failed(id: id, FetchFailure(kind: f.kind, message: r(f.message)))
+        case .download(let id, let e):
+            switch e {
+            case .retrying(let reason, let delay, let kept):
+                return .download(id: id, .retrying(reason: r(reason), delay: delay, kept: kept))
+            case .restarting(let reason): return .download(id: id, .restarting(reason: r(reason)))
+            case .stateSetAside(let file, let reason): return .download(id: id, .stateSetAside(file: file, reason: r(reason)))
+            case .started(let host, let offset, let total): return .download(id: id, .started(host: r(host), offset: offset, total: total))
+            case .refreshingURL, .receiving, .segmented, .progress: return self
+            }
+        case .queued, .inputEnded, .alreadySaved, .status, .apiReachable, .saved, .assetSaved, .linkExpiry, .expiryAtRisk:
+            return self
+        }
+    }
+}
+
 public struct FetchReport: Sendable {
     /// Every id's outcome, in the order the ids came; empty unless `keepOutcomes`.
     public var outcomes: [(id: String, outcome: IDOutcome)]

@@ -14,7 +14,10 @@ public struct Fetcher: Sendable {
     ) {
         self.config = config
         self.logger = logger
-        self.emit = events
+        // A server may echo what it was sent: no text from it reaches an app's events with
+        // the key in it (the command redacts again as it prints; an embedding app need not).
+        let key = config.api.key
+        self.emit = { events($0.redacted(by: key)) }
     }
 
     public func run(_ ids: [String]) async -> FetchReport {
@@ -78,7 +81,7 @@ public struct Fetcher: Sendable {
                         next = try await source.next()
                     } catch let e as APIError {
                         if case .http(401, _, let m, _) = e {
-                            ledger.keyRejected("the API rejected the key (HTTP 401\(m.map { ": \($0)" } ?? ""))")
+                            ledger.keyRejected(config.api.key.redact("the API rejected the key (HTTP 401\(m.map { ": \($0)" } ?? ""))"))
                         } else {
                             sourceFailure = e
                         }
@@ -152,8 +155,13 @@ public struct Fetcher: Sendable {
 
     /// Prints an id's end (a saved id was printed when its folder fsync was done).
     func report(_ id: String, _ finished: Finished) -> Finished {
+        var finished = finished
         switch finished.outcome {
-        case .failed(let f): emit(.failed(id: id, f))
+        case .failed(let f):
+            // The report's failures (the tally, the closing list) are redacted like the events.
+            let f = FetchFailure(kind: f.kind, message: config.api.key.redact(f.message))
+            finished.outcome = .failed(f)
+            emit(.failed(id: id, f))
         case .alreadySaved(let file): emit(.alreadySaved(id: id, file: file))
         case .elsewhere(let holder): emit(.claimedElsewhere(id: id, holder: holder))
         case .saved: break
