@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "lumenfall-fetch", targets: ["lumenfall-fetch"]),
         .executable(name: "lumenfall-sandbox", targets: ["lumenfall-sandbox"]),
         .library(name: "LumenfallCore", targets: ["LumenfallCore"]),
+        .library(name: "LumenfallWatch", targets: ["LumenfallWatch"]),
         .library(name: "LumenfallSandbox", targets: ["LumenfallSandbox"]),
     ],
     dependencies: [

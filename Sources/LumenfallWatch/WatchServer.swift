@@ -10,7 +10,7 @@ import Synchronization
 /// from its Content-Length, or as soon as it grows past the limit). Optional TLS (Lumenfall
 /// delivers only to https on 443 or 8443). Deliveries are handled on a serial queue off the
 /// event loop: each one's journal entry is fdatasync'd before its 2xx.
-package final class WatchServer: Sendable {
+public final class WatchServer: Sendable {
     package static let maxBody = 1 << 20
     package let port: Int
     /// How many connections may be open at once (see `Limits.connectionCap`).
@@ -27,10 +27,10 @@ package final class WatchServer: Sendable {
         maxConnections = gate.cap
     }
 
-    package struct TLS: Sendable {
-        package var certificateFile: String
-        package var keyFile: String
-        package init(certificateFile: String, keyFile: String) {
+    public struct TLS: Sendable {
+        public var certificateFile: String
+        public var keyFile: String
+        public init(certificateFile: String, keyFile: String) {
             self.certificateFile = certificateFile
             self.keyFile = keyFile
         }
@@ -40,7 +40,7 @@ package final class WatchServer: Sendable {
     /// is reachable by anyone (Lumenfall's sender comes from the internet), so nothing a client
     /// controls (how slowly it sends, how many connections it holds, how much it pipelines) is
     /// left unbounded.
-    package struct Limits: Sendable {
+    public struct Limits: Sendable {
         /// A request's head must be whole this long after its first byte.
         package var headTimeout: TimeAmount = .seconds(10)
         /// Its body then gets this long plus its length at `minBodyRate`.
@@ -51,8 +51,8 @@ package final class WatchServer: Sendable {
         /// An answer the client does not read within this long closes the connection.
         package var writeTimeout: TimeAmount = .seconds(30)
         /// nil: from the open-file limit (`connectionCap`).
-        package var maxConnections: Int?
-        package init() {}
+        public var maxConnections: Int?
+        public init() {}
     }
 
     /// Raises the soft open-file limit to the hard one (systemd starts services at 1024) and

@@ -10,28 +10,32 @@ import Synchronization
 ///
 /// Its parts are swift-service-lifecycle services in one `ServiceGroup`, stopped in order (see
 /// `init`).
-package final class WatchService: Sendable {
-    package struct Options: Sendable {
-        package var host = "127.0.0.1"
-        package var port = 8787
-        package var tls: WatchServer.TLS?
-        package var limits = WatchServer.Limits()
+public final class WatchService: Sendable {
+    public struct Options: Sendable {
+        /// false: no listener of its own. An app that has an HTTP server routes
+        /// `POST /webhooks/lumenfall` to `Watcher.deliver(headers:body:now:)` instead.
+        public var listen = true
+        public var host = "127.0.0.1"
+        public var port = 8787
+        public var tls: WatchServer.TLS?
+        public var limits = WatchServer.Limits()
         /// Each period's saved files into an archive (a local folder only).
         package var rotation: ArchiveRotation?
         /// DIR/index.html written again after each saved video (a local folder only).
         package var gallery = false
-        package init() {}
+        public init() {}
     }
 
-    package let watcher: Watcher
-    package let server: WatchServer
+    public let watcher: Watcher
+    /// nil without a listener (`Options.listen` false).
+    package let server: WatchServer?
     /// The ids accepted before the last stop and queued again at start.
-    package let replayed: Int
+    public let replayed: Int
     private let group: ServiceGroup
     private let pipeline: Pipeline
 
     /// Listens and replays the journal; `run()` then runs it. Throws when it cannot listen.
-    package static func start(
+    public static func start(
         watcher: Watcher, fetch config: FetchConfiguration, options: Options, logger: Logger = Logger(label: "lumenfall-watch")
     ) async throws -> WatchService {
         var config = config
@@ -39,17 +43,19 @@ package final class WatchService: Sendable {
         config.keepOutcomes = false
         config.keepSavedIDs = false
         config.dedupLimit = 0
-        let server = try await WatchServer.start(
-            host: options.host, port: options.port, tls: options.tls, watcher: watcher, limits: options.limits)
+        let server =
+            options.listen
+            ? try await WatchServer.start(
+                host: options.host, port: options.port, tls: options.tls, watcher: watcher, limits: options.limits) : nil
         let replayed = watcher.replay()
         return WatchService(watcher: watcher, server: server, replayed: replayed, config: config, options: options, logger: logger)
     }
 
-    /// `host:port` actually listened on (port 0 asks the system for one).
-    package func address(host: String) -> String { "\(host):\(server.port)" }
+    /// `host:port` actually listened on (port 0 asks the system for one); nil without a listener.
+    public func address(host: String) -> String? { server.map { "\(host):\($0.port)" } }
 
     private init(
-        watcher: Watcher, server: WatchServer, replayed: Int, config: FetchConfiguration, options: Options, logger: Logger
+        watcher: Watcher, server: WatchServer?, replayed: Int, config: FetchConfiguration, options: Options, logger: Logger
     ) {
         self.watcher = watcher
         self.server = server
@@ -72,8 +78,9 @@ package final class WatchService: Sendable {
         // cancelled: each .part and its state stay, the journal keeps their ids), and the
         // listener last, so a delivery that comes during the wind-down is still journaled and
         // answered, and fetched after the next start.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: Listener(server: server), serviceName: "listener"),
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let server { services.append(.init(service: Listener(server: server), serviceName: "listener")) }
+        services += [
             // A pipeline that ends on its own (a rejected key) stops the whole service.
             .init(
                 service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup,
@@ -94,7 +101,7 @@ package final class WatchService: Sendable {
     }
 
     /// Runs until `stop()` or a rejected key. The report says whether the key was rejected.
-    package func run() async -> FetchReport? {
+    public func run() async -> FetchReport? {
         do {
             try await group.run()
         } catch {
@@ -104,7 +111,7 @@ package final class WatchService: Sendable {
     }
 
     /// Begins the stop, in the order above; `run()` returns once it is done.
-    package func stop() async {
+    public func stop() async {
         await group.triggerGracefulShutdown()
     }
 }

@@ -7,26 +7,26 @@ import Synchronization
 /// deliveries, records each accepted id in the journal before answering, feeds the queue,
 /// sweeps the listing for what a lost delivery would miss, and turns the pipeline's events into
 /// journal entries and metrics. Everything here is synchronous and quick except `sweep`.
-package final class Watcher: Sendable {
-    package struct Settings: Sendable {
-        package var directory: String
+public final class Watcher: Sendable {
+    public struct Settings: Sendable {
+        public var directory: String
         /// nil: no secret, so no webhooks are accepted (the sweep alone runs).
-        package var verifier: WebhookVerifier?
+        public var verifier: WebhookVerifier?
         /// How often to sweep; nil: never (webhooks and the journal only).
-        package var sweepInterval: TimeInterval? = 600
+        public var sweepInterval: TimeInterval? = 600
         /// How far before the last high-water mark each sweep looks again.
-        package var sweepMargin: TimeInterval = 600
+        public var sweepMargin: TimeInterval = 600
         /// The first sweep ever (no mark in the journal) looks this far back.
-        package var firstSweepWindow: TimeInterval = 86_400
+        public var firstSweepWindow: TimeInterval = 86_400
         /// A failed id (not for good) is offered again after this long.
-        package var retryAfter: TimeInterval = 60
-        package init(directory: String) { self.directory = directory }
+        public var retryAfter: TimeInterval = 60
+        public init(directory: String) { self.directory = directory }
     }
 
-    package enum Level: String, Sendable { case info, warning, error }
-    package typealias Log = @Sendable (Level, String, [(String, String)]) -> Void
+    public enum Level: String, Sendable { case info, warning, error }
+    public typealias Log = @Sendable (Level, String, [(String, String)]) -> Void
 
-    package let settings: Settings
+    public let settings: Settings
     package let journal: WatchJournal
     package let queue = WatchQueue()
     package let metrics: WatchMetrics
@@ -49,7 +49,7 @@ package final class Watcher: Sendable {
 
     /// `metricsFactory`: where the metrics go (an app's own swift-metrics backend); nil keeps
     /// them in a Prometheus registry of this watcher's, which `/metrics` renders.
-    package init(settings: Settings, api: APIClient, metricsFactory: (any MetricsFactory)? = nil, log: @escaping Log) throws {
+    public init(settings: Settings, api: APIClient, metricsFactory: (any MetricsFactory)? = nil, log: @escaping Log) throws {
         self.settings = settings
         self.api = api
         self.log = log
@@ -66,9 +66,23 @@ package final class Watcher: Sendable {
 
     // MARK: - Deliveries
 
-    package struct Answer: Sendable, Equatable {
-        package var status: Int
-        package var body: String
+    /// One `POST /webhooks/lumenfall` received by an app's own HTTP server (Hummingbird, Vapor):
+    /// the request's headers and body in, the answer to send back out (a status and a small JSON
+    /// body). The signature is checked and an accepted id journaled (synced to disk) before it
+    /// returns, on a dispatch queue, so no event loop or cooperative thread waits for the disk.
+    public func receive(headers: [(String, String)], body: [UInt8]) async -> Answer {
+        await withCheckedContinuation { c in
+            DispatchQueue.global().async { c.resume(returning: self.deliver(headers: headers, body: body)) }
+        }
+    }
+
+    /// The metrics in Prometheus's text format, as `GET /metrics` serves them (empty when they go
+    /// to an app's own `MetricsFactory`).
+    public func metricsText() -> String { metrics.render() }
+
+    public struct Answer: Sendable, Equatable {
+        public var status: Int
+        public var body: String
     }
 
     /// One `POST /webhooks/lumenfall`: checked, deduped, journaled, queued; answered at once.

@@ -3,14 +3,14 @@ import Foundation
 
 /// A Standard Webhooks secret (`whsec_` + base64 of the key bytes). Its text is never kept,
 /// printed or logged: only the key, for HMAC.
-package struct WebhookSecret: Sendable, CustomStringConvertible {
+public struct WebhookSecret: Sendable, CustomStringConvertible {
     private let bytes: [UInt8]
     var key: SymmetricKey { SymmetricKey(data: bytes) }
     /// Whatever prints a secret by mistake prints this.
-    package var description: String { "whsec_<redacted>" }
+    public var description: String { "whsec_<redacted>" }
 
     /// nil when the text is not a usable secret (empty, or not base64 after `whsec_`).
-    package init?(_ text: String) {
+    public init?(_ text: String) {
         var t = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if t.hasPrefix("whsec_") { t.removeFirst("whsec_".count) }
         guard !t.isEmpty, let bytes = Data(base64Encoded: t), !bytes.isEmpty else { return nil }
@@ -18,7 +18,7 @@ package struct WebhookSecret: Sendable, CustomStringConvertible {
     }
 
     /// Several secrets (rotation) in one text: separated by spaces, commas or new lines.
-    package static func list(_ text: String) -> [WebhookSecret]? {
+    public static func list(_ text: String) -> [WebhookSecret]? {
         let parts = text.split { $0 == " " || $0 == "," || $0 == "\n" || $0 == "\r" || $0 == "\t" }
         let secrets = parts.compactMap { WebhookSecret(String($0)) }
         return secrets.isEmpty || secrets.count != parts.count ? nil : secrets
@@ -29,11 +29,11 @@ package struct WebhookSecret: Sendable, CustomStringConvertible {
 /// `{webhook-id}.{webhook-timestamp}.{body}`, base64, one or more `v1,<sig>` entries separated by
 /// spaces in `webhook-signature`; any of them under any of our secrets will do (rotation), and
 /// the timestamp must be within `tolerance` of now either way (replays).
-package struct WebhookVerifier: Sendable {
+public struct WebhookVerifier: Sendable {
     package var secrets: [WebhookSecret]
     package var tolerance: TimeInterval = 300
 
-    package init(secrets: [WebhookSecret], tolerance: TimeInterval = 300) {
+    public init(secrets: [WebhookSecret], tolerance: TimeInterval = 300) {
         self.secrets = secrets
         self.tolerance = tolerance
     }

@@ -158,13 +158,13 @@ struct WatchCommand: AsyncParsableCommand {
         } catch {
             throw CLIError(code: Exit.setup, "cannot listen on \(listen): \(ErrorText.describe(error))")
         }
-        let address = service.address(host: listen.host)
+        let address = service.address(host: listen.host) ?? "\(listen)"
         log.info(
             "listening",
             [
                 ("address", address), ("tls", tlsCert == nil ? "no" : "yes"), ("webhooks", secrets == nil ? "off" : "on"),
                 ("sweep", sweep.seconds.map { String(format: "%gs", $0) } ?? "off"),
-                ("max_connections", "\(service.server.maxConnections)"), ("destination", opened.destination.description),
+                ("max_connections", "\(service.server?.maxConnections ?? 0)"), ("destination", opened.destination.description),
             ])
         if let addressFile { try? AtomicFile.write(Array((address + "\n").utf8), to: addressFile) }
         if service.replayed > 0 { log.info("resuming ids accepted before the last stop", [("count", "\(service.replayed)")]) }

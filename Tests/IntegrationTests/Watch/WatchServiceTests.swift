@@ -10,7 +10,7 @@ import Testing
 @Suite(.removesTempDirs, .serialized) struct WatchServiceTests {
     static let secret = "whsec_" + Data("lumenfall watch service secret!!".utf8).base64EncodedString()
 
-    func start(_ server: SandboxServer, dir: String, key: String? = nil) async throws -> WatchService {
+    func start(_ server: SandboxServer, dir: String, key: String? = nil, listen: Bool = true) async throws -> WatchService {
         let api = APIClient(baseURL: server.baseURL, key: APIKey(key ?? server.apiKey)!)
         var settings = Watcher.Settings(directory: dir)
         settings.verifier = WebhookSecret.list(Self.secret).map { WebhookVerifier(secrets: $0) }
@@ -18,6 +18,7 @@ import Testing
         let watcher = try Watcher(settings: settings, api: api, log: { _, _, _ in })
         var options = WatchService.Options()
         options.port = 0
+        options.listen = listen
         return try await WatchService.start(watcher: watcher, fetch: FetchConfiguration(outputDirectory: dir, api: api), options: options)
     }
 
@@ -49,7 +50,7 @@ import Testing
             let dir = makeTempDir()
             let service = try await start(server, dir: dir)
             let running = Task { await service.run() }
-            let hook = "http://\(service.address(host: "127.0.0.1"))/webhooks/lumenfall"
+            let hook = "http://\(service.address(host: "127.0.0.1") ?? "")/webhooks/lumenfall"
             let id = server.createJob(
                 spec(bytes: 8_000_000) {
                     $0.webhookURL = hook
@@ -70,7 +71,7 @@ import Testing
                 defer { close(fd) }
                 var a = sockaddr_in()
                 a.sin_family = sa_family_t(AF_INET)
-                a.sin_port = in_port_t(UInt16(service.server.port).bigEndian)
+                a.sin_port = in_port_t(UInt16(service.server?.port ?? 0).bigEndian)
                 a.sin_addr.s_addr = inet_addr("127.0.0.1")
                 return withUnsafePointer(to: &a) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -80,12 +81,38 @@ import Testing
         }
     }
 
+    /// An app with its own HTTP server: no listener of the service's; the app hands each request
+    /// to `Watcher.receive`, which answers 200 for a signed delivery (and 401 for a forged one),
+    /// and the video is saved.
+    @Test func withoutAListenerAnAppsOwnServerHandsDeliveriesToReceive() async throws {
+        try await withSandbox { server in
+            let dir = makeTempDir()
+            let service = try await start(server, dir: dir, listen: false)
+            #expect(service.address(host: "127.0.0.1") == nil)
+            let running = Task { await service.run() }
+            let id = server.createJob(spec(bytes: 300_000) { $0.queuedSeconds = 0 })
+            let body = Array(#"{"type":"video.completed","data":{"id":"\#(id)"}}"#.utf8)
+            let ts = Int64(Date().timeIntervalSince1970)
+            let sig = WebhookVerifier.sign(secret: WebhookSecret(Self.secret)!, id: "msg_app_1", timestamp: ts, body: body)
+            let headers = [("webhook-id", "msg_app_1"), ("webhook-timestamp", "\(ts)"), ("webhook-signature", sig)]
+            let forged = await service.watcher.receive(
+                headers: headers.map { ($0.0, $0.0 == "webhook-signature" ? "v1,AAAA" : $0.1) }, body: body)
+            #expect(forged.status == 401, "\(forged)")
+            let answer = await service.watcher.receive(headers: headers, body: body)
+            #expect(answer.status == 200, "\(answer)")
+            try await until(30, "the video saved") { FileManager.default.fileExists(atPath: "\(dir)/\(id).json") }
+            #expect(service.watcher.metricsText().contains("lumenfall_ids_saved_total 1"))
+            await service.stop()
+            _ = await running.value
+        }
+    }
+
     @Test func aRejectedKeyStopsTheWholeServiceWithoutAStop() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
             let service = try await start(server, dir: dir, key: "lmnfl_not_the_sandbox_key_0000")
             let running = Task { await service.run() }
-            let hook = "http://\(service.address(host: "127.0.0.1"))/webhooks/lumenfall"
+            let hook = "http://\(service.address(host: "127.0.0.1") ?? "")/webhooks/lumenfall"
             _ = server.createJob(
                 spec(bytes: 100_000) {
                     $0.webhookURL = hook
