@@ -101,7 +101,8 @@ import Testing
             let answer = await service.watcher.receive(headers: headers, body: body)
             #expect(answer.status == 200, "\(answer)")
             try await until(30, "the video saved") { FileManager.default.fileExists(atPath: "\(dir)/\(id).json") }
-            #expect(service.watcher.metricsText().contains("lumenfall_ids_saved_total 1"))
+            // The counter moves when the saved event is observed, just after the files are in place.
+            try await until(30, "the save counted") { service.watcher.metricsText().contains("lumenfall_ids_saved_total 1") }
             await service.stop()
             _ = await running.value
         }
