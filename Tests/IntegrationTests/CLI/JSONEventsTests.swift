@@ -138,22 +138,11 @@ import Testing
         }
     }
 
-    /// `expiry_at_risk` from the binary (SchedulingTests has its decision): the meter learns
-    /// about 0.5 MB/s from a first download that stalls; 32 MB at that speed need about 64 s,
-    /// and the second link lives 45 s. Loopback then fetches it in about a second.
+    /// `expiry_at_risk` from the binary (SchedulingTests has its decision), on the jobs of
+    /// `createExpiryAtRiskPair`.
     @Test func expiryAtRiskIsWrittenAsDocumented() async throws {
         try await withSandbox { server in
-            let first = server.createJob(
-                spec(bytes: 1_000_000) {
-                    $0.queuedPolls = 0
-                    $0.faults.stallAfterBytes = 500_000
-                    $0.faults.stallSeconds = 2
-                })
-            let risky = server.createJob(
-                spec(bytes: 32_000_000) {
-                    $0.queuedPolls = 3
-                    $0.urlTTL = 45
-                })
+            let (first, risky) = server.createExpiryAtRiskPair()
             let r = try await server.runCLI(
                 [first, risky, "-o", makeTempDir(), "--json", "--jobs", "1", "--poll-interval", "0.05"],
                 env: ["LUMENFALL_API_KEY": server.apiKey])

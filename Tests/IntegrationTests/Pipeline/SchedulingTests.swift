@@ -57,22 +57,7 @@ import Testing
     @Test func aLinkUnlikelyToLastIsWarnedAbout() async throws {
         try await withSandbox { server in
             let dir = makeTempDir()
-            // 1 MB in about 2 s: the speed the meter learns from the first download.
-            let first = server.createJob(
-                spec(bytes: 1_000_000) {
-                    $0.queuedPolls = 0
-                    $0.faults.stallAfterBytes = 500_000
-                    $0.faults.stallSeconds = 2
-                })
-            // 32 MB at that speed need about 64 s; the link lives 45 s from creation: at risk by
-            // the meter, yet loopback fetches it in about a second, with 40 s of slack for a
-            // loaded machine (a 12 s link expired under CI's load before its turn came, as a 6 s
-            // one had before).
-            let risky = server.createJob(
-                spec(bytes: 32_000_000) {
-                    $0.queuedPolls = 3
-                    $0.urlTTL = 45
-                })
+            let (first, risky) = server.createExpiryAtRiskPair()
             let log = EventLog()
             let report = await fetch(server, [first, risky], dir: dir, events: log) { $0.jobs = 1 }
             #expect(report.allSucceeded)

@@ -24,10 +24,10 @@ func hostileObject(_ extra: String = "", status: String = "completed", prompt: S
 /// A fresh sandbox on an ephemeral loopback port for one test, shut down after it.
 func withSandbox(
     offersList: Bool = true, listMode: SandboxListMode = .normal,
-    apiKey: String = SandboxServer.defaultAPIKey,
+    apiKey: String = SandboxServer.defaultAPIKey, webhooks: SandboxWebhookConfig? = nil,
     _ body: (SandboxServer) async throws -> Void
 ) async throws {
-    let server = try await SandboxServer.start(apiKey: apiKey, offersList: offersList, listMode: listMode)
+    let server = try await SandboxServer.start(apiKey: apiKey, offersList: offersList, listMode: listMode, webhooks: webhooks)
     do {
         try await body(server)
     } catch {
@@ -122,3 +122,25 @@ func failure(
 }
 
 struct UnexpectedSuccess: Error {}
+
+extension SandboxServer {
+    /// Two jobs for the link-at-risk warning, fetched one at a time: the first (1 MB in about
+    /// 2 s, a stall in its middle) teaches the meter its speed; 32 MB at that speed need about
+    /// 64 s and the second link lives 45 s from creation, so it is at risk by the meter, yet
+    /// loopback fetches it in about a second, with 40 s of slack for a loaded machine (a 12 s
+    /// link expired under CI's load before its turn came, as a 6 s one had before).
+    func createExpiryAtRiskPair() -> (first: String, risky: String) {
+        let first = createJob(
+            spec(bytes: 1_000_000) {
+                $0.queuedPolls = 0
+                $0.faults.stallAfterBytes = 500_000
+                $0.faults.stallSeconds = 2
+            })
+        let risky = createJob(
+            spec(bytes: 32_000_000) {
+                $0.queuedPolls = 3
+                $0.urlTTL = 45
+            })
+        return (first, risky)
+    }
+}

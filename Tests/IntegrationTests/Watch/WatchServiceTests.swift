@@ -22,31 +22,13 @@ import Testing
         return try await WatchService.start(watcher: watcher, fetch: FetchConfiguration(outputDirectory: dir, api: api), options: options)
     }
 
-    func until(_ seconds: Double, _ what: String, _ cond: () -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !cond() {
-            guard Date() < deadline else {
-                Issue.record("timed out after \(seconds) s waiting for: \(what)")
-                throw POSIXError(.ETIMEDOUT)
-            }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
-    }
-
-    func withSandbox(_ body: (SandboxServer) async throws -> Void) async throws {
-        let server = try await SandboxServer.start(
-            webhooks: SandboxWebhookConfig(url: nil, secret: Self.secret, retryDelays: [0.3, 0.6, 1.2], caFile: nil))
-        do {
-            try await body(server)
-        } catch {
-            try? await server.shutdown()
-            throw error
-        }
-        try await server.shutdown()
+    func withWebhookSandbox(_ body: (SandboxServer) async throws -> Void) async throws {
+        try await withSandbox(
+            webhooks: SandboxWebhookConfig(url: nil, secret: Self.secret, retryDelays: [0.3, 0.6, 1.2], caFile: nil), body)
     }
 
     @Test func aStopMidDownloadEndsEveryPartKeepsThePartAndTheJournalAndClosesTheListener() async throws {
-        try await withSandbox { server in
+        try await withWebhookSandbox { server in
             let dir = makeTempDir()
             let service = try await start(server, dir: dir)
             let running = Task { await service.run() }
@@ -58,7 +40,7 @@ import Testing
                     $0.processingSeconds = 0.2
                     $0.faults.throttleBytesPerSecond = 1_000_000
                 })
-            try await until(30, "the download under way") { (AtomicFile.size(of: "\(dir)/\(id).mp4.part") ?? 0) > 300_000 }
+            try await waitUntil("the download under way", timeout: 30) { (AtomicFile.size(of: "\(dir)/\(id).mp4.part") ?? 0) > 300_000 }
             await service.stop()
             let report = await running.value
             #expect(report?.authenticationFailure == nil)
@@ -85,7 +67,7 @@ import Testing
     /// to `Watcher.receive`, which answers 200 for a signed delivery (and 401 for a forged one),
     /// and the video is saved.
     @Test func withoutAListenerAnAppsOwnServerHandsDeliveriesToReceive() async throws {
-        try await withSandbox { server in
+        try await withWebhookSandbox { server in
             let dir = makeTempDir()
             let service = try await start(server, dir: dir, listen: false)
             #expect(service.address(host: "127.0.0.1") == nil)
@@ -100,16 +82,16 @@ import Testing
             #expect(forged.status == 401, "\(forged)")
             let answer = await service.watcher.receive(headers: headers, body: body)
             #expect(answer.status == 200, "\(answer)")
-            try await until(30, "the video saved") { FileManager.default.fileExists(atPath: "\(dir)/\(id).json") }
+            try await waitUntil("the video saved", timeout: 30) { FileManager.default.fileExists(atPath: "\(dir)/\(id).json") }
             // The counter moves when the saved event is observed, just after the files are in place.
-            try await until(30, "the save counted") { service.watcher.metricsText().contains("lumenfall_ids_saved_total 1") }
+            try await waitUntil("the save counted", timeout: 30) { service.watcher.metricsText().contains("lumenfall_ids_saved_total 1") }
             await service.stop()
             _ = await running.value
         }
     }
 
     @Test func aRejectedKeyStopsTheWholeServiceWithoutAStop() async throws {
-        try await withSandbox { server in
+        try await withWebhookSandbox { server in
             let dir = makeTempDir()
             let service = try await start(server, dir: dir, key: "lmnfl_not_the_sandbox_key_0000")
             let running = Task { await service.run() }

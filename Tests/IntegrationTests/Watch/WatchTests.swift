@@ -95,15 +95,8 @@ import Testing
     }
 
     func withWebhookSandbox(ca: String? = nil, _ body: (SandboxServer) async throws -> Void) async throws {
-        let server = try await SandboxServer.start(
-            webhooks: SandboxWebhookConfig(url: nil, secret: Self.secret, retryDelays: [0.3, 0.6, 1.2], caFile: ca))
-        do {
-            try await body(server)
-        } catch {
-            try? await server.shutdown()
-            throw error
-        }
-        try await server.shutdown()
+        try await withSandbox(
+            webhooks: SandboxWebhookConfig(url: nil, secret: Self.secret, retryDelays: [0.3, 0.6, 1.2], caFile: ca), body)
     }
 
     @Test func webhooksSaveEachVideoWithinTwoSecondsAndTheSweepCatchesWhatIsLost() async throws {
