@@ -79,7 +79,7 @@ public final class WatchServer: Sendable {
             let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
             return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
         }
-        let work = DispatchQueue(label: "lumenfall.watch.deliveries")
+        let work = watcher.deliveries
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let cap = limits.maxConnections ?? connectionCap()
         let gate = ConnectionGate(cap: cap)

@@ -13,7 +13,7 @@ import Synchronization
 public final class WatchService: Sendable {
     public struct Options: Sendable {
         /// false: no listener of its own. An app that has an HTTP server routes
-        /// `POST /webhooks/lumenfall` to `Watcher.deliver(headers:body:now:)` instead.
+        /// `POST /webhooks/lumenfall` to `Watcher.receive(headers:body:)` instead.
         public var listen = true
         public var host = "127.0.0.1"
         public var port = 8787

@@ -32,6 +32,9 @@ public final class Watcher: Sendable {
     package let metrics: WatchMetrics
     let api: APIClient
     package let log: Log
+    /// Where verified deliveries are recorded, one at a time (the journal's fdatasync): the
+    /// listener's and `receive`'s.
+    package let deliveries = DispatchQueue(label: "lumenfall.watch.deliveries")
     /// What the handlers and the sweep share, under one `Mutex`.
     private struct State {
         var deliveries = RecentIDs(limit: 10_000)
@@ -71,8 +74,15 @@ public final class Watcher: Sendable {
     /// body). The signature is checked and an accepted id journaled (synced to disk) before it
     /// returns, on a dispatch queue, so no event loop or cooperative thread waits for the disk.
     public func receive(headers: [(String, String)], body: [UInt8]) async -> Answer {
+        // The listener's path: the signature checked on any core, a verified delivery recorded
+        // on the one serial queue, so a flood never has more than one thread waiting on the disk.
         await withCheckedContinuation { c in
-            DispatchQueue.global().async { c.resume(returning: self.deliver(headers: headers, body: body)) }
+            DispatchQueue.global().async {
+                switch self.check(headers: headers, body: body) {
+                case .answer(let a): c.resume(returning: a)
+                case .verified(let messageID): self.deliveries.async { c.resume(returning: self.record(messageID: messageID, body: body)) }
+                }
+            }
         }
     }
 

@@ -26,7 +26,7 @@ enum SecretFile {
         let others = st.st_mode & 0o007 != 0
         let foreignGroup = st.st_mode & 0o070 != 0 && !inGroup(st.st_gid)
         if others || foreignGroup {
-            Diagnostics.line("warning: the \(what) file \(path) can be read by other users; chmod 600 it")
+            Diagnostics.line("warning: the \(what) file \(TerminalText.safe(path)) can be read by other users; chmod 600 it")
         }
     }
 

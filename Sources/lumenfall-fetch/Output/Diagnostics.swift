@@ -99,7 +99,7 @@ struct StderrLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        guard event.level >= logLevel else { return }
+        // `Logger` has already compared the level with `logLevel`.
         var all = metadata
         if let m = event.metadata { all.merge(m) { $1 } }
         let fields = all.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }

@@ -2,6 +2,7 @@ import Foundation
 import LumenfallCore
 import LumenfallSandbox
 import LumenfallWatch
+import Synchronization
 import Testing
 
 /// `WatchService` in-process: its parts run as swift-service-lifecycle services in one group.
@@ -94,7 +95,12 @@ import Testing
         try await withWebhookSandbox { server in
             let dir = makeTempDir()
             let service = try await start(server, dir: dir, key: "lmnfl_not_the_sandbox_key_0000")
-            let running = Task { await service.run() }
+            let ended = Mutex(false)
+            let running = Task {
+                let r = await service.run()
+                ended.withLock { $0 = true }
+                return r
+            }
             let hook = "http://\(service.address(host: "127.0.0.1") ?? "")/webhooks/lumenfall"
             _ = server.createJob(
                 spec(bytes: 100_000) {
@@ -102,7 +108,9 @@ import Testing
                     $0.queuedSeconds = 0.1
                     $0.processingSeconds = 0.2
                 })
-            // No stop(): the pipeline ends on the 401 and takes the group down with it.
+            // No stop(): the pipeline ends on the 401 and takes the group down with it, at once
+            // (it used to wait 60 s for the queue's next offer; the deadline only catches that).
+            try await waitUntil("the service ended on the rejected key", timeout: 30) { ended.withLock { $0 } }
             let report = await running.value
             #expect(report?.authenticationFailure != nil)
         }
