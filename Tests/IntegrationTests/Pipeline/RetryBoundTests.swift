@@ -115,8 +115,9 @@ import Testing
             #expect(f.message.contains("--max-time 1.5 s"))
             #expect(f.message.contains("is kept"))
             // Far from the 100 s the drip needs. Alone this takes 1.8 s; under the whole suite's
-            // load on 2 cores it took 6.6 s and 10.6 s (polling and the sandbox starve too).
-            #expect(Date().timeIntervalSince(started) < 20)
+            // load on 2 cores it took 6.6 s, 10.6 s and once 23.4 s in CI (polling, the sandbox
+            // and this task's own resumption starve too): the bound only catches a drip run out.
+            #expect(Date().timeIntervalSince(started) < 60)
         }
     }
 
